@@ -1,0 +1,1 @@
+"""Development SMS provider: records texts in the database instead of sending them."""

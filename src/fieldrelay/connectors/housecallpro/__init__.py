@@ -1,0 +1,1 @@
+"""Housecall Pro connector (inbound webhooks)."""

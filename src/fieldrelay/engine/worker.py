@@ -1,0 +1,312 @@
+"""The worker: applies inbox rows, fires due timers and delivers the outbox, each row in its own transaction."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, Table, and_, func, insert, or_, select, update
+
+from fieldrelay.engine import metrics
+from fieldrelay.engine.backoff import retry_delay
+from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
+from fieldrelay.engine.clock import Clock
+from fieldrelay.rules.config import Settings
+from fieldrelay.service import bus
+from fieldrelay.service.context import HandlerContext, Unattachable
+from fieldrelay.service.ports import InboundConnector, ParseError, SendFailed, SmsRequest, SmsSender
+from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.tables import activities, delivery_attempts, inbox, messages, outbox, timers
+
+log = structlog.get_logger("fieldrelay.worker")
+
+
+def new_worker_id() -> str:
+    """A name unique to this process: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{random.randrange(16**6):06x}"
+
+
+class Worker:
+    """One worker; any number may run against the same database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock,
+        inbound: Mapping[str, InboundConnector],
+        sms: SmsSender,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.inbound = inbound
+        self.sms = sms
+        self.worker_id = worker_id or new_worker_id()
+        self._lease = timedelta(seconds=settings.worker.lease_seconds)
+        self._batch = settings.worker.batch_size
+        self._account = settings.account_id
+
+    # --- loop ------------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """One pass over inbox, timers and outbox; returns how many rows were handled."""
+        return self.process_inbox() + self.fire_timers() + self.deliver_outbox()
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, sleeping only when there was nothing to do."""
+        log.info("worker.started", worker=self.worker_id)
+        while not stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:  # a database outage must not kill the worker; try again shortly
+                log.exception("worker.pass_failed", worker=self.worker_id)
+                handled = 0
+            if handled == 0:
+                stop.wait(self.settings.worker.poll_interval_seconds)
+        log.info("worker.stopped", worker=self.worker_id)
+
+    def drain(self, timeout_seconds: float = 60.0) -> bool:
+        """Run until nothing is due (work held by other workers included); False if that took too long."""
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.run_once() == 0:
+                if self.backlog() == 0:
+                    return True
+                time.sleep(0.005)
+        return False
+
+    def backlog(self) -> int:
+        """Rows due now or in flight: what ``drain`` waits for."""
+        now = self.clock.now()
+        total = 0
+        with self.engine.connect() as conn:
+            for table, in_flight, extra in (
+                (inbox, "processing", None),
+                (timers, "processing", None),
+                (outbox, "sending", outbox_in_order(outbox)),
+            ):
+                c = table.c
+                due = or_(and_(c.status == "pending", c.next_attempt_at <= now), c.status == in_flight)
+                where = and_(due, extra) if extra is not None else due
+                total += conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+        return total
+
+    def _claim(self, table: Table, in_flight: str = "processing", extra: Any = None) -> list[Claimed]:
+        return claim(
+            self.engine,
+            table,
+            worker_id=self.worker_id,
+            now=self.clock.now(),
+            lease=self._lease,
+            limit=self._batch,
+            in_flight=in_flight,
+            extra=extra,
+        )
+
+    def _retry_or_dead(self, attempts: int) -> dict[str, Any]:
+        """Columns for a failed try: back to pending after a backoff, or dead once the policy is spent."""
+        delay = retry_delay(attempts, self.settings.retry)
+        if delay is None:
+            return {"status": "dead"}
+        return {"status": "pending", "next_attempt_at": self.clock.now() + delay}
+
+    # --- inbox -----------------------------------------------------------------------------------
+
+    def process_inbox(self) -> int:
+        """Apply claimed inbox rows to the mirror."""
+        claimed = self._claim(inbox)
+        for item in claimed:
+            self._apply(item.row)
+        return len(claimed)
+
+    def _apply(self, row: Any) -> None:
+        now = self.clock.now()
+        connector = self.inbound.get(row.connector)
+        try:
+            if connector is None:
+                raise ParseError(f"no connector named {row.connector!r} is registered")
+            parsed = connector.parse(row.body)
+            if not parsed.events:
+                log.info("inbox.ignored", inbox_id=row.id, event_type=parsed.event_type, reason=parsed.ignored)
+                self._close(inbox, row, status="ignored", event_type=parsed.event_type, last_error=parsed.ignored)
+                metrics.EVENTS.labels(row.connector, "ignored").inc()
+                return
+            with self.engine.begin() as conn:
+                ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
+                for event in parsed.events:
+                    bus.apply(ctx, event)
+                finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
+            metrics.EVENTS.labels(row.connector, "applied").inc()
+        except (ParseError, Unattachable) as exc:
+            log.warning("inbox.needs_person", inbox_id=row.id, error=str(exc))
+            self._close(inbox, row, status="error", last_error=str(exc))
+            metrics.EVENTS.labels(row.connector, "error").inc()
+        except LeaseLost:
+            log.warning("inbox.lease_lost", inbox_id=row.id, worker=self.worker_id)
+        except Exception as exc:
+            log.exception("inbox.apply_failed", inbox_id=row.id)
+            outcome = self._retry_or_dead(row.attempts + 1)
+            self._close(inbox, row, last_error=f"{type(exc).__name__}: {exc}", **outcome)
+            metrics.EVENTS.labels(row.connector, str(outcome["status"])).inc()
+
+    def _close(self, table: Table, row: Any, in_flight: str = "processing", **values: Any) -> None:
+        """Record an outcome in a transaction of its own (the work's own transaction was rolled back)."""
+        try:
+            with self.engine.begin() as conn:
+                finish(conn, table, row.id, self.worker_id, in_flight=in_flight, **values)
+        except LeaseLost:
+            log.warning("worker.lease_lost", table=table.name, row_id=row.id, worker=self.worker_id)
+
+    # --- timers ----------------------------------------------------------------------------------
+
+    def fire_timers(self) -> int:
+        """Run the handlers of due timers; they re-check their conditions against the mirror."""
+        claimed = self._claim(timers)
+        for item in claimed:
+            row = item.row
+            now = self.clock.now()
+            try:
+                with self.engine.begin() as conn:
+                    ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
+                    bus.fire(ctx, row.kind, row.payload)
+                    finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
+                metrics.TIMERS.labels(row.kind, "done").inc()
+            except LeaseLost:
+                log.warning("timer.lease_lost", timer_id=row.id)
+            except Exception as exc:
+                log.exception("timer.failed", timer_id=row.id, kind=row.kind)
+                outcome = self._retry_or_dead(row.attempts + 1)
+                self._close(timers, row, last_error=f"{type(exc).__name__}: {exc}", **outcome)
+                metrics.TIMERS.labels(row.kind, str(outcome["status"])).inc()
+        return len(claimed)
+
+    # --- outbox ----------------------------------------------------------------------------------
+
+    def deliver_outbox(self) -> int:
+        """Deliver claimed outbox rows, one customer's rows strictly in order."""
+        claimed = self._claim(outbox, in_flight="sending", extra=outbox_in_order(outbox))
+        for item in claimed:
+            self._deliver(item)
+        return len(claimed)
+
+    def _deliver(self, item: Claimed) -> None:
+        row = item.row
+        attempt = row.attempts + 1
+        started = self.clock.now()
+        t0 = time.perf_counter()
+        request = SmsRequest(
+            to=row.payload["to"],
+            body=row.payload["body"],
+            idempotency_key=row.idempotency_key,
+            account_id=row.account_id,
+        )
+        try:
+            # A row found "sending" after its lease ran out may have gone out before its worker died:
+            # ask the provider instead of sending blindly again.
+            result = self.sms.lookup(row.idempotency_key, row.account_id) if item.recovered else None
+            reconciled = result is not None
+            if result is None:
+                result = self.sms.send(request)
+        except SendFailed as exc:
+            self._delivery_failed(row, attempt, started, t0, str(exc), exc.status_code, exc.retryable)
+            return
+        except Exception as exc:
+            self._delivery_failed(row, attempt, started, t0, f"{type(exc).__name__}: {exc}", None, True)
+            return
+        detail = (
+            "reconciled: found already sent at the provider" if reconciled else f"sent as {result.provider_message_id}"
+        )
+        try:
+            with self.engine.begin() as conn:
+                finish(
+                    conn,
+                    outbox,
+                    row.id,
+                    self.worker_id,
+                    in_flight="sending",
+                    status="sent",
+                    sent_at=result.at,
+                )
+                self._record_attempt(conn, row, attempt, started, t0, "sent", None, detail)
+                if row.message_id:
+                    conn.execute(
+                        update(messages)
+                        .where(messages.c.id == row.message_id)
+                        .values(
+                            status=result.status,
+                            sent_at=result.at,
+                            provider_message_id=result.provider_message_id,
+                        )
+                    )
+                    purpose = conn.execute(select(messages.c.purpose).where(messages.c.id == row.message_id)).scalar()
+                    conn.execute(
+                        insert(activities).values(
+                            account_id=row.account_id,
+                            customer_id=row.customer_id,
+                            at=result.at,
+                            kind="message.sent",
+                            summary=f"Text sent ({(purpose or 'message').replace('_', ' ')}) to {request.to}",
+                            source=self.sms.name,
+                            applied=True,
+                            recorded_at=self.clock.now(),
+                        )
+                    )
+            metrics.DELIVERIES.labels(row.target, "sent").inc()
+        except LeaseLost:
+            # Another worker took the row over; it will find this text at the provider and not resend it.
+            log.warning("outbox.lease_lost", outbox_id=row.id)
+
+    def _delivery_failed(
+        self,
+        row: Any,
+        attempt: int,
+        started: datetime,
+        t0: float,
+        detail: str,
+        code: int | None,
+        retryable: bool,
+    ) -> None:
+        outcome = self._retry_or_dead(attempt) if retryable else {"status": "dead"}
+        log.warning("outbox.delivery_failed", outbox_id=row.id, attempt=attempt, error=detail, **outcome)
+        try:
+            with self.engine.begin() as conn:
+                finish(conn, outbox, row.id, self.worker_id, in_flight="sending", last_error=detail, **outcome)
+                self._record_attempt(conn, row, attempt, started, t0, "failed", code, detail)
+                if outcome["status"] == "dead" and row.message_id:
+                    conn.execute(update(messages).where(messages.c.id == row.message_id).values(status="failed"))
+        except LeaseLost:
+            log.warning("outbox.lease_lost", outbox_id=row.id)
+        metrics.DELIVERIES.labels(row.target, str(outcome["status"])).inc()
+
+    def _record_attempt(
+        self,
+        conn: Any,
+        row: Any,
+        attempt: int,
+        started: datetime,
+        t0: float,
+        outcome: str,
+        code: int | None,
+        detail: str,
+    ) -> None:
+        conn.execute(
+            insert(delivery_attempts).values(
+                account_id=row.account_id,
+                outbox_id=row.id,
+                attempt=attempt,
+                started_at=started,
+                duration_ms=int((time.perf_counter() - t0) * 1000),
+                outcome=outcome,
+                status_code=code,
+                detail=detail[:2000],
+            )
+        )

@@ -1,0 +1,133 @@
+"""The shop's configuration (fieldrelay.yaml) as pydantic models; secrets never live here (see ``secrets``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _weekdays(window: str) -> dict[str, str | None]:
+    return {day: window for day in DAYS[:5]}
+
+
+class OpeningHours(_Strict):
+    """One day's opening window in the shop's local time."""
+
+    opens: time
+    closes: time
+
+
+class Business(_Strict):
+    """Who the shop is and when it works."""
+
+    name: str = Field(min_length=1)
+    time_zone: str = "America/Chicago"
+    # Day → "HH:MM-HH:MM", or null / absent for closed.
+    business_hours: dict[str, str | None] = Field(default_factory=lambda: _weekdays("08:00-17:00"))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as America/Chicago)") from exc
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _valid_hours(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        for day, window in value.items():
+            if day not in DAYS:
+                raise ValueError(f"unknown day {day!r}; use one of {', '.join(DAYS)}")
+            if window is not None:
+                parse_window(window)
+        return value
+
+    def opening_hours(self) -> dict[str, OpeningHours]:
+        """The parsed opening window for each open day."""
+        return {day: parse_window(w) for day, w in self.business_hours.items() if w is not None}
+
+
+def parse_window(window: str) -> OpeningHours:
+    """Parse "08:00-17:00"; raise ValueError with a readable reason otherwise."""
+    match = _HOURS.match(window.strip())
+    if not match:
+        raise ValueError(f"business hours {window!r} must look like 08:00-17:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if not (0 <= h1 <= 23 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+        raise ValueError(f"business hours {window!r} are not valid times")
+    opens = time(h1, m1)
+    closes = time(23, 59) if h2 == 24 else time(h2, m2)
+    if closes <= opens:
+        raise ValueError(f"business hours {window!r} close before they open")
+    return OpeningHours(opens=opens, closes=closes)
+
+
+class RetryPolicy(_Strict):
+    """Exponential backoff with jitter for failed work: default 8 attempts from 30 s up to 6 h."""
+
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    base_seconds: float = Field(default=30.0, gt=0)
+    max_seconds: float = Field(default=6 * 3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetryPolicy:
+        if self.max_seconds < self.base_seconds:
+            raise ValueError("max_seconds must be at least base_seconds")
+        return self
+
+
+class WorkerSettings(_Strict):
+    """How a worker claims and leases work."""
+
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.2, gt=0)
+
+
+class HousecallProSettings(_Strict):
+    """Housecall Pro webhook checks."""
+
+    max_timestamp_age_seconds: int = Field(default=300, ge=1)
+
+
+class Connectors(_Strict):
+    """Per-connector settings that are not secrets."""
+
+    housecallpro: HousecallProSettings = HousecallProSettings()
+
+
+class ReviewRequest(_Strict):
+    """The review-request text sent after a payment is captured."""
+
+    delay_minutes: float = Field(default=30.0, ge=0)
+    review_url: str = "https://g.page/r/your-shop/review"
+    template: str = (
+        "Hi {{ first_name or 'there' }}, thanks for choosing {{ business_name }}! "
+        "Would you leave us a quick review? {{ review_url }} Reply STOP to opt out."
+    )
+
+
+class Settings(_Strict):
+    """Everything in fieldrelay.yaml."""
+
+    account_id: str = Field(default="default", min_length=1, max_length=64)
+    business: Business
+    default_phone_region: str = "US"
+    sms_provider: str = "devsms"
+    retry: RetryPolicy = RetryPolicy()
+    worker: WorkerSettings = WorkerSettings()
+    connectors: Connectors = Connectors()
+    review_request: ReviewRequest = ReviewRequest()
+    max_webhook_bytes: int = Field(default=1_000_000, ge=1024)

@@ -1,0 +1,42 @@
+"""Message bus: the explicit table of which handler applies which canonical event or fires which timer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from fieldrelay.domain import events as ev
+from fieldrelay.service import customers, estimates, followups, jobs
+from fieldrelay.service.context import HandlerContext
+
+EventHandler = Callable[[HandlerContext, ev.FieldEvent], None]
+TimerHandler = Callable[[HandlerContext, Mapping[str, object]], None]
+
+EVENT_HANDLERS: dict[type[ev.FieldEvent], EventHandler] = {
+    ev.CustomerCreated: customers.on_customer_event,
+    ev.CustomerUpdated: customers.on_customer_event,
+    ev.JobBooked: jobs.on_job_event,
+    ev.JobRescheduled: jobs.on_job_event,
+    ev.JobDispatched: jobs.on_job_event,
+    ev.JobArrived: jobs.on_job_event,
+    ev.JobCompleted: jobs.on_job_event,
+    ev.JobInvoiced: jobs.on_job_event,
+    ev.PaymentCaptured: jobs.on_job_event,
+    ev.JobCancelled: jobs.on_job_event,
+    ev.EstimateSent: estimates.on_estimate_event,
+    ev.EstimateAccepted: estimates.on_estimate_event,
+    ev.EstimateDeclined: estimates.on_estimate_event,
+}
+
+TIMER_HANDLERS: dict[str, TimerHandler] = {
+    followups.REVIEW_REQUEST: followups.fire_review_request,
+}
+
+
+def apply(ctx: HandlerContext, event: ev.FieldEvent) -> None:
+    """Apply one canonical event to the mirror."""
+    EVENT_HANDLERS[type(event)](ctx, event)
+
+
+def fire(ctx: HandlerContext, kind: str, payload: Mapping[str, object]) -> None:
+    """Run the handler of a due timer."""
+    TIMER_HANDLERS[kind](ctx, payload)

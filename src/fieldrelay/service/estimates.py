@@ -1,0 +1,49 @@
+"""Estimate handler: sent, accepted, declined."""
+
+from __future__ import annotations
+
+from fieldrelay.domain import events as ev
+from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
+from fieldrelay.service import customers
+from fieldrelay.service.context import HandlerContext, Unattachable
+
+_SUMMARY = {"sent": "Estimate sent", "accepted": "Estimate accepted", "declined": "Estimate declined"}
+
+
+def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
+    """Apply an estimate event to the mirror."""
+    assert isinstance(event, ev.EstimateEvent)
+    store = ctx.store
+    status = estimate_status_for(event)
+    snap = event.estimate
+    estimate = store.estimate_by_external(event.source, snap.external_id)
+    if event.customer is not None:
+        customer_id = customers.resolve(ctx, event.customer, event.occurred_at, event.source)
+    elif estimate is not None:
+        customer_id = estimate.customer_id
+    else:
+        raise Unattachable(f"estimate {snap.external_id} names no customer and is not known yet")
+    number = f" #{snap.number}" if snap.number else ""
+    total = f" (${snap.total_cents / 100:,.2f})" if snap.total_cents is not None else ""
+    summary = f"{_SUMMARY[status.value]}{number}{total}"
+    details = {"number": snap.number, "total_cents": snap.total_cents}
+    details = {k: v for k, v in details.items() if v is not None}
+    if estimate is None:
+        estimate_id = store.insert_estimate(
+            {**details, "customer_id": customer_id, "status": status.value, "status_at": event.occurred_at}
+        )
+        store.link_external(event.source, "estimate", snap.external_id, estimate_id)
+    elif estimate_supersedes(event.occurred_at, estimate.status_at):
+        store.update_estimate(estimate.id, {**details, "status": status.value, "status_at": event.occurred_at})
+    else:
+        store.add_activity(
+            customer_id,
+            event.occurred_at,
+            f"estimate.{status.value}",
+            f"{summary} — not applied: a later change is already recorded",
+            event.source,
+            False,
+        )
+        return
+    store.add_activity(customer_id, event.occurred_at, f"estimate.{status.value}", summary, event.source, True)
+    customers.refresh_stage(ctx, customer_id)

@@ -1,0 +1,200 @@
+"""Interfaces the service layer needs; connectors and storage implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from fieldrelay.domain.events import FieldEvent
+from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
+
+
+class ParseError(Exception):
+    """A correctly signed payload that cannot be understood; stored and shown in the error queue."""
+
+
+@dataclass(frozen=True)
+class Identified:
+    """What identifies one delivery before it is parsed in full: dedupe key and event type."""
+
+    dedupe_key: str
+    event_type: str | None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Canonical events read from one delivery; ``ignored`` says why a known-but-unused event yields none."""
+
+    event_type: str
+    events: Sequence[FieldEvent] = field(default_factory=tuple)
+    ignored: str | None = None
+
+
+class InboundConnector(Protocol):
+    """A vendor's webhook side: verify on raw bytes, identify the delivery, parse into canonical events."""
+
+    name: str
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> str | None:
+        """Return None when authentic, else the reason for refusing (never raises)."""
+        ...
+
+    def identify(self, body: bytes) -> Identified:
+        """Dedupe key and event type of a verified delivery; raise ParseError when the body is unreadable."""
+        ...
+
+    def parse(self, body: bytes) -> Parsed:
+        """Canonical events of a verified delivery; raise ParseError when it cannot be understood."""
+        ...
+
+
+@dataclass(frozen=True)
+class SmsRequest:
+    """One text to send."""
+
+    to: str
+    body: str
+    idempotency_key: str
+    account_id: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said about a message."""
+
+    provider_message_id: str
+    status: str  # queued | sent | delivered
+    at: datetime
+
+
+class SendFailed(Exception):
+    """The provider refused or could not be reached; ``retryable`` says whether trying again can help."""
+
+    def __init__(self, detail: str, *, retryable: bool = True, status_code: int | None = None) -> None:
+        super().__init__(detail)
+        self.retryable = retryable
+        self.status_code = status_code
+
+
+class SmsSender(Protocol):
+    """An SMS provider."""
+
+    name: str
+
+    def send(self, request: SmsRequest) -> SendResult:
+        """Send one text; raise SendFailed when it did not go out."""
+        ...
+
+    def lookup(self, idempotency_key: str, account_id: str) -> SendResult | None:
+        """Find a text already sent under this key (reconciling after a crash), or None."""
+        ...
+
+
+class MirrorStore(Protocol):
+    """Reads and writes of the built-in CRM inside one transaction (the unit of work)."""
+
+    def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:
+        """The customer a vendor id points at."""
+        ...
+
+    def customers_by_phone(self, e164: str) -> list[str]:
+        """Ids of customers holding this phone."""
+        ...
+
+    def customers_by_email(self, email: str) -> list[str]:
+        """Ids of customers holding this email."""
+        ...
+
+    def get_customer(self, customer_id: str) -> CustomerRecord:
+        """One customer, locked for update where the database can."""
+        ...
+
+    def insert_customer(self, values: Mapping[str, object]) -> str:
+        """Create a customer; return its id."""
+        ...
+
+    def update_customer(self, customer_id: str, values: Mapping[str, object]) -> None:
+        """Change a customer's fields."""
+        ...
+
+    def link_external(self, connector: str, kind: str, external_id: str, entity_id: str) -> None:
+        """Record that a vendor id names a mirror row (no-op when already recorded)."""
+        ...
+
+    def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> None:
+        """Add phones (E.164) and emails (lower case) the customer does not hold yet."""
+        ...
+
+    def phones_of(self, customer_id: str) -> list[str]:
+        """The customer's phones, first known first."""
+        ...
+
+    def job_by_external(self, connector: str, external_id: str) -> JobRecord | None:
+        """The job a vendor id points at, locked for update where the database can."""
+        ...
+
+    def insert_job(self, values: Mapping[str, object]) -> str:
+        """Create a job; return its id."""
+        ...
+
+    def update_job(self, job_id: str, values: Mapping[str, object]) -> None:
+        """Change a job's fields."""
+        ...
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        """One job by mirror id."""
+        ...
+
+    def estimate_by_external(self, connector: str, external_id: str) -> EstimateRecord | None:
+        """The estimate a vendor id points at, locked for update where the database can."""
+        ...
+
+    def insert_estimate(self, values: Mapping[str, object]) -> str:
+        """Create an estimate; return its id."""
+        ...
+
+    def update_estimate(self, estimate_id: str, values: Mapping[str, object]) -> None:
+        """Change an estimate's fields."""
+        ...
+
+    def stage_inputs(self, customer_id: str) -> tuple[list[str], bool]:
+        """The customer's job statuses and whether they have an estimate."""
+        ...
+
+    def add_activity(self, customer_id: str, at: datetime, kind: str, summary: str, source: str, applied: bool) -> None:
+        """Append to the customer's timeline."""
+        ...
+
+    def schedule_timer(
+        self, key: str, kind: str, due_at: datetime, customer_id: str | None, payload: Mapping[str, object]
+    ) -> bool:
+        """Create a timer unless one with this key exists; True when created."""
+        ...
+
+    def insert_message(self, values: Mapping[str, object]) -> str:
+        """Create a message row; return its id."""
+        ...
+
+    def get_message(self, message_id: str) -> MessageRecord | None:
+        """One message."""
+        ...
+
+    def update_message(self, message_id: str, values: Mapping[str, object]) -> None:
+        """Change a message's fields."""
+        ...
+
+    def enqueue(
+        self,
+        *,
+        idempotency_key: str,
+        target: str,
+        kind: str,
+        ordering_key: str,
+        customer_id: str | None,
+        message_id: str | None,
+        payload: Mapping[str, object],
+    ) -> bool:
+        """Queue an outbound delivery unless one with this key exists; True when queued."""
+        ...

@@ -1,0 +1,301 @@
+"""SQLAlchemy Core tables: the inbox, outbox and timers of the engine, and the mirror (built-in CRM).
+
+Every row carries ``account_id`` so one database can hold many shops without a change of meaning.
+All times are UTC, stored as timezone-aware timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite (naive text) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; store UTC (naive on SQLite, which has no zone)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc() -> UtcDateTime:
+    return UtcDateTime()
+
+
+# --- engine: inbox, timers, outbox ---------------------------------------------------------------
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("connector", String(32), nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("event_type", String(100)),
+    Column("received_at", _utc(), nullable=False),
+    Column("deliveries", Integer, nullable=False, default=1),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    # pending → processing → done | ignored | error (needs a person) | dead (retries spent)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", _utc(), nullable=False),
+    Column("locked_until", _utc()),
+    Column("locked_by", String(64)),
+    Column("last_error", Text),
+    Column("processed_at", _utc()),
+    UniqueConstraint("account_id", "connector", "dedupe_key", name="uq_inbox_delivery"),
+)
+Index("ix_inbox_claim", inbox.c.status, inbox.c.next_attempt_at)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("customer_id", String(36)),
+    Column("due_at", _utc(), nullable=False),
+    Column("payload", JSON, nullable=False),
+    # pending → processing → done | cancelled | dead
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", _utc(), nullable=False),
+    Column("locked_until", _utc()),
+    Column("locked_by", String(64)),
+    Column("last_error", Text),
+    Column("created_at", _utc(), nullable=False),
+    Column("fired_at", _utc()),
+    UniqueConstraint("account_id", "key", name="uq_timers_key"),
+)
+Index("ix_timers_claim", timers.c.status, timers.c.next_attempt_at)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("target", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    # Rows with the same ordering key are delivered oldest first (one customer's writes never overtake).
+    Column("ordering_key", String(100), nullable=False),
+    Column("customer_id", String(36)),
+    Column("message_id", String(36)),
+    Column("payload", JSON, nullable=False),
+    # pending → sending → sent | dead | cancelled; a failed attempt returns to pending with a later next_attempt_at
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", _utc(), nullable=False),
+    Column("locked_until", _utc()),
+    Column("locked_by", String(64)),
+    Column("last_error", Text),
+    Column("created_at", _utc(), nullable=False),
+    Column("sent_at", _utc()),
+    UniqueConstraint("account_id", "idempotency_key", name="uq_outbox_idempotency"),
+)
+Index("ix_outbox_claim", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_ordering", outbox.c.ordering_key, outbox.c.status)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("outbox_id", BigInteger, ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", _utc(), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status_code", Integer),
+    Column("detail", Text),
+)
+
+# --- mirror: the built-in CRM --------------------------------------------------------------------
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("name", String(200)),
+    Column("street", String(200)),
+    Column("unit", String(50)),
+    Column("city", String(100)),
+    Column("state", String(50)),
+    Column("postal_code", String(20)),
+    Column("country", String(2)),
+    Column("lead_source", String(100)),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Column("sms_opted_out", Boolean, nullable=False, default=False),
+    Column("source_updated_at", _utc()),
+    Column("created_at", _utc(), nullable=False),
+    Column("updated_at", _utc(), nullable=False),
+)
+
+customer_phones = Table(
+    "customer_phones",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("e164", String(20), nullable=False),
+    UniqueConstraint("customer_id", "e164", name="uq_customer_phones_pair"),
+)
+Index("ix_customer_phones_lookup", customer_phones.c.account_id, customer_phones.c.e164)
+
+customer_emails = Table(
+    "customer_emails",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=False),
+    UniqueConstraint("customer_id", "email", name="uq_customer_emails_pair"),
+)
+Index("ix_customer_emails_lookup", customer_emails.c.account_id, customer_emails.c.email)
+
+# Every vendor id we have seen, for any record kind, points at one mirror row.
+external_ids = Table(
+    "external_ids",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("connector", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("external_id", String(100), nullable=False),
+    Column("entity_id", String(36), nullable=False, index=True),
+    UniqueConstraint("account_id", "connector", "kind", "external_id", name="uq_external_ids_ref"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("status_at", _utc(), nullable=False),
+    Column("description", Text),
+    Column("service_type", String(100)),
+    Column("scheduled_start", _utc()),
+    Column("scheduled_end", _utc()),
+    Column("technicians", JSON, nullable=False),
+    Column("total_cents", BigInteger),
+    Column("balance_cents", BigInteger),
+    Column("paid_at", _utc()),
+    Column("created_at", _utc(), nullable=False),
+    Column("updated_at", _utc(), nullable=False),
+)
+
+estimates = Table(
+    "estimates",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("number", String(50)),
+    Column("status", String(16), nullable=False),
+    Column("status_at", _utc(), nullable=False),
+    Column("total_cents", BigInteger),
+    Column("created_at", _utc(), nullable=False),
+    Column("updated_at", _utc(), nullable=False),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False),
+    Column("at", _utc(), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("applied", Boolean, nullable=False),
+    Column("inbox_id", BigInteger),
+    Column("recorded_at", _utc(), nullable=False),
+)
+Index("ix_activities_timeline", activities.c.customer_id, activities.c.at)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("job_id", String(36)),
+    Column("channel", String(16), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("to_address", String(254), nullable=False),
+    Column("body", Text, nullable=False),
+    # scheduled → queued → sending → sent → delivered | failed | cancelled
+    Column("status", String(16), nullable=False),
+    Column("scheduled_for", _utc(), nullable=False),
+    Column("sent_at", _utc()),
+    Column("provider_message_id", String(64)),
+    Column("trigger_at", _utc()),
+    Column("created_at", _utc(), nullable=False),
+)
+
+# The development SMS provider's own record of what it "sent": it stands in for the provider's side,
+# so deliberately has no unique key on idempotency_key (a real provider would not refuse a resend either):
+# the crash tests count rows here to prove no text goes out twice.
+dev_sms_sent = Table(
+    "dev_sms_sent",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, index=True),
+    Column("provider_message_id", String(64), nullable=False),
+    Column("to_address", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", _utc(), nullable=False),
+)
