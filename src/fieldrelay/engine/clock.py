@@ -37,6 +37,12 @@ class SimulatedClock:
         with self._lock:
             return self._now
 
+    def advance_to(self, moment: datetime) -> datetime:
+        """Move time forward to ``moment`` (no-op if it is already past) and return the new time."""
+        with self._lock:
+            self._now = max(self._now, moment.astimezone(UTC))
+            return self._now
+
     def advance(self, seconds: float) -> datetime:
         """Move time forward (never back) and return the new time."""
         if seconds < 0:

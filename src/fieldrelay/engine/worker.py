@@ -84,6 +84,21 @@ class Worker:
                 time.sleep(0.005)
         return False
 
+    def next_due(self, until: datetime) -> datetime | None:
+        """The earliest moment after now and no later than ``until`` at which pending work falls due."""
+        now = self.clock.now()
+        with self.engine.connect() as conn:
+            moments = [
+                conn.execute(
+                    select(func.min(t.c.next_attempt_at)).where(
+                        t.c.status == "pending", t.c.next_attempt_at > now, t.c.next_attempt_at <= until
+                    )
+                ).scalar()
+                for t in (inbox, timers, outbox)
+            ]
+        found = [m for m in moments if m is not None]
+        return min(found) if found else None
+
     def backlog(self) -> int:
         """Rows due now or in flight: what ``drain`` waits for."""
         now = self.clock.now()

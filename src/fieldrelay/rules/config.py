@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -125,7 +126,8 @@ class Settings(_Strict):
     account_id: str = Field(default="default", min_length=1, max_length=64)
     business: Business
     default_phone_region: str = "US"
-    sms_provider: str = "devsms"
+    # Only the development provider exists so far: it records texts as delivered in the database.
+    sms_provider: Literal["devsms"] = "devsms"
     retry: RetryPolicy = RetryPolicy()
     worker: WorkerSettings = WorkerSettings()
     connectors: Connectors = Connectors()

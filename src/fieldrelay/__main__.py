@@ -1,0 +1,5 @@
+"""``python -m fieldrelay``."""
+
+from fieldrelay.cli import app
+
+app()

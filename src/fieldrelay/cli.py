@@ -1,0 +1,208 @@
+"""The ``fieldrelay`` command: serve, worker, demo, check, errors, report, db."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from fieldrelay.engine.clock import Clock, RealClock, SimulatedClock
+from fieldrelay.engine.logs import configure_logging
+from fieldrelay.rules.loader import ConfigError, load_settings
+from fieldrelay.runtime import Runtime, build_runtime
+from fieldrelay.storage import errors as error_queue
+
+app = typer.Typer(
+    help="fieldrelay: keeps a home-services shop's CRM true and runs the follow-up.", no_args_is_help=True
+)
+errors_app = typer.Typer(help="The error queue: what failed and needs a person.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(errors_app, name="errors")
+app.add_typer(db_app, name="db")
+console = Console()
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="fieldrelay.yaml (default: ./fieldrelay.yaml)")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default: $DATABASE_URL or ./fieldrelay.db)")]
+
+
+class ClockKind(StrEnum):
+    """Which clock the service runs on."""
+
+    real = "real"
+    simulated = "simulated"
+
+
+def _runtime(db: str | None, config: Path | None, clock: Clock | None = None, migrate: bool = True) -> Runtime:
+    try:
+        return build_runtime(db, config, clock=clock, migrate=migrate)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        raise typer.Exit(2) from exc
+
+
+def _print_config_error(exc: ConfigError) -> None:
+    console.print(f"[red]{exc.source}[/] is not valid:")
+    for problem in exc.problems:
+        console.print(f"  {problem}")
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    clock: Annotated[ClockKind, typer.Option(help="simulated: for the demo and tests only")] = ClockKind.real,
+    start: Annotated[str | None, typer.Option(help="simulated clock start, ISO 8601 (default: now)")] = None,
+    log_level: str = "INFO",
+) -> None:
+    """Run the API and one worker in one process."""
+    from fieldrelay.api.app import create_app
+
+    configure_logging(log_level)
+    chosen: Clock = RealClock()
+    if clock is ClockKind.simulated:
+        chosen = SimulatedClock(_parse_start(start))
+    elif start is not None:
+        raise typer.BadParameter("--start only goes with --clock simulated")
+    runtime = _runtime(db, config, chosen)
+    uvicorn.run(
+        create_app(runtime, run_worker=True), host=host, port=port, log_level=log_level.lower(), access_log=False
+    )
+
+
+def _parse_start(raw: str | None) -> datetime:
+    if raw is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--start {raw!r} is not an ISO 8601 time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+def worker(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    worker_id: Annotated[str | None, typer.Option(help="name in leases and logs (default: host:pid:random)")] = None,
+    log_level: str = "INFO",
+) -> None:
+    """Run one worker only (run several, on several machines, against one PostgreSQL database)."""
+    configure_logging(log_level)
+    runtime = _runtime(db, config)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.new_worker(worker_id).run_forever(stop)
+
+
+@app.command()
+def check(config: ConfigOpt = None) -> None:
+    """Validate the configuration file."""
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        raise typer.Exit(1) from exc
+    hours = settings.business.opening_hours()
+    days = ", ".join(f"{d} {h.opens:%H:%M}-{h.closes:%H:%M}" for d, h in hours.items()) or "closed every day"
+    console.print(f"[green]OK[/] {settings.business.name} ({settings.business.time_zone}): {days}")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="where the demo database and log go")] = Path(".demo"),
+    seed: int = 7,
+) -> None:
+    """Run a simulated week of a 9-technician plumbing shop against the real service and print the report."""
+    from fieldrelay.sim.demo import run_demo
+
+    run_demo(workdir, seed, console)
+
+
+@app.command()
+def report(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Print the shop's numbers: intake, mirror, stale records, follow-up lag."""
+    from fieldrelay.reporting import build_report, print_report
+
+    data = build_report(_runtime(db, config, migrate=False))
+    if as_json:
+        typer.echo(json.dumps(data.as_json(), indent=2))
+    else:
+        print_report(data, console)
+
+
+@errors_app.command("list")
+def errors_list(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    kind: Annotated[str | None, typer.Option(help="inbox, timer or outbox")] = None,
+) -> None:
+    """List what failed and waits for a person."""
+    runtime = _runtime(db, config, migrate=False)
+    with runtime.engine.connect() as conn:
+        items = error_queue.list_errors(conn, runtime.settings.account_id, kind)
+    if not items:
+        console.print("[green]The error queue is empty.[/]")
+        return
+    table = Table(title=f"Error queue ({len(items)})")
+    for column in ("id", "source", "what", "error", "tries", "since"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            item.id, item.source, item.summary, item.error or "", str(item.attempts), f"{item.at:%Y-%m-%d %H:%M}Z"
+        )
+    console.print(table)
+
+
+@errors_app.command("retry")
+def errors_retry(
+    error_id: Annotated[str | None, typer.Argument(help="an id from `errors list`, e.g. inbox-12")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="retry every open error")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Put failed work back in line with a fresh retry budget."""
+    if (error_id is None) == (not all_):
+        raise typer.BadParameter("give one error id, or --all")
+    runtime = _runtime(db, config, migrate=False)
+    now = runtime.clock.now()
+    with runtime.engine.begin() as conn:
+        if all_:
+            count = error_queue.retry_all(conn, runtime.settings.account_id, now)
+            console.print(f"{count} put back in line.")
+            return
+        assert error_id is not None
+        if not error_queue.retry(conn, runtime.settings.account_id, error_id, now):
+            console.print(f"[red]No open error {error_id!r}.[/]")
+            raise typer.Exit(1)
+    console.print(f"{error_id} put back in line; a running worker will pick it up.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Create or migrate the schema to the newest version."""
+    from fieldrelay.storage.db import make_engine, upgrade
+
+    engine = make_engine(db)
+    upgrade(engine)
+    console.print(f"Schema is current at {engine.url.render_as_string(hide_password=True)}")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point for tests."""
+    return app(argv)

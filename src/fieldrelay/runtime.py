@@ -1,0 +1,46 @@
+"""Wiring: the database, settings, clock, connectors and a worker, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from fieldrelay.connectors.registry import SMS, inbound_connectors
+from fieldrelay.engine.clock import Clock, RealClock
+from fieldrelay.engine.worker import Worker
+from fieldrelay.rules.config import Settings
+from fieldrelay.rules.loader import load_settings
+from fieldrelay.service.ports import InboundConnector
+from fieldrelay.storage.db import make_engine, upgrade
+
+
+@dataclass
+class Runtime:
+    """Everything a process needs, shared by the API and its worker."""
+
+    engine: Engine
+    settings: Settings
+    clock: Clock
+    inbound: dict[str, InboundConnector] = field(default_factory=dict)
+
+    def new_worker(self, worker_id: str | None = None) -> Worker:
+        """A worker bound to this runtime."""
+        sms = SMS[self.settings.sms_provider](self.engine, self.clock)
+        return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id)
+
+
+def build_runtime(
+    db_url: str | None = None,
+    config_path: Path | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    settings: Settings | None = None,
+) -> Runtime:
+    """Load settings, open the database (migrating it to the newest schema) and build the connectors."""
+    settings = settings or load_settings(config_path)
+    engine = make_engine(db_url)
+    if migrate:
+        upgrade(engine)
+    return Runtime(engine=engine, settings=settings, clock=clock or RealClock(), inbound=inbound_connectors(settings))

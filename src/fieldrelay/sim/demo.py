@@ -1,0 +1,110 @@
+"""``fieldrelay demo``: start the real service on a fresh SQLite file with a simulated clock and drive it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from fieldrelay.reporting import build_report, print_report
+from fieldrelay.runtime import build_runtime
+from fieldrelay.sim.driver import DriveResult, drive
+from fieldrelay.sim.shop import build_week
+
+# Monday 07:00 in Chicago: the simulated week starts before the shop opens.
+DEMO_START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with code {process.returncode} before it was ready")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the service did not become ready in time")
+
+
+def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
+    """Run one simulated week end to end and print the report."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = (workdir / "fieldrelay-demo.db").resolve()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    db_url = f"sqlite:///{db_path}"
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "FIELDRELAY_API_TOKEN": secrets.token_urlsafe(24),
+        "FIELDRELAY_HOUSECALLPRO_SECRET": secrets.token_urlsafe(24),
+    }
+    start = DEMO_START
+    end = start + timedelta(days=7)
+    deliveries = build_week(start, seed=seed)
+    console.print(
+        f"Simulated 9-technician plumbing shop, week of {start:%Y-%m-%d}: {len(deliveries)} signed "
+        f"Housecall Pro webhooks (redeliveries and late ones included) → {base_url}"
+    )
+    log_path = workdir / "service.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fieldrelay",
+                "serve",
+                "--db",
+                db_url,
+                "--port",
+                str(port),
+                "--clock",
+                "simulated",
+                "--start",
+                start.isoformat(),
+            ],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_healthy(base_url, process)
+            result = drive(
+                base_url, env["FIELDRELAY_API_TOKEN"], env["FIELDRELAY_HOUSECALLPRO_SECRET"], deliveries, start, end
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    console.print(
+        f"Sent {result.sent}: {result.accepted} accepted, {result.duplicates} acknowledged as duplicates, "
+        f"{result.refused} refused."
+    )
+    runtime = build_runtime(db_url, migrate=False)
+    data = build_report(runtime)
+    data.where = {
+        "Database": str(db_path),
+        "Service log": str(log_path.resolve()),
+        "Dashboard": "not built yet; it will be served by `fieldrelay serve` at /dashboard",
+    }
+    print_report(data, console)
+    runtime.engine.dispose()
+    return result

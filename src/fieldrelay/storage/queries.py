@@ -1,0 +1,140 @@
+"""Read models for the API, CLI and reports: customers, timelines, messages, readiness counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from fieldrelay.storage.tables import (
+    activities,
+    customer_emails,
+    customer_phones,
+    customers,
+    inbox,
+    jobs,
+    messages,
+    outbox,
+    timers,
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def find_customers(
+    conn: Connection, account_id: str, *, phone: str | None = None, email: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Customers holding a phone (E.164) or email, or the most recently changed ones."""
+    c = customers.c
+    query = select(customers).where(c.account_id == account_id)
+    if phone is not None:
+        query = query.where(
+            c.id.in_(
+                select(customer_phones.c.customer_id).where(
+                    customer_phones.c.account_id == account_id, customer_phones.c.e164 == phone
+                )
+            )
+        )
+    if email is not None:
+        query = query.where(
+            c.id.in_(
+                select(customer_emails.c.customer_id).where(
+                    customer_emails.c.account_id == account_id, customer_emails.c.email == email
+                )
+            )
+        )
+    rows = conn.execute(query.order_by(c.updated_at.desc()).limit(limit)).all()
+    return [_customer_view(conn, row) for row in rows]
+
+
+def _customer_view(conn: Connection, row: Any) -> dict[str, Any]:
+    phones = conn.execute(
+        select(customer_phones.c.e164).where(customer_phones.c.customer_id == row.id).order_by(customer_phones.c.id)
+    ).scalars()
+    emails = conn.execute(
+        select(customer_emails.c.email).where(customer_emails.c.customer_id == row.id).order_by(customer_emails.c.id)
+    ).scalars()
+    job_rows = conn.execute(
+        select(jobs.c.id, jobs.c.status, jobs.c.status_at)
+        .where(jobs.c.customer_id == row.id)
+        .order_by(jobs.c.created_at)
+    ).all()
+    return {
+        "id": row.id,
+        "name": row.name,
+        "phones": list(phones),
+        "emails": list(emails),
+        "address": {
+            "street": row.street,
+            "unit": row.unit,
+            "city": row.city,
+            "state": row.state,
+            "postal_code": row.postal_code,
+        },
+        "lifecycle_stage": row.lifecycle_stage,
+        "jobs": [{"id": j.id, "status": j.status, "status_at": _iso(j.status_at)} for j in job_rows],
+    }
+
+
+def customer_exists(conn: Connection, account_id: str, customer_id: str) -> bool:
+    """Whether the account has this customer."""
+    c = customers.c
+    return conn.execute(select(c.id).where(c.id == customer_id, c.account_id == account_id)).first() is not None
+
+
+def timeline(conn: Connection, account_id: str, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's activity, oldest first."""
+    a = activities.c
+    rows = conn.execute(
+        select(a.at, a.kind, a.summary, a.source, a.applied)
+        .where(a.account_id == account_id, a.customer_id == customer_id)
+        .order_by(a.at, a.id)
+    ).all()
+    return [
+        {"at": _iso(r.at), "kind": r.kind, "summary": r.summary, "source": r.source, "applied": r.applied} for r in rows
+    ]
+
+
+def list_messages(conn: Connection, account_id: str, customer_id: str | None, limit: int = 200) -> list[dict[str, Any]]:
+    """Messages, newest planned first, optionally for one customer."""
+    m = messages.c
+    query = select(messages).where(m.account_id == account_id)
+    if customer_id:
+        query = query.where(m.customer_id == customer_id)
+    rows = conn.execute(query.order_by(m.scheduled_for.desc()).limit(limit)).all()
+    return [
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "purpose": r.purpose,
+            "to": r.to_address,
+            "status": r.status,
+            "scheduled_for": _iso(r.scheduled_for),
+            "sent_at": _iso(r.sent_at),
+        }
+        for r in rows
+    ]
+
+
+def readiness(conn: Connection, now: datetime) -> dict[str, int]:
+    """Work waiting: inbox rows not yet applied, outbox rows not yet delivered, timers due."""
+    inbox_pending = conn.execute(
+        select(func.count()).select_from(inbox).where(inbox.c.status.in_(("pending", "processing")))
+    ).scalar_one()
+    outbox_pending = conn.execute(
+        select(func.count()).select_from(outbox).where(outbox.c.status.in_(("pending", "sending")))
+    ).scalar_one()
+    timers_due = conn.execute(
+        select(func.count())
+        .select_from(timers)
+        .where(
+            or_(
+                and_(timers.c.status == "pending", timers.c.next_attempt_at <= now),
+                timers.c.status == "processing",
+            )
+        )
+    ).scalar_one()
+    return {"inbox_pending": inbox_pending, "outbox_pending": outbox_pending, "timers_due": timers_due}
