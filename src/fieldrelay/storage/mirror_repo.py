@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, exists, insert, select, update
+from sqlalchemy import Connection, Select, Table, exists, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
@@ -28,8 +28,9 @@ from fieldrelay.storage.tables import (
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # RETURNING rather than rowcount: psycopg 3 under SQLAlchemy 2.1 reports rowcount -1 for this statement.
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
+    return conn.execute(statement).first() is not None
 
 
 class SqlMirror:

@@ -1,0 +1,107 @@
+"""The JSON API: customers by phone, timeline, messages, the error queue, health and readiness."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fieldrelay.api.app import create_app
+from fieldrelay.engine.clock import SimulatedClock
+from fieldrelay.runtime import Runtime
+from tests.conftest import API_TOKEN
+from tests.helpers import job_envelope, signed
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> TestClient:
+    """A test client of the app (no worker thread)."""
+    return TestClient(create_app(runtime))
+
+
+def _deliver(client: TestClient, envelope: dict[str, object], clock: SimulatedClock) -> None:
+    body, headers = signed(envelope, clock.now())
+    assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
+
+
+def test_paid_job_flows_to_customer_timeline_and_review_text(client: TestClient, clock: SimulatedClock) -> None:
+    """Booked, completed, paid → customer found by any phone format, timeline, one review text 30 min later."""
+    for event, at in (("job.scheduled", "14:00"), ("job.completed", "14:40"), ("job.paid", "14:45")):
+        _deliver(client, job_envelope(event, f"2026-11-02T{at}:00Z"), clock)
+    advance = client.post("/api/clock/advance", json={"seconds": 0}, headers=AUTH)
+    assert advance.status_code == 200 and advance.json()["drained"] is True
+
+    found = client.get("/api/customers", params={"phone": "512.555.0142"}, headers=AUTH).json()["items"]
+    assert len(found) == 1
+    customer = found[0]
+    assert customer["phones"] == ["+15125550142"] and customer["emails"] == ["pat.doe@example.com"]
+    assert customer["name"] == "Pat Doe" and customer["lifecycle_stage"] == "customer"
+    assert customer["address"]["street"] == "123 Main St" and customer["address"]["unit"] == "Apt 4"
+    assert [(j["status"], j["status_at"]) for j in customer["jobs"]] == [("paid", "2026-11-02T14:45:00Z")]
+
+    timeline = client.get(f"/api/customers/{customer['id']}/timeline", headers=AUTH).json()["items"]
+    assert [item["kind"] for item in timeline] == ["customer.created", "job.booked", "job.completed", "job.paid"]
+    assert all(item["source"] == "housecallpro" for item in timeline)
+
+    messages = client.get("/api/messages", params={"customer_id": customer["id"]}, headers=AUTH).json()["items"]
+    assert [(m["purpose"], m["status"], m["scheduled_for"]) for m in messages] == [
+        ("review_request", "scheduled", "2026-11-02T15:15:00Z")
+    ]
+    client.post("/api/clock/advance", json={"seconds": 30 * 60}, headers=AUTH)
+    sent = client.get("/api/messages", params={"customer_id": customer["id"]}, headers=AUTH).json()["items"]
+    assert [(m["channel"], m["to"], m["status"], m["sent_at"]) for m in sent] == [
+        ("sms", "+15125550142", "delivered", "2026-11-02T15:15:00Z")
+    ]
+    kinds = [i["kind"] for i in client.get(f"/api/customers/{customer['id']}/timeline", headers=AUTH).json()["items"]]
+    assert kinds[-1] == "message.sent"
+
+
+def test_same_person_by_phone_is_one_customer(client: TestClient, clock: SimulatedClock) -> None:
+    """Two vendor customer ids with one phone (another format) resolve to the same record."""
+    _deliver(client, job_envelope("job.scheduled", "2026-11-02T14:00:00Z", job_id="j1", customer_id="c1"), clock)
+    other = job_envelope(
+        "job.scheduled", "2026-11-02T14:05:00Z", job_id="j2", customer_id="c2", phone="+1 512 555 0142"
+    )
+    _deliver(client, other, clock)
+    client.post("/api/clock/advance", json={"seconds": 0}, headers=AUTH)
+    items = client.get("/api/customers", params={"phone": "5125550142"}, headers=AUTH).json()["items"]
+    assert len(items) == 1 and len(items[0]["jobs"]) == 2
+
+
+def test_api_requires_the_bearer_token(client: TestClient) -> None:
+    """No token or a wrong one: 401."""
+    assert client.get("/api/customers").status_code == 401
+    assert client.get("/api/errors", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/errors", headers=AUTH).json() == {"items": []}
+
+
+def test_bad_phone_query_is_a_clear_422(client: TestClient) -> None:
+    """A phone that is no number is refused with a reason."""
+    response = client.get("/api/customers", params={"phone": "call me"}, headers=AUTH)
+    assert response.status_code == 422 and "not a phone number" in response.json()["detail"]
+
+
+def test_error_queue_retry_puts_row_back(client: TestClient, runtime: Runtime, clock: SimulatedClock) -> None:
+    """A job event naming no customer waits in the error queue; retry re-queues it with a fresh budget."""
+    envelope = {"event": "job.created", "event_occurred_at": "2026-11-02T14:59:00Z", "job": {"id": "job_x"}}
+    _deliver(client, envelope, clock)
+    client.post("/api/clock/advance", json={"seconds": 0}, headers=AUTH)
+    errors = client.get("/api/errors", headers=AUTH).json()["items"]
+    assert len(errors) == 1 and "names no customer" in errors[0]["error"]
+    retried = client.post(f"/api/errors/{errors[0]['id']}/retry", headers=AUTH)
+    assert retried.status_code == 200
+    assert client.post("/api/errors/inbox-999/retry", headers=AUTH).status_code == 404
+    assert client.get("/readyz").json()["inbox_pending"] == 1
+
+
+def test_health_and_readiness(client: TestClient, clock: SimulatedClock) -> None:
+    """healthz needs no database; readyz reports the database and waiting work without auth."""
+    assert client.get("/healthz").json() == {"status": "ok"}
+    _deliver(
+        client, job_envelope("job.paid", (clock.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")), clock
+    )
+    assert client.get("/readyz").json() == {"db": "ok", "inbox_pending": 1, "outbox_pending": 0, "timers_due": 0}
+    assert "fieldrelay_webhooks_total" in client.get("/metrics").text
