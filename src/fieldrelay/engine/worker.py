@@ -20,7 +20,7 @@ from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
-from fieldrelay.service.context import HandlerContext, Unattachable
+from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 from fieldrelay.service.ports import InboundConnector, ParseError, SendFailed, SmsRequest, SmsSender
 from fieldrelay.storage.mirror_repo import SqlMirror
 from fieldrelay.storage.tables import activities, delivery_attempts, inbox, messages, outbox, timers
@@ -167,6 +167,10 @@ class Worker:
             metrics.EVENTS.labels(row.connector, "error").inc()
         except LeaseLost:
             log.warning("inbox.lease_lost", inbox_id=row.id, worker=self.worker_id)
+        except ConcurrentChange as exc:
+            # Not a failure: the transaction was rolled back; apply again now, on top of the other worker's record.
+            log.info("inbox.concurrent_change", inbox_id=row.id, detail=str(exc))
+            self._close(inbox, row, status="pending", next_attempt_at=now, attempts=row.attempts)
         except Exception as exc:
             log.exception("inbox.apply_failed", inbox_id=row.id)
             outcome = self._retry_or_dead(row.attempts + 1)

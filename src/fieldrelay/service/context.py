@@ -13,6 +13,10 @@ class Unattachable(Exception):
     """A well-formed event that cannot be attached to any record; it needs a person, retrying cannot help."""
 
 
+class ConcurrentChange(Exception):
+    """Another worker created the same record at the same moment; roll back and apply again at once."""
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     """One unit of work."""

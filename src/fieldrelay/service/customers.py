@@ -7,7 +7,7 @@ from datetime import datetime
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import display_name, normalize_email, normalize_phone
 from fieldrelay.domain.lifecycle import lifecycle_stage
-from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.context import ConcurrentChange, HandlerContext
 
 
 def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: datetime, source: str) -> str:
@@ -33,7 +33,8 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         if current.source_updated_at is None or occurred_at >= current.source_updated_at:
             changes = {k: v for k, v in _details(snapshot).items() if v is not None}
             store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
-    store.link_external(source, "customer", snapshot.external_id, customer_id)
+    if record is None and not store.link_external(source, "customer", snapshot.external_id, customer_id):
+        raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
     store.add_contact_points(customer_id, phones, emails)
     return customer_id
 

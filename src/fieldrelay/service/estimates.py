@@ -5,7 +5,7 @@ from __future__ import annotations
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
 from fieldrelay.service import customers
-from fieldrelay.service.context import HandlerContext, Unattachable
+from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 
 _SUMMARY = {"sent": "Estimate sent", "accepted": "Estimate accepted", "declined": "Estimate declined"}
 
@@ -32,7 +32,8 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         estimate_id = store.insert_estimate(
             {**details, "customer_id": customer_id, "status": status.value, "status_at": event.occurred_at}
         )
-        store.link_external(event.source, "estimate", snap.external_id, estimate_id)
+        if not store.link_external(event.source, "estimate", snap.external_id, estimate_id):
+            raise ConcurrentChange(f"estimate {snap.external_id} was created by another worker")
     elif estimate_supersedes(event.occurred_at, estimate.status_at):
         store.update_estimate(estimate.id, {**details, "status": status.value, "status_at": event.occurred_at})
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
 from fieldrelay.service import customers, followups
-from fieldrelay.service.context import HandlerContext, Unattachable
+from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 
 _SUMMARY = {
     JobStatus.BOOKED: "Job booked",
@@ -48,7 +48,8 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         job_id = store.insert_job(
             {**details, "customer_id": customer_id, "status": status.value, "status_at": event.occurred_at}
         )
-        store.link_external(event.source, "job", snap.external_id, job_id)
+        if not store.link_external(event.source, "job", snap.external_id, job_id):
+            raise ConcurrentChange(f"job {snap.external_id} was created by another worker")
     elif supersedes(event.occurred_at, status, job.status_at, job.status):
         job_id = job.id
         store.update_job(job_id, {**details, "status": status.value, "status_at": event.occurred_at})

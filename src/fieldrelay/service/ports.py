@@ -119,8 +119,8 @@ class MirrorStore(Protocol):
         """Change a customer's fields."""
         ...
 
-    def link_external(self, connector: str, kind: str, external_id: str, entity_id: str) -> None:
-        """Record that a vendor id names a mirror row (no-op when already recorded)."""
+    def link_external(self, connector: str, kind: str, external_id: str, entity_id: str) -> bool:
+        """Record that a vendor id names a mirror row; False when it already named one."""
         ...
 
     def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> None:

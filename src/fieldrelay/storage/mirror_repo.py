@@ -122,9 +122,9 @@ class SqlMirror:
         """Change a customer's fields."""
         self._update(customers, customer_id, values)
 
-    def link_external(self, connector: str, kind: str, external_id: str, entity_id: str) -> None:
-        """Record a vendor id for a mirror row."""
-        insert_ignore(
+    def link_external(self, connector: str, kind: str, external_id: str, entity_id: str) -> bool:
+        """Record a vendor id for a mirror row; False when it already named one."""
+        return insert_ignore(
             self._conn,
             external_ids,
             {
