@@ -75,9 +75,10 @@ def serve(
     elif start is not None:
         raise typer.BadParameter("--start only goes with --clock simulated")
     runtime = _runtime(db, config, chosen)
-    uvicorn.run(
-        create_app(runtime, run_worker=True), host=host, port=port, log_level=log_level.lower(), access_log=False
-    )
+    # On a simulated clock, work runs only inside POST /api/clock/advance: a background worker would see its
+    # leases expire whenever the clock jumps, and another worker would take over rows still in its hands.
+    application = create_app(runtime, run_worker=clock is ClockKind.real)
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False)
 
 
 def _parse_start(raw: str | None) -> datetime:
