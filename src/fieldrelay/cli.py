@@ -50,9 +50,9 @@ def _runtime(db: str | None, config: Path | None, clock: Clock | None = None, mi
 
 
 def _print_config_error(exc: ConfigError) -> None:
-    console.print(f"[red]{exc.source}[/] is not valid:")
+    console.print(f"{exc.source} is not valid:", style="red", markup=False)
     for problem in exc.problems:
-        console.print(f"  {problem}")
+        console.print(f"  {problem}", markup=False, highlight=False)
 
 
 @app.command()

@@ -15,9 +15,9 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
-    # 555-01xx numbers are reserved for fiction and fail validation; keep any possible number so
-    # test data and real-but-new ranges still match, rejecting only what cannot be a number.
-    if not phonenumbers.is_valid_number(parsed) and not phonenumbers.is_possible_number(parsed):
+    # Only valid numbers: a 7-digit local number or a placeholder such as 000-000-0000 would otherwise
+    # match unrelated customers.
+    if not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

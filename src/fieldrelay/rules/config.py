@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -17,8 +17,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _weekdays(window: str) -> dict[str, str | None]:
-    return {day: window for day in DAYS[:5]}
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _check_window(window: str) -> str:
+    parse_window(window)
+    return window
+
+
+# Validated per day, so an error names the day (and its line) rather than the whole block.
+Window = Annotated[str, AfterValidator(_check_window)]
+
+
+def _weekdays(window: str) -> dict[Day, str | None]:
+    return {"mon": window, "tue": window, "wed": window, "thu": window, "fri": window}
 
 
 class OpeningHours(_Strict):
@@ -34,7 +46,7 @@ class Business(_Strict):
     name: str = Field(min_length=1)
     time_zone: str = "America/Chicago"
     # Day → "HH:MM-HH:MM", or null / absent for closed.
-    business_hours: dict[str, str | None] = Field(default_factory=lambda: _weekdays("08:00-17:00"))
+    business_hours: dict[Day, Window | None] = Field(default_factory=lambda: _weekdays("08:00-17:00"))
 
     @field_validator("time_zone")
     @classmethod
@@ -43,16 +55,6 @@ class Business(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as America/Chicago)") from exc
-        return value
-
-    @field_validator("business_hours")
-    @classmethod
-    def _valid_hours(cls, value: dict[str, str | None]) -> dict[str, str | None]:
-        for day, window in value.items():
-            if day not in DAYS:
-                raise ValueError(f"unknown day {day!r}; use one of {', '.join(DAYS)}")
-            if window is not None:
-                parse_window(window)
         return value
 
     def opening_hours(self) -> dict[str, OpeningHours]:
@@ -66,7 +68,7 @@ def parse_window(window: str) -> OpeningHours:
     if not match:
         raise ValueError(f"business hours {window!r} must look like 08:00-17:00")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if not (0 <= h1 <= 23 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+    if not (0 <= h1 <= 23 and (0 <= h2 <= 23 or (h2, m2) == (24, 0)) and m1 < 60 and m2 < 60):
         raise ValueError(f"business hours {window!r} are not valid times")
     opens = time(h1, m1)
     closes = time(23, 59) if h2 == 24 else time(h2, m2)

@@ -62,11 +62,16 @@ def parse_settings(text: str, source: str = "<config>") -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            ConfigProblem(_line_of(root, err["loc"]), ".".join(str(p) for p in err["loc"]), err["msg"])
-            for err in exc.errors()
-        ]
+        problems = [_problem(root, err["loc"], err["msg"]) for err in exc.errors()]
         raise ConfigError(source, problems) from exc
+
+
+def _problem(root: Any, loc: tuple[int | str, ...], message: str) -> ConfigProblem:
+    """One problem; a bad mapping key (pydantic's "[key]" location) is named as the key itself."""
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+        message = f"{loc[-1]!r} is not allowed here: {message}"
+    return ConfigProblem(_line_of(root, loc), ".".join(str(p) for p in loc), message)
 
 
 def _line_of(node: Any, loc: tuple[int | str, ...]) -> int | None:
@@ -74,13 +79,15 @@ def _line_of(node: Any, loc: tuple[int | str, ...]) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-            if found is None:
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == key), None)
+            if pair is None:
                 return line
-            node = found
+            # The key's line: for a nested block the value starts only on the next line.
+            line = pair[0].start_mark.line + 1
+            node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             return line
-        line = node.start_mark.line + 1
     return line

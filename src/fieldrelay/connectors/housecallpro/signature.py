@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 
 SIGNATURE_HEADER = "Api-Signature"
 TIMESTAMP_HEADER = "Api-Timestamp"
@@ -22,10 +23,9 @@ def compute_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def signature_matches(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     """Compare in constant time; any malformed input is simply a mismatch."""
-    try:
-        expected = compute_signature(secret, timestamp, body)
-    except UnicodeEncodeError:
-        return False
+    if not (timestamp.isascii() and signature.isascii()):
+        return False  # compare_digest refuses non-ASCII str; such a header cannot be a hex signature anyway
+    expected = compute_signature(secret, timestamp, body)
     return hmac.compare_digest(expected, signature.strip().lower())
 
 
@@ -35,6 +35,8 @@ def parse_timestamp(raw: str) -> float | None:
         value = float(raw.strip())
     except ValueError:
         return None
+    if not math.isfinite(value):
+        return None  # "nan" would compare as inside every window
     if value > 1e11:  # milliseconds since the epoch
         value /= 1000.0
     return value
