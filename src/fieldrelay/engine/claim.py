@@ -80,6 +80,20 @@ def outbox_in_order(outbox: Table) -> ColumnElement[bool]:
     )
 
 
+def renew(
+    engine: Engine, table: Table, row_id: int, worker_id: str, now: datetime, lease: timedelta, in_flight: str
+) -> bool:
+    """Extend this worker's lease on one row just before slow work; False when the row is no longer ours."""
+    c = table.c
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(table)
+            .where(c.id == row_id, c.locked_by == worker_id, c.status == in_flight, c.locked_until > now)
+            .values(locked_until=now + lease)
+        )
+    return result.rowcount == 1
+
+
 def finish(
     conn: Connection, table: Table, row_id: int, worker_id: str, in_flight: str = "processing", **values: Any
 ) -> None:

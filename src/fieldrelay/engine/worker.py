@@ -16,7 +16,7 @@ from sqlalchemy import Engine, Table, and_, func, insert, or_, select, update
 
 from fieldrelay.engine import metrics
 from fieldrelay.engine.backoff import retry_delay
-from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
+from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order, renew
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
@@ -228,10 +228,15 @@ class Worker:
             idempotency_key=row.idempotency_key,
             account_id=row.account_id,
         )
+        # The batch was leased at claim time; rows ahead of this one may have taken long. Renew the lease right
+        # before the provider call, and leave the row alone if another worker has already taken it over.
+        if not renew(self.engine, outbox, row.id, self.worker_id, self.clock.now(), self._lease, "sending"):
+            log.warning("outbox.lease_lost_before_send", outbox_id=row.id)
+            return
         try:
-            # A row found "sending" after its lease ran out may have gone out before its worker died:
-            # ask the provider instead of sending blindly again.
-            result = self.sms.lookup(row.idempotency_key, row.account_id) if item.recovered else None
+            # Any try after the first may follow a send whose outcome we never learnt (a crash, a timeout, a
+            # failed lookup): ask the provider before sending again, never resend blindly.
+            result = self.sms.lookup(row.idempotency_key, row.account_id) if attempt > 1 else None
             reconciled = result is not None
             if result is None:
                 result = self.sms.send(request)
