@@ -7,7 +7,7 @@ from datetime import datetime
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import display_name, normalize_email, normalize_phone
 from fieldrelay.domain.lifecycle import lifecycle_stage
-from fieldrelay.service.context import ConcurrentChange, HandlerContext
+from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 
 
 def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: datetime, source: str) -> str:
@@ -37,6 +37,15 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
     store.add_contact_points(customer_id, phones, emails)
     return customer_id
+
+
+def for_event(ctx: HandlerContext, event: ev.FieldEvent, known_customer_id: str | None, what: str) -> str:
+    """The customer an event is about: from its snapshot, else the one its record already belongs to."""
+    if event.customer is not None:
+        return resolve(ctx, event.customer, event.occurred_at, event.source)
+    if known_customer_id is not None:
+        return known_customer_id
+    raise Unattachable(f"{what} names no customer and is not known yet")
 
 
 def _match(ctx: HandlerContext, phones: list[str], emails: list[str]) -> str | None:

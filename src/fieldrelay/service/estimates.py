@@ -5,7 +5,7 @@ from __future__ import annotations
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
 from fieldrelay.service import customers
-from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
+from fieldrelay.service.context import ConcurrentChange, HandlerContext
 
 _SUMMARY = {"sent": "Estimate sent", "accepted": "Estimate accepted", "declined": "Estimate declined"}
 
@@ -17,12 +17,8 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     status = estimate_status_for(event)
     snap = event.estimate
     estimate = store.estimate_by_external(event.source, snap.external_id)
-    if event.customer is not None:
-        customer_id = customers.resolve(ctx, event.customer, event.occurred_at, event.source)
-    elif estimate is not None:
-        customer_id = estimate.customer_id
-    else:
-        raise Unattachable(f"estimate {snap.external_id} names no customer and is not known yet")
+    known = estimate.customer_id if estimate else None
+    customer_id = customers.for_event(ctx, event, known, f"estimate {snap.external_id}")
     number = f" #{snap.number}" if snap.number else ""
     total = f" (${snap.total_cents / 100:,.2f})" if snap.total_cents is not None else ""
     summary = f"{_SUMMARY[status.value]}{number}{total}"

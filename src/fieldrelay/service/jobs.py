@@ -5,7 +5,7 @@ from __future__ import annotations
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
 from fieldrelay.service import customers, followups
-from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
+from fieldrelay.service.context import ConcurrentChange, HandlerContext
 
 _SUMMARY = {
     JobStatus.BOOKED: "Job booked",
@@ -30,12 +30,7 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     status = job_status_for(event)
     snap = event.job
     job = store.job_by_external(event.source, snap.external_id)
-    if event.customer is not None:
-        customer_id = customers.resolve(ctx, event.customer, event.occurred_at, event.source)
-    elif job is not None:
-        customer_id = job.customer_id
-    else:
-        raise Unattachable(f"job {snap.external_id} names no customer and is not known yet")
+    customer_id = customers.for_event(ctx, event, job.customer_id if job else None, f"job {snap.external_id}")
 
     amount = getattr(event, "amount_cents", None)
     summary = f"{_SUMMARY[status]}{_money(amount if amount is not None else snap.total_cents)}"

@@ -7,6 +7,7 @@ All times are UTC, stored as timezone-aware timestamps.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -66,6 +67,18 @@ def _utc() -> UtcDateTime:
     return UtcDateTime()
 
 
+def _claim_columns() -> list[Column[Any]]:
+    """The columns engine.claim works on, shared by inbox, timers and outbox (fresh objects per table)."""
+    return [
+        Column("status", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("next_attempt_at", _utc(), nullable=False),
+        Column("locked_until", _utc()),
+        Column("locked_by", String(64)),
+        Column("last_error", Text),
+    ]
+
+
 # --- engine: inbox, timers, outbox ---------------------------------------------------------------
 
 inbox = Table(
@@ -81,12 +94,7 @@ inbox = Table(
     Column("headers", JSON, nullable=False),
     Column("body", LargeBinary, nullable=False),
     # pending → processing → done | ignored | error (needs a person) | dead (retries spent)
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", _utc(), nullable=False),
-    Column("locked_until", _utc()),
-    Column("locked_by", String(64)),
-    Column("last_error", Text),
+    *_claim_columns(),
     Column("processed_at", _utc()),
     UniqueConstraint("account_id", "connector", "dedupe_key", name="uq_inbox_delivery"),
 )
@@ -103,12 +111,7 @@ timers = Table(
     Column("due_at", _utc(), nullable=False),
     Column("payload", JSON, nullable=False),
     # pending → processing → done | cancelled | dead
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", _utc(), nullable=False),
-    Column("locked_until", _utc()),
-    Column("locked_by", String(64)),
-    Column("last_error", Text),
+    *_claim_columns(),
     Column("created_at", _utc(), nullable=False),
     Column("fired_at", _utc()),
     UniqueConstraint("account_id", "key", name="uq_timers_key"),
@@ -129,12 +132,7 @@ outbox = Table(
     Column("message_id", String(36)),
     Column("payload", JSON, nullable=False),
     # pending → sending → sent | dead | cancelled; a failed attempt returns to pending with a later next_attempt_at
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", _utc(), nullable=False),
-    Column("locked_until", _utc()),
-    Column("locked_by", String(64)),
-    Column("last_error", Text),
+    *_claim_columns(),
     Column("created_at", _utc(), nullable=False),
     Column("sent_at", _utc()),
     UniqueConstraint("account_id", "idempotency_key", name="uq_outbox_idempotency"),
