@@ -37,17 +37,17 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     if isinstance(event, ev.JobCancelled) and event.reason:
         summary += f": {event.reason}"
     kind = f"job.{status.value}"
-    details = _details(snap)
+    values = {**_details(snap), "status": status.value, "status_at": event.occurred_at}
+    if status is JobStatus.PAID:
+        values.update(paid_at=event.occurred_at, balance_cents=0)
 
     if job is None:
-        job_id = store.insert_job(
-            {**details, "customer_id": customer_id, "status": status.value, "status_at": event.occurred_at}
-        )
+        job_id = store.insert_job({**values, "customer_id": customer_id})
         if not store.link_external(event.source, "job", snap.external_id, job_id):
             raise ConcurrentChange(f"job {snap.external_id} was created by another worker")
     elif supersedes(event.occurred_at, status, job.status_at, job.status):
         job_id = job.id
-        store.update_job(job_id, {**details, "status": status.value, "status_at": event.occurred_at})
+        store.update_job(job_id, values)
     else:
         store.add_activity(
             customer_id,
@@ -59,8 +59,6 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         )
         return
 
-    if status is JobStatus.PAID:
-        store.update_job(job_id, {"paid_at": event.occurred_at, "balance_cents": 0})
     store.add_activity(customer_id, event.occurred_at, kind, summary, event.source, True)
     customers.refresh_stage(ctx, customer_id)
     if status is JobStatus.PAID:
