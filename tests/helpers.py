@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fieldrelay.connectors.housecallpro.signature import compute_signature
+from fieldrelay.service.ports import WebhookRequest
 from tests.conftest import HCP_SECRET
 
 
@@ -60,3 +61,8 @@ def job_envelope(
             "job_fields": {"job_type": {"name": "Drain cleaning"}},
         },
     }
+
+
+def delivery(headers: dict[str, str], body: bytes, url: str = "https://relay.example.com/webhooks/x") -> WebhookRequest:
+    """A webhook as the route hands it to a connector's ``verify``."""
+    return WebhookRequest(headers=headers, body=body, url=url, client_ip="203.0.113.7")

@@ -25,7 +25,7 @@ from fieldrelay.engine.intake import Intake, receive
 from fieldrelay.runtime import build_runtime
 from fieldrelay.storage.tables import activities, customers, dev_sms_sent, inbox, jobs, messages, outbox, timers
 from tests.conftest import HCP_SECRET
-from tests.helpers import job_envelope, signed
+from tests.helpers import delivery, job_envelope, signed
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def fill_backlog(url: str, config: Path, waves: bool = False) -> int:
             )
             raw, headers = signed(envelope, now)
             lowered = {k.lower(): v for k, v in headers.items()}
-            assert connector.verify(lowered, raw, now) is None
+            assert connector.verify(delivery(lowered, raw), now) is None
             outcome = receive(runtime.engine, connector, lowered, raw, now, runtime.settings.account_id)
             assert outcome is Intake.ACCEPTED
             total += 1

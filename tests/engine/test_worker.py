@@ -32,7 +32,7 @@ from fieldrelay.storage.tables import (
     timers,
 )
 from tests.conftest import START
-from tests.helpers import job_envelope, signed
+from tests.helpers import delivery, job_envelope, signed
 
 BOOKED_AT = "2026-11-02T13:00:00Z"
 DISPATCHED_AT = "2026-11-02T14:20:00Z"
@@ -50,7 +50,7 @@ def deliver(runtime: Runtime, envelope: dict[str, Any]) -> Intake:
     raw, headers = signed(envelope, now)
     lowered = {k.lower(): v for k, v in headers.items()}
     connector = runtime.inbound["housecallpro"]
-    assert connector.verify(lowered, raw, now) is None
+    assert connector.verify(delivery(lowered, raw), now) is None
     return receive(runtime.engine, connector, lowered, raw, now, runtime.settings.account_id)
 
 

@@ -35,6 +35,7 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
 
     app = FastAPI(title="fieldrelay", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
     app.include_router(webhooks.router)
     app.include_router(routes.router)
     if isinstance(runtime.clock, SimulatedClock):

@@ -157,3 +157,112 @@ class EstimateDeclined(EstimateEvent):
 
 
 CanonicalEvent = FieldEvent
+
+
+# --- leads and payments ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadReceived(FieldEvent):
+    """A new enquiry: the shop's web form, a marketplace lead, or a lead created in a field tool."""
+
+    lead_ref: str = ""  # the vendor's id for the lead or form submission
+    service: str | None = None
+    notes: str | None = None
+    channel: str | None = None  # where it came from: "web_form", "angi", "thumbtack", "jobber" …
+    referral_code: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentReceived(FieldEvent):
+    """Money came in through the payment processor; matched to a job by reference, else by the payer's contact."""
+
+    payment_ref: str = ""
+    amount_cents: int | None = None
+    currency: str | None = None
+    job_ref: str | None = None  # the field tool's job id the shop attached to the payment, when it did
+    job_source: str | None = None  # the connector that job id belongs to ("housecallpro", "jobber" …)
+
+
+@dataclass(frozen=True)
+class PaymentRefunded(FieldEvent):
+    """Money for a payment was given back, in part or in full."""
+
+    payment_ref: str = ""
+    amount_cents: int | None = None
+    currency: str | None = None
+    job_ref: str | None = None
+    job_source: str | None = None
+
+
+# --- messages: replies, consent, delivery and engagement -------------------------------------------
+
+# Channels a message travels on.
+SMS = "sms"
+EMAIL = "email"
+
+# What a provider can report about a message we sent, in the order a message normally moves through them.
+MESSAGE_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed", "bounced", "dropped")
+
+# What a recipient can do with a message that arrived.
+ENGAGEMENTS = ("opened", "clicked")
+
+
+@dataclass(frozen=True)
+class ReplyReceived(FieldEvent):
+    """A customer wrote back."""
+
+    channel: str = SMS
+    from_address: str = ""  # phone as given by the provider (normalised by the handler) or email
+    to_address: str | None = None  # the shop's number or address it was sent to
+    body: str = ""
+    provider_message_id: str = ""
+
+
+@dataclass(frozen=True)
+class OptedOut(FieldEvent):
+    """A person asked to receive nothing more on a channel (STOP, unsubscribe, spam complaint, carrier block)."""
+
+    channel: str = SMS
+    address: str = ""
+    reason: str = ""  # the keyword or provider reason, kept for the timeline
+
+
+@dataclass(frozen=True)
+class OptedIn(FieldEvent):
+    """A person who had opted out asked to receive messages again (START, UNSTOP, resubscribe)."""
+
+    channel: str = SMS
+    address: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class HelpRequested(FieldEvent):
+    """A person texted HELP; the provider answers with the shop's help text, the office sees it."""
+
+    channel: str = SMS
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class MessageStatusChanged(FieldEvent):
+    """A provider reported where a message we sent stands; ``status`` is one of MESSAGE_STATUSES."""
+
+    channel: str = SMS
+    provider_message_id: str = ""
+    status: str = "queued"
+    address: str | None = None
+    error_code: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageEngaged(FieldEvent):
+    """A recipient opened a message or clicked a link in it; ``action`` is one of ENGAGEMENTS."""
+
+    channel: str = EMAIL
+    provider_message_id: str = ""
+    action: str = "opened"
+    address: str | None = None
+    url: str | None = None

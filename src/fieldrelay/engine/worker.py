@@ -21,7 +21,14 @@ from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
-from fieldrelay.service.ports import InboundConnector, ParseError, SendFailed, SmsRequest, SmsSender
+from fieldrelay.service.ports import (
+    InboundConnector,
+    ParseError,
+    SendFailed,
+    SmsRequest,
+    SmsSender,
+    TemporaryFailure,
+)
 from fieldrelay.storage.mirror_repo import SqlMirror
 from fieldrelay.storage.tables import activities, delivery_attempts, inbox, messages, outbox, timers
 
@@ -167,6 +174,15 @@ class Worker:
             metrics.EVENTS.labels(row.connector, "error").inc()
         except LeaseLost:
             log.warning("inbox.lease_lost", inbox_id=row.id, worker=self.worker_id)
+        except TemporaryFailure as exc:
+            # A vendor API the parse needed is throttled or down: try later, no sooner than it asked.
+            log.warning("inbox.temporary_failure", inbox_id=row.id, error=str(exc))
+            outcome = self._retry_or_dead(row.attempts + 1)
+            if outcome["status"] == "pending" and exc.retry_after_seconds is not None:
+                earliest = now + timedelta(seconds=exc.retry_after_seconds)
+                outcome["next_attempt_at"] = max(outcome["next_attempt_at"], earliest)
+            self._close(inbox, row, last_error=f"temporary: {exc}", **outcome)
+            metrics.EVENTS.labels(row.connector, str(outcome["status"])).inc()
         except ConcurrentChange as exc:
             # Not a failure: the transaction was rolled back; apply again now, on top of the other worker's record.
             log.info("inbox.concurrent_change", inbox_id=row.id, detail=str(exc))

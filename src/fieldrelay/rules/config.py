@@ -105,10 +105,58 @@ class HousecallProSettings(_Strict):
     max_timestamp_age_seconds: int = Field(default=300, ge=1)
 
 
+class ServiceTitanSettings(_Strict):
+    """ServiceTitan webhook checks. The signature header and its encoding are not public: both are configurable."""
+
+    signature_header: str = "ST-Signature"
+    signature_encoding: Literal["base64", "hex"] = "base64"
+
+
+class JobberSettings(_Strict):
+    """Jobber: webhooks are thin, the worker fetches each item through the GraphQL API."""
+
+    graphql_url: str = "https://api.getjobber.com/api/graphql"
+    api_version: str = "2025-04-16"
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class StripeSettings(_Strict):
+    """Stripe webhook checks."""
+
+    tolerance_seconds: int = Field(default=300, ge=1)
+
+
+class SendGridSettings(_Strict):
+    """SendGrid signed event webhook: the verification key shown in SendGrid's mail settings (not a secret)."""
+
+    verification_key: str | None = None
+    max_timestamp_age_seconds: int = Field(default=300, ge=1)
+
+
+class FormSettings(_Strict):
+    """One web lead form or upstream lead parser; its token comes from ``FIELDRELAY_FORMS_SECRET``."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    source: str = "web_form"
+
+
+class FormsSettings(_Strict):
+    """Web lead forms: a per-form token, a honeypot field and a per-IP rate limit."""
+
+    forms: list[FormSettings] = Field(default_factory=lambda: [FormSettings(id="website")])
+    honeypot_field: str = "website_url"
+    rate_limit_per_minute: int = Field(default=10, ge=1)
+
+
 class Connectors(_Strict):
     """Per-connector settings that are not secrets."""
 
     housecallpro: HousecallProSettings = HousecallProSettings()
+    servicetitan: ServiceTitanSettings = ServiceTitanSettings()
+    jobber: JobberSettings = JobberSettings()
+    stripe: StripeSettings = StripeSettings()
+    sendgrid: SendGridSettings = SendGridSettings()
+    forms: FormsSettings = FormsSettings()
 
 
 class ReviewRequest(_Strict):
@@ -135,3 +183,5 @@ class Settings(_Strict):
     connectors: Connectors = Connectors()
     review_request: ReviewRequest = ReviewRequest()
     max_webhook_bytes: int = Field(default=1_000_000, ge=1024)
+    # The address vendors post to when the service sits behind a proxy or tunnel (Twilio signs the full URL).
+    public_base_url: str | None = None

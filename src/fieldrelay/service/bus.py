@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from fieldrelay.domain import events as ev
-from fieldrelay.service import customers, estimates, followups, jobs
+from fieldrelay.service import customers, estimates, followups, jobs, leads, messaging, payments
 from fieldrelay.service.context import HandlerContext
 
 EventHandler = Callable[[HandlerContext, ev.FieldEvent], None]
@@ -25,6 +25,15 @@ EVENT_HANDLERS: dict[type[ev.FieldEvent], EventHandler] = {
     ev.EstimateSent: estimates.on_estimate_event,
     ev.EstimateAccepted: estimates.on_estimate_event,
     ev.EstimateDeclined: estimates.on_estimate_event,
+    ev.LeadReceived: leads.on_lead,
+    ev.PaymentReceived: payments.on_payment,
+    ev.PaymentRefunded: payments.on_refund,
+    ev.ReplyReceived: messaging.on_reply,
+    ev.OptedOut: messaging.on_consent,
+    ev.OptedIn: messaging.on_consent,
+    ev.HelpRequested: messaging.on_help,
+    ev.MessageStatusChanged: messaging.on_status,
+    ev.MessageEngaged: messaging.on_engaged,
 }
 
 TIMER_HANDLERS: dict[str, TimerHandler] = {

@@ -22,7 +22,7 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
     emails = [e for e in (normalize_email(raw) for raw in snapshot.emails) if e]
 
     record = store.customer_by_external(source, snapshot.external_id)
-    customer_id = record.id if record else _match(ctx, phones, emails)
+    customer_id = record.id if record else match(ctx, phones, emails)
     if customer_id is None:
         customer_id = store.insert_customer(
             {**_details(snapshot), "lifecycle_stage": "lead", "source_updated_at": occurred_at}
@@ -48,7 +48,8 @@ def for_event(ctx: HandlerContext, event: ev.FieldEvent, known_customer_id: str 
     raise Unattachable(f"{what} names no customer and is not known yet")
 
 
-def _match(ctx: HandlerContext, phones: list[str], emails: list[str]) -> str | None:
+def match(ctx: HandlerContext, phones: list[str], emails: list[str]) -> str | None:
+    """The first customer holding one of these phones, else one of these emails."""
     # A first, exact match only; scored identity resolution with a review queue comes with the mirror work.
     for phone in phones:
         found = ctx.store.customers_by_phone(phone)

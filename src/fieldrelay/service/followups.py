@@ -56,7 +56,7 @@ def fire_review_request(ctx: HandlerContext, payload: Mapping[str, object]) -> N
     reason = None
     if job.status != JobStatus.PAID:
         reason = f"the job is now {job.status}"
-    elif customer.sms_opted_out:
+    elif customer.sms_opted_out or ctx.store.is_opted_out("sms", phones[0] if phones else ""):
         reason = "the customer opted out of texts"
     elif not phones:
         reason = "no phone number on record"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
 from fieldrelay.service import customers, followups
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
+from fieldrelay.service.records import JobRecord
 
 _SUMMARY = {
     JobStatus.BOOKED: "Job booked",
@@ -19,7 +22,8 @@ _SUMMARY = {
 }
 
 
-def _money(cents: int | None) -> str:
+def money(cents: int | None) -> str:
+    """ " ($1,234.50)" for an amount in cents, nothing when unknown."""
     return f" (${cents / 100:,.2f})" if cents is not None else ""
 
 
@@ -33,36 +37,65 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     customer_id = customers.for_event(ctx, event, job.customer_id if job else None, f"job {snap.external_id}")
 
     amount = getattr(event, "amount_cents", None)
-    summary = f"{_SUMMARY[status]}{_money(amount if amount is not None else snap.total_cents)}"
+    summary = f"{_SUMMARY[status]}{money(amount if amount is not None else snap.total_cents)}"
     if isinstance(event, ev.JobCancelled) and event.reason:
         summary += f": {event.reason}"
-    kind = f"job.{status.value}"
     values = {**_details(snap), "status": status.value, "status_at": event.occurred_at}
-    if status is JobStatus.PAID:
-        values.update(paid_at=event.occurred_at, balance_cents=0)
-
     if job is None:
+        values.update(_paid(status, event.occurred_at))
         job_id = store.insert_job({**values, "customer_id": customer_id})
         if not store.link_external(event.source, "job", snap.external_id, job_id):
             raise ConcurrentChange(f"job {snap.external_id} was created by another worker")
-    elif supersedes(event.occurred_at, status, job.status_at, job.status):
-        job_id = job.id
-        store.update_job(job_id, values)
+        _after_change(ctx, customer_id, job_id, status, event.occurred_at, summary, event.source)
     else:
-        store.add_activity(
-            customer_id,
-            event.occurred_at,
-            kind,
+        advance(ctx, job, status, event.occurred_at, values, summary, event.source)
+
+
+def advance(
+    ctx: HandlerContext,
+    job: JobRecord,
+    status: JobStatus,
+    occurred_at: datetime,
+    values: dict[str, object],
+    summary: str,
+    source: str,
+) -> bool:
+    """Move a known job to ``status`` unless a later event already moved it further; False when not applied."""
+    if not supersedes(occurred_at, status, job.status_at, job.status):
+        ctx.store.add_activity(
+            job.customer_id,
+            occurred_at,
+            f"job.{status.value}",
             f"{summary} — not applied: the job is already {job.status} as of a later event",
-            event.source,
+            source,
             False,
         )
-        return
+        return False
+    ctx.store.update_job(
+        job.id, {**values, "status": status.value, "status_at": occurred_at, **_paid(status, occurred_at)}
+    )
+    _after_change(ctx, job.customer_id, job.id, status, occurred_at, summary, source)
+    return True
 
-    store.add_activity(customer_id, event.occurred_at, kind, summary, event.source, True)
+
+def _paid(status: JobStatus, occurred_at: datetime) -> dict[str, object]:
+    # A payment closes the balance in the same write as the status, so no reader sees "paid" with money owed.
+    return {"paid_at": occurred_at, "balance_cents": 0} if status is JobStatus.PAID else {}
+
+
+def _after_change(
+    ctx: HandlerContext,
+    customer_id: str,
+    job_id: str,
+    status: JobStatus,
+    occurred_at: datetime,
+    summary: str,
+    source: str,
+) -> None:
+    ctx.store.add_activity(customer_id, occurred_at, f"job.{status.value}", summary, source, True)
     customers.refresh_stage(ctx, customer_id)
     if status is JobStatus.PAID:
-        followups.schedule_review_request(ctx, customer_id=customer_id, job_id=job_id, paid_at=event.occurred_at)
+        followups.schedule_review_request(ctx, customer_id=customer_id, job_id=job_id, paid_at=occurred_at)
 
 
 def _details(snap: ev.JobSnapshot) -> dict[str, object]:

@@ -15,6 +15,24 @@ class ParseError(Exception):
     """A correctly signed payload that cannot be understood; stored and shown in the error queue."""
 
 
+class TemporaryFailure(Exception):
+    """Parsing needed a vendor API that failed for now (throttled, down); try again, not before ``retry_after``."""
+
+    def __init__(self, detail: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """One delivery as it arrived, before anything is trusted."""
+
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes  # the raw bytes the signature covers
+    url: str  # the public URL the vendor posted to (external base URL + path + query)
+    client_ip: str | None = None
+
+
 @dataclass(frozen=True)
 class Identified:
     """What identifies one delivery before it is parsed in full: dedupe key and event type."""
@@ -36,9 +54,15 @@ class InboundConnector(Protocol):
     """A vendor's webhook side: verify on raw bytes, identify the delivery, parse into canonical events."""
 
     name: str
+    # Deliveries accepted per client IP per minute, for endpoints the public can reach (web forms); None: no limit.
+    rate_limit_per_minute: int | None
 
-    def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> str | None:
+    def verify(self, request: WebhookRequest, now: datetime) -> str | None:
         """Return None when authentic, else the reason for refusing (never raises)."""
+        ...
+
+    def split(self, body: bytes) -> Sequence[bytes]:
+        """The separately identified items of a verified delivery (a batch), or the body itself; raise ParseError."""
         ...
 
     def identify(self, body: bytes) -> Identified:
@@ -46,7 +70,7 @@ class InboundConnector(Protocol):
         ...
 
     def parse(self, body: bytes) -> Parsed:
-        """Canonical events of a verified delivery; raise ParseError when it cannot be understood."""
+        """Canonical events of one item; raise ParseError when it cannot be understood, TemporaryFailure to retry."""
         ...
 
 
@@ -157,6 +181,24 @@ class MirrorStore(Protocol):
 
     def update_estimate(self, estimate_id: str, values: Mapping[str, object]) -> None:
         """Change an estimate's fields."""
+        ...
+
+    def latest_open_job(self, customer_id: str) -> JobRecord | None:
+        """The customer's most recent job that is neither paid nor cancelled."""
+        ...
+
+    def set_consent(
+        self, channel: str, address: str, opted_out: bool, reason: str, source: str, changed_at: datetime
+    ) -> bool:
+        """Record a consent change unless a newer one is recorded; True when applied."""
+        ...
+
+    def is_opted_out(self, channel: str, address: str) -> bool:
+        """True when the last consent change for this address on this channel was an opt-out."""
+        ...
+
+    def message_by_provider_id(self, channel: str, provider_message_id: str) -> MessageRecord | None:
+        """The message a provider's id names."""
         ...
 
     def stage_inputs(self, customer_id: str) -> tuple[list[str], bool]:

@@ -56,3 +56,5 @@ class MessageRecord:
     channel: str
     status: str
     scheduled_for: datetime
+    to_address: str = ""
+    status_at: datetime | None = None

@@ -281,6 +281,27 @@ messages = Table(
     Column("provider_message_id", String(64)),
     Column("trigger_at", _utc()),
     Column("created_at", _utc(), nullable=False),
+    # When the provider last reported on the message, and the error code it gave (Twilio 30xxx, SMTP bounce …).
+    Column("status_at", _utc()),
+    Column("error_code", String(32)),
+)
+Index("ix_messages_provider_message_id", messages.c.account_id, messages.c.provider_message_id)
+
+# Consent per address and channel, independent of any customer record: a STOP from a number nobody holds yet
+# still stops every text to it. ``changed_at`` is the provider's time, so a late START never undoes a newer STOP.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(254), nullable=False),
+    Column("opted_out", Boolean, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("changed_at", _utc(), nullable=False),
+    Column("recorded_at", _utc(), nullable=False),
+    UniqueConstraint("account_id", "channel", "address", name="uq_consents_address"),
 )
 
 # The development SMS provider's own record of what it "sent": it stands in for the provider's side,

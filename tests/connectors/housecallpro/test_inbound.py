@@ -17,7 +17,7 @@ from fieldrelay.connectors.housecallpro.signature import compute_signature
 from fieldrelay.domain import events as ev
 from fieldrelay.service.ports import Parsed, ParseError
 from tests.conftest import HCP_SECRET
-from tests.helpers import signed
+from tests.helpers import delivery, signed
 
 FIXTURES = Path(__file__).with_name("fixtures")
 NOW = datetime(2026, 3, 5, 20, 31, 30, tzinfo=UTC)
@@ -325,38 +325,38 @@ def test_known_event_without_its_object_is_a_parse_error(inbound: HousecallProIn
 
 def test_signature_good(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW)
-    assert inbound.verify(lower(headers), body, NOW) is None
+    assert inbound.verify(delivery(lower(headers), body), NOW) is None
 
 
 def test_signature_within_window_either_side(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW)
-    assert inbound.verify(lower(headers), body, NOW + timedelta(seconds=299)) is None
-    assert inbound.verify(lower(headers), body, NOW - timedelta(seconds=299)) is None
+    assert inbound.verify(delivery(lower(headers), body), NOW + timedelta(seconds=299)) is None
+    assert inbound.verify(delivery(lower(headers), body), NOW - timedelta(seconds=299)) is None
 
 
 def test_signature_wrong_secret(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW, secret="someone-else")
-    assert inbound.verify(lower(headers), body, NOW) == "bad signature"
+    assert inbound.verify(delivery(lower(headers), body), NOW) == "bad signature"
 
 
 def test_signature_tampered_body(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW)
     tampered = body.replace(b"68500", b"6850")
     assert tampered != body
-    assert inbound.verify(lower(headers), tampered, NOW) == "bad signature"
+    assert inbound.verify(delivery(lower(headers), tampered), NOW) == "bad signature"
 
 
 def test_signature_tampered_timestamp(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW)
     headers = lower(headers) | {"api-timestamp": str(int(NOW.timestamp()) + 1)}
-    assert inbound.verify(headers, body, NOW) == "bad signature"
+    assert inbound.verify(delivery(headers, body), NOW) == "bad signature"
 
 
 def test_signature_uppercase_hex_accepted(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW)
     headers = lower(headers)
     headers["api-signature"] = f" {headers['api-signature'].upper()} "
-    assert inbound.verify(headers, body, NOW) is None
+    assert inbound.verify(delivery(headers, body), NOW) is None
 
 
 @pytest.mark.parametrize("missing", ["api-signature", "api-timestamp"])
@@ -364,66 +364,68 @@ def test_signature_missing_headers(inbound: HousecallProInbound, missing: str) -
     body, headers = signed(raw("job.completed"), NOW)
     headers = lower(headers)
     del headers[missing]
-    assert inbound.verify(headers, body, NOW) == "missing signature headers"
-    assert inbound.verify({}, body, NOW) == "missing signature headers"
+    assert inbound.verify(delivery(headers, body), NOW) == "missing signature headers"
+    assert inbound.verify(delivery({}, body), NOW) == "missing signature headers"
 
 
 def test_signature_empty_header_values(inbound: HousecallProInbound) -> None:
     body, _ = signed(raw("job.completed"), NOW)
-    assert inbound.verify({"api-signature": "", "api-timestamp": ""}, body, NOW) == "missing signature headers"
+    empty = delivery({"api-signature": "", "api-timestamp": ""}, body)
+    assert inbound.verify(empty, NOW) == "missing signature headers"
 
 
 def test_signature_unreadable_timestamp(inbound: HousecallProInbound) -> None:
     body = raw("job.completed")
     headers = {"api-timestamp": "yesterday", "api-signature": compute_signature(HCP_SECRET, "yesterday", body)}
-    assert inbound.verify(headers, body, NOW) == "unreadable timestamp"
+    assert inbound.verify(delivery(headers, body), NOW) == "unreadable timestamp"
 
 
 def test_signature_stale_timestamp(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW - timedelta(seconds=301))
-    assert inbound.verify(lower(headers), body, NOW) == "timestamp outside the allowed window"
+    assert inbound.verify(delivery(lower(headers), body), NOW) == "timestamp outside the allowed window"
 
 
 def test_signature_stale_timestamp_respects_configured_max_age() -> None:
     body, headers = signed(raw("job.completed"), NOW - timedelta(seconds=90))
-    assert HousecallProInbound(HCP_SECRET, max_timestamp_age_seconds=60).verify(lower(headers), body, NOW) == (
+    request = delivery(lower(headers), body)
+    assert HousecallProInbound(HCP_SECRET, max_timestamp_age_seconds=60).verify(request, NOW) == (
         "timestamp outside the allowed window"
     )
-    assert HousecallProInbound(HCP_SECRET, max_timestamp_age_seconds=120).verify(lower(headers), body, NOW) is None
+    assert HousecallProInbound(HCP_SECRET, max_timestamp_age_seconds=120).verify(request, NOW) is None
 
 
 def test_signature_future_timestamp(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW + timedelta(minutes=10))
-    assert inbound.verify(lower(headers), body, NOW) == "timestamp outside the allowed window"
+    assert inbound.verify(delivery(lower(headers), body), NOW) == "timestamp outside the allowed window"
 
 
 def test_signature_millisecond_timestamp_accepted(inbound: HousecallProInbound) -> None:
     body = raw("job.completed")
     millis = str(int(NOW.timestamp() * 1000))
     headers = {"api-timestamp": millis, "api-signature": compute_signature(HCP_SECRET, millis, body)}
-    assert inbound.verify(headers, body, NOW) is None
+    assert inbound.verify(delivery(headers, body), NOW) is None
     stale = str(int((NOW - timedelta(hours=1)).timestamp() * 1000))
     headers = {"api-timestamp": stale, "api-signature": compute_signature(HCP_SECRET, stale, body)}
-    assert inbound.verify(headers, body, NOW) == "timestamp outside the allowed window"
+    assert inbound.verify(delivery(headers, body), NOW) == "timestamp outside the allowed window"
 
 
 @pytest.mark.parametrize("secret", [None, ""])
 def test_signature_no_secret_configured_refuses(secret: str | None) -> None:
     """Fail closed: without a secret even a delivery signed with the empty key is refused."""
     body, headers = signed(raw("job.completed"), NOW, secret="")
-    assert HousecallProInbound(secret).verify(lower(headers), body, NOW) == "no secret configured"
+    assert HousecallProInbound(secret).verify(delivery(lower(headers), body), NOW) == "no secret configured"
 
 
 def test_signature_non_ascii_signature_is_refused_not_raised(inbound: HousecallProInbound) -> None:
     body, headers = signed(raw("job.completed"), NOW)
     headers = lower(headers) | {"api-signature": "é" * 64}
-    assert inbound.verify(headers, body, NOW) == "bad signature"
+    assert inbound.verify(delivery(headers, body), NOW) == "bad signature"
 
 
 def test_signature_nan_timestamp_is_refused(inbound: HousecallProInbound) -> None:
     body = raw("job.completed")
     headers = {"api-timestamp": "nan", "api-signature": compute_signature(HCP_SECRET, "nan", body)}
-    assert inbound.verify(headers, body, NOW) is not None
+    assert inbound.verify(delivery(headers, body), NOW) is not None
 
 
 _ASCII_TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80)
@@ -451,7 +453,7 @@ def test_verify_never_raises(body: bytes, signature: str | None, timestamp: str 
         headers["api-signature"] = signature
     if timestamp is not None:
         headers["api-timestamp"] = timestamp
-    result = HousecallProInbound(HCP_SECRET).verify(headers, body, NOW)
+    result = HousecallProInbound(HCP_SECRET).verify(delivery(headers, body), NOW)
     assert result is None or (isinstance(result, str) and result)
 
 

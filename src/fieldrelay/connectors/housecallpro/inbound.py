@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -36,7 +36,7 @@ from fieldrelay.connectors.housecallpro.signature import (
 )
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import display_name
-from fieldrelay.service.ports import Identified, Parsed, ParseError
+from fieldrelay.service.ports import Identified, Parsed, ParseError, WebhookRequest
 
 NAME = "housecallpro"
 
@@ -49,13 +49,15 @@ class HousecallProInbound:
     """Housecall Pro webhook receiver."""
 
     name = NAME
+    rate_limit_per_minute: int | None = None
 
     def __init__(self, secret: str | None, max_timestamp_age_seconds: int = 300) -> None:
         self._secret = secret
         self._max_age = max_timestamp_age_seconds
 
-    def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> str | None:
+    def verify(self, request: WebhookRequest, now: datetime) -> str | None:
         """None when the signature and timestamp are good, else why the delivery is refused."""
+        headers, body = request.headers, request.body
         if not self._secret:
             return "no secret configured"
         signature = headers.get(SIGNATURE_HEADER.lower())
@@ -70,6 +72,10 @@ class HousecallProInbound:
         if not signature_matches(self._secret, raw_timestamp.strip(), body, signature):
             return "bad signature"
         return None
+
+    def split(self, body: bytes) -> tuple[bytes]:
+        """Housecall Pro sends one event per delivery."""
+        return (body,)
 
     def identify(self, body: bytes) -> Identified:
         """Event name plus a key built from the fields that identify the delivery."""
