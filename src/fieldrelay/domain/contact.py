@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 DEFAULT_REGION = "US"
 
 
+@lru_cache(maxsize=8192)  # a pure function called on every event; parsing costs ~0.2 ms per number
 def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
     """Return the E.164 form of a phone number in any common format, or None if it is not a valid number."""
     if not raw or not raw.strip():

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, exists, or_, select, update
+from sqlalchemy import Connection, Engine, Select, Table, Update, and_, bindparam, exists, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -41,32 +42,65 @@ def claim(
     extra: ColumnElement[bool] | None = None,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due rows of ``table`` for ``worker_id``, oldest first."""
+    query = _due_rows(table, in_flight, extra, engine.dialect.name == "postgresql")
+    with engine.begin() as conn:
+        rows = conn.execute(query, {"b_now": now, "b_limit": limit}).all()
+        if not rows:
+            return []
+        conn.execute(
+            _take(table, in_flight),
+            {"b_ids": [r.id for r in rows], "b_worker": worker_id, "b_until": now + lease},
+        )
+    return [Claimed(row=r, recovered=r.status == in_flight) for r in rows]
+
+
+# The statements below are built once per table (see storage/prepared.py for why) and run with parameters.
+
+
+@cache
+def _due_rows(table: Table, in_flight: str, extra: ColumnElement[bool] | None, skip_locked: bool) -> Select[Any]:
     c = table.c
+    now: Any = bindparam("b_now")
     due = or_(
         and_(c.status == "pending", c.next_attempt_at <= now),
         and_(c.status == in_flight, c.locked_until < now),
     )
     condition = and_(due, extra) if extra is not None else due
-    query = select(table).where(condition).order_by(c.id).limit(limit)
-    if engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    with engine.begin() as conn:
-        rows = conn.execute(query).all()
-        if not rows:
-            return []
-        conn.execute(
-            update(table)
-            .where(c.id.in_([r.id for r in rows]))
-            .values(
-                status=in_flight,
-                locked_by=worker_id,
-                locked_until=now + lease,
-                attempts=c.attempts + 1,
-            )
+    query = select(table).where(condition).order_by(c.id).limit(bindparam("b_limit"))
+    return query.with_for_update(skip_locked=True) if skip_locked else query
+
+
+@cache
+def _take(table: Table, in_flight: str) -> Update:
+    c = table.c
+    return (
+        update(table)
+        .where(c.id.in_(bindparam("b_ids", expanding=True)))
+        .values(
+            status=in_flight,
+            locked_by=bindparam("b_worker"),
+            locked_until=bindparam("b_until"),
+            attempts=c.attempts + 1,
         )
-    return [Claimed(row=r, recovered=r.status == in_flight) for r in rows]
+    )
 
 
+@cache
+def _held(table: Table) -> Update:
+    """UPDATE one row only while ``b_worker`` holds it in state ``b_in_flight``."""
+    c = table.c
+    return update(table).where(
+        c.id == bindparam("b_id"), c.locked_by == bindparam("b_worker"), c.status == bindparam("b_in_flight")
+    )
+
+
+@cache
+def _renewable(table: Table) -> Update:
+    """UPDATE one held row whose lease has not yet run out at ``b_now``."""
+    return _held(table).where(table.c.locked_until > bindparam("b_now"))
+
+
+@cache  # one object per table: it is part of the claim query's cache key
 def outbox_in_order(outbox: Table) -> ColumnElement[bool]:
     """Only rows with no earlier unfinished row for the same ordering key (one customer's writes stay in order)."""
     earlier = outbox.alias("earlier")
@@ -84,13 +118,9 @@ def renew(
     engine: Engine, table: Table, row_id: int, worker_id: str, now: datetime, lease: timedelta, in_flight: str
 ) -> bool:
     """Extend this worker's lease on one row just before slow work; False when the row is no longer ours."""
-    c = table.c
     with engine.begin() as conn:
-        result = conn.execute(
-            update(table)
-            .where(c.id == row_id, c.locked_by == worker_id, c.status == in_flight, c.locked_until > now)
-            .values(locked_until=now + lease)
-        )
+        params = {"b_id": row_id, "b_worker": worker_id, "b_in_flight": in_flight, "b_now": now}
+        result = conn.execute(_renewable(table), {**params, "locked_until": now + lease})
     return result.rowcount == 1
 
 
@@ -98,11 +128,7 @@ def finish(
     conn: Connection, table: Table, row_id: int, worker_id: str, in_flight: str = "processing", **values: Any
 ) -> None:
     """Set the outcome of a claimed row, only if this worker still holds it; else raise LeaseLost."""
-    c = table.c
-    result = conn.execute(
-        update(table)
-        .where(c.id == row_id, c.locked_by == worker_id, c.status == in_flight)
-        .values(locked_by=None, locked_until=None, **values)
-    )
+    params = {"b_id": row_id, "b_worker": worker_id, "b_in_flight": in_flight, "locked_by": None, "locked_until": None}
+    result = conn.execute(_held(table), {**values, **params})
     if result.rowcount != 1:
         raise LeaseLost(f"{table.name} {row_id} is no longer held by {worker_id}")

@@ -95,6 +95,8 @@ class WorkerSettings(_Strict):
     """How a worker claims and leases work."""
 
     batch_size: int = Field(default=100, ge=1, le=10_000)
+    # Inbox rows applied in one transaction (fewer commits; on SQLite also fewer hand-overs of the write lock).
+    apply_group_size: int = Field(default=20, ge=1, le=1_000)
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_interval_seconds: float = Field(default=0.2, gt=0)
 

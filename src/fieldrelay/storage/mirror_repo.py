@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, Table, exists, insert, literal_column, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Select, Table, bindparam, exists, select, update
 
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
+from fieldrelay.storage import prepared
 from fieldrelay.storage.tables import (
     activities,
     consents,
@@ -29,17 +28,38 @@ from fieldrelay.storage.tables import (
 
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
-    return conn.execute(_insert_ignore(conn.dialect.name, table), dict(values)).first() is not None
+    return conn.execute(prepared.insert_ignore_into(conn.dialect.name, table), dict(values)).first() is not None
 
 
-@cache
-def _insert_ignore(dialect_name: str, table: Table) -> Insert:
-    # Built once per table and executed with parameters: building it per call with .values() cost about 5x
-    # the time of running it (profiled with bench/ingest.py).
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    # RETURNING rather than rowcount: psycopg 3 under SQLAlchemy 2.1 reports rowcount -1 for this statement.
-    statement: Insert = dialect.insert(table).on_conflict_do_nothing().returning(literal_column("1"))
-    return statement
+# Queries of the hot path, built once (see storage/prepared.py); parameters are named b_*.
+_x, _p, _e, _j, _est = external_ids.c, customer_phones.c, customer_emails.c, jobs.c, estimates.c
+_ENTITY_FOR = select(_x.entity_id).where(
+    _x.account_id == bindparam("b_account"),
+    _x.connector == bindparam("b_connector"),
+    _x.kind == bindparam("b_kind"),
+    _x.external_id == bindparam("b_external_id"),
+)
+_CUSTOMERS_BY_PHONE = (
+    select(_p.customer_id)
+    .where(_p.account_id == bindparam("b_account"), _p.e164 == bindparam("b_value"))
+    .order_by(_p.id)
+)
+_CUSTOMERS_BY_EMAIL = (
+    select(_e.customer_id)
+    .where(_e.account_id == bindparam("b_account"), _e.email == bindparam("b_value"))
+    .order_by(_e.id)
+)
+_PHONES_OF = (
+    select(_p.e164)
+    .where(_p.customer_id == bindparam("b_customer"), _p.account_id == bindparam("b_account"))
+    .order_by(_p.id)
+)
+_JOB_STATUSES = select(_j.status).where(
+    _j.customer_id == bindparam("b_customer"), _j.account_id == bindparam("b_account")
+)
+_HAS_ESTIMATE = select(
+    exists().where(_est.customer_id == bindparam("b_customer"), _est.account_id == bindparam("b_account"))
+)
 
 
 class SqlMirror:
@@ -53,37 +73,34 @@ class SqlMirror:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _one(self, query: Select[Any]) -> Any:
+    def _one(self, query: Select[Any], params: Mapping[str, object] | None = None) -> Any:
         if self._lock:
-            query = query.with_for_update()
-        return self._conn.execute(query).first()
+            query = prepared.locked(query)
+        return self._conn.execute(query, dict(params or {})).first()
+
+    def _by_id(self, table: Table, entity_id: str) -> Any:
+        """One row of ``table`` in this account, locked on PostgreSQL."""
+        query = prepared.select_by_id(table, self._lock)
+        return self._conn.execute(query, {"b_id": entity_id, "b_account": self._account}).first()
 
     def _insert(self, table: Table, values: Mapping[str, object], stamps: bool = True) -> str:
         row: dict[str, object] = {"id": str(uuid.uuid4()), **values, "account_id": self._account}
         if stamps:
             row.setdefault("created_at", self._now)
             row.setdefault("updated_at", self._now)
-        self._conn.execute(insert(table).values(**row))
+        self._conn.execute(prepared.insert_into(table), row)
         return str(row["id"])
 
     def _update(self, table: Table, entity_id: str, values: Mapping[str, object]) -> None:
         if not values:
             return
         extra = {"updated_at": self._now} if "updated_at" in table.c else {}
-        self._conn.execute(
-            update(table).where(table.c.id == entity_id, table.c.account_id == self._account).values(**values, **extra)
-        )
+        params = {**values, **extra, "b_id": entity_id, "b_account": self._account}
+        self._conn.execute(prepared.update_by_id(table), params)
 
     def _entity_for(self, connector: str, kind: str, external_id: str) -> str | None:
-        x = external_ids.c
-        return self._conn.execute(
-            select(x.entity_id).where(
-                x.account_id == self._account,
-                x.connector == connector,
-                x.kind == kind,
-                x.external_id == external_id,
-            )
-        ).scalar()
+        params = {"b_account": self._account, "b_connector": connector, "b_kind": kind, "b_external_id": external_id}
+        return self._conn.execute(_ENTITY_FOR, params).scalar()
 
     # --- customers -------------------------------------------------------------------------------
 
@@ -94,20 +111,17 @@ class SqlMirror:
 
     def customers_by_phone(self, e164: str) -> list[str]:
         """Ids of customers holding this phone."""
-        p = customer_phones.c
-        query = select(p.customer_id).where(p.account_id == self._account, p.e164 == e164).order_by(p.id)
-        return list(self._conn.execute(query).scalars())
+        params = {"b_account": self._account, "b_value": e164}
+        return list(self._conn.execute(_CUSTOMERS_BY_PHONE, params).scalars())
 
     def customers_by_email(self, email: str) -> list[str]:
         """Ids of customers holding this email."""
-        e = customer_emails.c
-        query = select(e.customer_id).where(e.account_id == self._account, e.email == email).order_by(e.id)
-        return list(self._conn.execute(query).scalars())
+        params = {"b_account": self._account, "b_value": email}
+        return list(self._conn.execute(_CUSTOMERS_BY_EMAIL, params).scalars())
 
     def get_customer(self, customer_id: str) -> CustomerRecord:
         """One customer, locked for update on PostgreSQL."""
-        c = customers.c
-        row = self._one(select(customers).where(c.id == customer_id, c.account_id == self._account))
+        row = self._by_id(customers, customer_id)
         if row is None:
             raise LookupError(f"customer {customer_id} not found")
         return CustomerRecord(
@@ -162,9 +176,8 @@ class SqlMirror:
 
     def phones_of(self, customer_id: str) -> list[str]:
         """The customer's phones, first known first."""
-        p = customer_phones.c
-        query = select(p.e164).where(p.customer_id == customer_id, p.account_id == self._account).order_by(p.id)
-        return list(self._conn.execute(query).scalars())
+        params = {"b_customer": customer_id, "b_account": self._account}
+        return list(self._conn.execute(_PHONES_OF, params).scalars())
 
     def latest_open_job(self, customer_id: str) -> JobRecord | None:
         """The customer's most recent job that is neither paid nor cancelled."""
@@ -180,17 +193,9 @@ class SqlMirror:
 
     def stage_inputs(self, customer_id: str) -> tuple[list[str], bool]:
         """The customer's job statuses and whether any estimate exists."""
-        j, e = jobs.c, estimates.c
-        statuses = list(
-            self._conn.execute(
-                select(j.status).where(j.customer_id == customer_id, j.account_id == self._account)
-            ).scalars()
-        )
-        has_estimate = bool(
-            self._conn.execute(
-                select(exists().where(e.customer_id == customer_id, e.account_id == self._account))
-            ).scalar()
-        )
+        params = {"b_customer": customer_id, "b_account": self._account}
+        statuses = list(self._conn.execute(_JOB_STATUSES, params).scalars())
+        has_estimate = bool(self._conn.execute(_HAS_ESTIMATE, params).scalar())
         return statuses, has_estimate
 
     # --- jobs and estimates ----------------------------------------------------------------------
@@ -202,7 +207,7 @@ class SqlMirror:
 
     def get_job(self, job_id: str) -> JobRecord | None:
         """One job by mirror id, locked on PostgreSQL."""
-        row = self._one(select(jobs).where(jobs.c.id == job_id, jobs.c.account_id == self._account))
+        row = self._by_id(jobs, job_id)
         if row is None:
             return None
         return JobRecord(
@@ -228,7 +233,7 @@ class SqlMirror:
         entity = self._entity_for(connector, "estimate", external_id)
         if entity is None:
             return None
-        row = self._one(select(estimates).where(estimates.c.id == entity))
+        row = self._by_id(estimates, entity)
         return EstimateRecord(id=row.id, customer_id=row.customer_id, status=row.status, status_at=row.status_at)
 
     def insert_estimate(self, values: Mapping[str, object]) -> str:
@@ -269,18 +274,17 @@ class SqlMirror:
 
     def add_activity(self, customer_id: str, at: datetime, kind: str, summary: str, source: str, applied: bool) -> None:
         """Append to the customer's timeline."""
-        self._conn.execute(
-            insert(activities).values(
-                account_id=self._account,
-                customer_id=customer_id,
-                at=at,
-                kind=kind,
-                summary=summary,
-                source=source,
-                applied=applied,
-                recorded_at=self._now,
-            )
-        )
+        row = {
+            "account_id": self._account,
+            "customer_id": customer_id,
+            "at": at,
+            "kind": kind,
+            "summary": summary,
+            "source": source,
+            "applied": applied,
+            "recorded_at": self._now,
+        }
+        self._conn.execute(prepared.insert_into(activities), row)
 
     def schedule_timer(
         self, key: str, kind: str, due_at: datetime, customer_id: str | None, payload: Mapping[str, object]
@@ -309,8 +313,7 @@ class SqlMirror:
 
     def get_message(self, message_id: str) -> MessageRecord | None:
         """One message."""
-        m = messages.c
-        return _message(self._one(select(messages).where(m.id == message_id, m.account_id == self._account)))
+        return _message(self._by_id(messages, message_id))
 
     def message_by_provider_id(self, channel: str, provider_message_id: str) -> MessageRecord | None:
         """The message a provider's id names, locked on PostgreSQL."""
