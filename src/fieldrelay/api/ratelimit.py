@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 
 
 class SlidingWindowLimiter:
@@ -17,23 +17,21 @@ class SlidingWindowLimiter:
         self._limit = limit
         self._window = window_seconds
         self._max_keys = max_keys
-        self._hits: dict[str, deque[float]] = {}
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()  # least recently seen first
 
     def allow(self, key: str, now: float) -> bool:
         """Count a hit for ``key`` at ``now`` (seconds); False when it is over the limit (not counted then)."""
         hits = self._hits.get(key)
         if hits is None:
             if len(self._hits) >= self._max_keys:
-                self._forget_idle(now)
+                # Bounded memory under a flood from many addresses: forget the address seen least recently.
+                self._hits.popitem(last=False)
             hits = self._hits[key] = deque()
+        else:
+            self._hits.move_to_end(key)
         while hits and hits[0] <= now - self._window:
             hits.popleft()
         if len(hits) >= self._limit:
             return False
         hits.append(now)
         return True
-
-    def _forget_idle(self, now: float) -> None:
-        # Bounded memory under a flood of distinct addresses: drop keys with no hit inside the window.
-        for key in [k for k, h in self._hits.items() if not h or h[-1] <= now - self._window]:
-            del self._hits[key]

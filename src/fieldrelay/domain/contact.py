@@ -33,6 +33,27 @@ def normalize_email(raw: str | None) -> str | None:
     return email if "@" in email and not email.startswith("@") and not email.endswith("@") else None
 
 
+# Spellings field tools use for the countries fieldrelay's shops work in; anything else is not guessed at.
+_COUNTRY_NAMES = {
+    "us": "US",
+    "usa": "US",
+    "united states": "US",
+    "united states of america": "US",
+    "can": "CA",
+    "canada": "CA",
+}
+
+
+def normalize_country(raw: str | None) -> str | None:
+    """An ISO 3166 two-letter code ("US"), from a code or a common name; None when it cannot be told."""
+    if not raw or not raw.strip():
+        return None
+    value = raw.strip().rstrip(".").lower()
+    if len(value) == 2 and value.isalpha():
+        return value.upper()
+    return _COUNTRY_NAMES.get(value.replace(".", ""))
+
+
 def display_name(first: str | None, last: str | None) -> str | None:
     """Join first and last name, dropping blanks."""
     parts = [p.strip() for p in (first, last) if p and p.strip()]

@@ -16,6 +16,7 @@ from fieldrelay.storage.mirror_repo import insert_ignore
 from fieldrelay.storage.tables import inbox
 
 # Headers worth keeping for a person replaying a delivery; credentials are never stored.
+_MAX_KEY, _MAX_EVENT_TYPE = 200, 100  # inbox.dedupe_key and inbox.event_type column widths
 _KEPT_HEADERS = ("content-type", "user-agent", "api-timestamp", "x-request-id")
 
 
@@ -35,7 +36,8 @@ def prepare(
     account_id: str,
 ) -> list[dict[str, Any]]:
     """The inbox rows of an already verified delivery: one per item of a batch; malformed ones go to the error queue."""
-    kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+    wanted = _KEPT_HEADERS + connector.kept_headers
+    kept = {k.lower(): v for k, v in headers.items() if k.lower() in wanted}
     try:
         items: Sequence[bytes] = connector.split(body)
     except ParseError as exc:
@@ -44,7 +46,8 @@ def prepare(
     for item in items:
         try:
             ident = connector.identify(item)
-            rows.append(_row(connector.name, account_id, now, kept, item, ident.dedupe_key, ident.event_type, None))
+            key, event_type = _fit(ident.dedupe_key, ident.event_type)
+            rows.append(_row(connector.name, account_id, now, kept, item, key, event_type, None))
         except ParseError as exc:
             rows.append(_row(connector.name, account_id, now, kept, item, _raw_key(item), None, str(exc)))
     return rows
@@ -77,6 +80,15 @@ def receive(
     rows = prepare(connector, headers, body, now, account_id)
     with engine.begin() as conn:
         return store(conn, rows)
+
+
+def _fit(key: str, event_type: str | None) -> tuple[str, str | None]:
+    """Keep a vendor's dedupe key and event name within their columns: a long key is hashed, a long name cut."""
+    if len(key) > _MAX_KEY or "\x00" in key:  # PostgreSQL text cannot hold NUL
+        key = "h:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    if event_type is not None:
+        event_type = event_type.replace("\x00", "")[:_MAX_EVENT_TYPE]
+    return key, event_type
 
 
 def _raw_key(body: bytes) -> str:

@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Engine, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, Table, and_, func, or_, select
 
 from fieldrelay.engine import metrics
 from fieldrelay.engine.backoff import retry_delay
-from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order, renew
+from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
 from fieldrelay.engine.clock import Clock
+from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
@@ -25,13 +26,12 @@ from fieldrelay.service.ports import (
     InboundConnector,
     Parsed,
     ParseError,
-    SendFailed,
-    SmsRequest,
+    Received,
     SmsSender,
     TemporaryFailure,
 )
 from fieldrelay.storage.mirror_repo import SqlMirror
-from fieldrelay.storage.tables import activities, delivery_attempts, inbox, messages, outbox, timers
+from fieldrelay.storage.tables import inbox, outbox, timers
 
 log = structlog.get_logger("fieldrelay.worker")
 
@@ -169,7 +169,7 @@ class Worker:
         if connector is None:
             return ParseError(f"no connector named {row.connector!r} is registered")
         try:
-            return connector.parse(row.body)
+            return connector.parse(row.body, Received(at=row.received_at, headers=row.headers or {}))
         except Exception as exc:
             return exc
 
@@ -269,124 +269,7 @@ class Worker:
     def deliver_outbox(self) -> int:
         """Deliver claimed outbox rows, one customer's rows strictly in order."""
         claimed = self._claim(outbox, in_flight="sending", extra=outbox_in_order(outbox))
+        deliverer = OutboxDelivery(self.engine, self.clock, self.sms, self.worker_id, self._lease, self._retry_or_dead)
         for item in claimed:
-            self._deliver(item)
+            deliverer.deliver(item)
         return len(claimed)
-
-    def _deliver(self, item: Claimed) -> None:
-        row = item.row
-        attempt = row.attempts + 1
-        started = self.clock.now()
-        t0 = time.perf_counter()
-        request = SmsRequest(
-            to=row.payload["to"],
-            body=row.payload["body"],
-            idempotency_key=row.idempotency_key,
-            account_id=row.account_id,
-        )
-        # The batch was leased at claim time; rows ahead of this one may have taken long. Renew the lease right
-        # before the provider call, and leave the row alone if another worker has already taken it over.
-        if not renew(self.engine, outbox, row.id, self.worker_id, self.clock.now(), self._lease, "sending"):
-            log.warning("outbox.lease_lost_before_send", outbox_id=row.id)
-            return
-        try:
-            # Any try after the first may follow a send whose outcome we never learnt (a crash, a timeout, a
-            # failed lookup): ask the provider before sending again, never resend blindly.
-            result = self.sms.lookup(row.idempotency_key, row.account_id) if attempt > 1 else None
-            reconciled = result is not None
-            if result is None:
-                result = self.sms.send(request)
-        except SendFailed as exc:
-            self._delivery_failed(row, attempt, started, t0, str(exc), exc.status_code, exc.retryable)
-            return
-        except Exception as exc:
-            self._delivery_failed(row, attempt, started, t0, f"{type(exc).__name__}: {exc}", None, True)
-            return
-        detail = (
-            "reconciled: found already sent at the provider" if reconciled else f"sent as {result.provider_message_id}"
-        )
-        try:
-            with self.engine.begin() as conn:
-                finish(
-                    conn,
-                    outbox,
-                    row.id,
-                    self.worker_id,
-                    in_flight="sending",
-                    status="sent",
-                    sent_at=result.at,
-                )
-                self._record_attempt(conn, row, attempt, started, t0, "sent", None, detail)
-                if row.message_id:
-                    conn.execute(
-                        update(messages)
-                        .where(messages.c.id == row.message_id)
-                        .values(
-                            status=result.status,
-                            sent_at=result.at,
-                            provider_message_id=result.provider_message_id,
-                        )
-                    )
-                    purpose = conn.execute(select(messages.c.purpose).where(messages.c.id == row.message_id)).scalar()
-                    conn.execute(
-                        insert(activities).values(
-                            account_id=row.account_id,
-                            customer_id=row.customer_id,
-                            at=result.at,
-                            kind="message.sent",
-                            summary=f"Text sent ({(purpose or 'message').replace('_', ' ')}) to {request.to}",
-                            source=self.sms.name,
-                            applied=True,
-                            recorded_at=self.clock.now(),
-                        )
-                    )
-            metrics.DELIVERIES.labels(row.target, "sent").inc()
-        except LeaseLost:
-            # Another worker took the row over; it will find this text at the provider and not resend it.
-            log.warning("outbox.lease_lost", outbox_id=row.id)
-
-    def _delivery_failed(
-        self,
-        row: Any,
-        attempt: int,
-        started: datetime,
-        t0: float,
-        detail: str,
-        code: int | None,
-        retryable: bool,
-    ) -> None:
-        outcome = self._retry_or_dead(attempt) if retryable else {"status": "dead"}
-        log.warning("outbox.delivery_failed", outbox_id=row.id, attempt=attempt, error=detail, **outcome)
-        try:
-            with self.engine.begin() as conn:
-                finish(conn, outbox, row.id, self.worker_id, in_flight="sending", last_error=detail, **outcome)
-                self._record_attempt(conn, row, attempt, started, t0, "failed", code, detail)
-                if outcome["status"] == "dead" and row.message_id:
-                    conn.execute(update(messages).where(messages.c.id == row.message_id).values(status="failed"))
-        except LeaseLost:
-            log.warning("outbox.lease_lost", outbox_id=row.id)
-        metrics.DELIVERIES.labels(row.target, str(outcome["status"])).inc()
-
-    def _record_attempt(
-        self,
-        conn: Any,
-        row: Any,
-        attempt: int,
-        started: datetime,
-        t0: float,
-        outcome: str,
-        code: int | None,
-        detail: str,
-    ) -> None:
-        conn.execute(
-            insert(delivery_attempts).values(
-                account_id=row.account_id,
-                outbox_id=row.id,
-                attempt=attempt,
-                started_at=started,
-                duration_ms=int((time.perf_counter() - t0) * 1000),
-                outcome=outcome,
-                status_code=code,
-                detail=detail[:2000],
-            )
-        )

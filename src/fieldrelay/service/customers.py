@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fieldrelay.domain import events as ev
-from fieldrelay.domain.contact import display_name, normalize_email, normalize_phone
+from fieldrelay.domain.contact import display_name, normalize_country, normalize_email, normalize_phone
 from fieldrelay.domain.lifecycle import lifecycle_stage
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 
@@ -21,7 +21,9 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
     phones = [p for p in (normalize_phone(raw, region) for raw in snapshot.phones) if p]
     emails = [e for e in (normalize_email(raw) for raw in snapshot.emails) if e]
 
-    record = store.customer_by_external(source, snapshot.external_id)
+    # An empty vendor id names nobody: looking it up would merge every id-less record of this source into one.
+    has_id = bool(snapshot.external_id.strip())
+    record = store.customer_by_external(source, snapshot.external_id) if has_id else None
     customer_id = record.id if record else match(ctx, phones, emails)
     if customer_id is None:
         customer_id = store.insert_customer(
@@ -33,9 +35,12 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         if current.source_updated_at is None or occurred_at >= current.source_updated_at:
             changes = {k: v for k, v in _details(snapshot).items() if v is not None}
             store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
-    if record is None and not store.link_external(source, "customer", snapshot.external_id, customer_id):
+    if has_id and record is None and not store.link_external(source, "customer", snapshot.external_id, customer_id):
         raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
     store.add_contact_points(customer_id, phones, emails)
+    if any(store.is_opted_out("sms", phone) for phone in phones):
+        # A STOP recorded before this customer (or this phone) was known still holds on their record.
+        store.update_customer(customer_id, {"sms_opted_out": True})
     return customer_id
 
 
@@ -73,7 +78,7 @@ def _details(snapshot: ev.CustomerSnapshot) -> dict[str, object]:
         "city": address.city,
         "state": address.state,
         "postal_code": address.postal_code,
-        "country": address.country,
+        "country": normalize_country(address.country),
         "lead_source": snapshot.lead_source,
     }
 

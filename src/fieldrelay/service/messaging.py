@@ -84,20 +84,44 @@ def on_status(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     if message is None:
         _unknown_message(ctx, event, event.provider_message_id)
         return
-    if message.status in _FINAL and event.status not in _FINAL:
-        return  # a late "sent" after "delivered"
-    if message.status in _FINAL and message.status_at and message.status_at > event.occurred_at:
-        return  # an older final status after a newer one
+    if _rank(message.status) > _rank(event.status):
+        # A late "sent" after "delivered", or "queued" after "sent": routine reordering, not worth the timeline.
+        log.info("message.late_receipt", message_id=message.id, status=event.status, current=message.status)
+        return
+    if _rank(message.status) == _rank(event.status) and message.status_at and message.status_at > event.occurred_at:
+        if event.status in _FINAL and event.status != message.status:
+            # Two final reports that disagree (delivered vs bounced): the office should see the older one too.
+            ctx.store.add_activity(
+                message.customer_id,
+                event.occurred_at,
+                f"message.{event.status}",
+                f"{_medium(event.channel)} {event.status} — not applied: a later report ({message.status}) is "
+                "already recorded",
+                event.source,
+                False,
+            )
+        return
     ctx.store.update_message(
         message.id, {"status": event.status, "status_at": event.occurred_at, "error_code": event.error_code}
     )
     if event.status in _FAILED:
         code = f" (error {event.error_code})" if event.error_code else ""
         detail = f": {event.detail}" if event.detail else ""
-        summary = f"{event.channel.upper() if event.channel == ev.SMS else 'Email'} {event.status}{code}{detail}"
+        summary = f"{_medium(event.channel)} {event.status}{code}{detail}"
         ctx.store.add_activity(
             message.customer_id, event.occurred_at, f"message.{event.status}", summary, event.source, True
         )
+
+
+def _medium(channel: str) -> str:
+    return "SMS" if channel == ev.SMS else "Email"
+
+
+def _rank(status: str) -> int:
+    # Our own states before any receipt (scheduled, sending …) rank lowest; a final status outranks any other.
+    if status in _FINAL:
+        return 3
+    return {"queued": 1, "sent": 2}.get(status, 0)
 
 
 def on_engaged(ctx: HandlerContext, event: ev.FieldEvent) -> None:

@@ -14,6 +14,11 @@ def on_payment(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     """Mark the matched job paid (which schedules the review request); else note the payment on the customer."""
     assert isinstance(event, ev.PaymentReceived)
     job, customer_id = _match(ctx, event)
+    # One payment often arrives as several events (a PaymentIntent and its charge): apply it once.
+    if event.payment_ref and not ctx.store.link_external(
+        event.source, "payment", event.payment_ref, job.id if job else customer_id
+    ):
+        return
     summary = f"Payment captured{jobs.money(event.amount_cents)} ({event.payment_ref})"
     if job is None:
         ctx.store.add_activity(

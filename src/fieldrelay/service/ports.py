@@ -24,6 +24,14 @@ class TemporaryFailure(Exception):
 
 
 @dataclass(frozen=True)
+class Received:
+    """What intake recorded about a stored item besides its bytes: when it arrived, and the headers kept with it."""
+
+    at: datetime
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class WebhookRequest:
     """One delivery as it arrived, before anything is trusted."""
 
@@ -56,6 +64,8 @@ class InboundConnector(Protocol):
     name: str
     # Deliveries accepted per client IP per minute, for endpoints the public can reach (web forms); None: no limit.
     rate_limit_per_minute: int | None
+    # Lower-case names of request headers ``parse`` needs, stored with the item (never credentials).
+    kept_headers: tuple[str, ...]
 
     def verify(self, request: WebhookRequest, now: datetime) -> str | None:
         """Return None when authentic, else the reason for refusing (never raises)."""
@@ -69,8 +79,11 @@ class InboundConnector(Protocol):
         """Dedupe key and event type of a verified delivery; raise ParseError when the body is unreadable."""
         ...
 
-    def parse(self, body: bytes) -> Parsed:
-        """Canonical events of one item; raise ParseError when it cannot be understood, TemporaryFailure to retry."""
+    def parse(self, body: bytes, received: Received | None = None) -> Parsed:
+        """Canonical events of one item; raise ParseError when it cannot be understood, TemporaryFailure to retry.
+
+        ``received`` is what intake recorded (arrival time, kept headers); vendors that send no event time use it.
+        """
         ...
 
 

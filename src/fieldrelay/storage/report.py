@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from fieldrelay.service.ports import InboundConnector, ParseError
+from fieldrelay.service.ports import InboundConnector, ParseError, Received
 from fieldrelay.storage.tables import activities, customers, external_ids, inbox, jobs, messages
 
 
@@ -70,12 +70,14 @@ def mirrored_job_statuses(conn: Connection, account_id: str) -> dict[tuple[str, 
 def inbox_events(conn: Connection, account_id: str, inbound: Mapping[str, InboundConnector]) -> Iterator[Any]:
     """Re-read every stored delivery into canonical events; unreadable ones are in the error queue already."""
     c = inbox.c
-    for row in conn.execute(select(c.connector, c.body).where(c.account_id == account_id).order_by(c.id)):
+    query = select(c.connector, c.body, c.received_at, c.headers).where(c.account_id == account_id).order_by(c.id)
+    for row in conn.execute(query):
         connector = inbound.get(row.connector)
-        if connector is None:
+        # A connector whose parse fetches from the vendor's API (Jobber) is not re-read: a report makes no calls.
+        if connector is None or getattr(connector, "parse_calls_vendor", False):
             continue
         try:
-            yield from connector.parse(row.body).events
+            yield from connector.parse(row.body, Received(at=row.received_at, headers=row.headers or {})).events
         except ParseError:
             continue
 

@@ -36,7 +36,7 @@ from fieldrelay.connectors.housecallpro.signature import (
 )
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import display_name
-from fieldrelay.service.ports import Identified, Parsed, ParseError, WebhookRequest
+from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, WebhookRequest
 
 NAME = "housecallpro"
 
@@ -50,6 +50,7 @@ class HousecallProInbound:
 
     name = NAME
     rate_limit_per_minute: int | None = None
+    kept_headers: tuple[str, ...] = ()
 
     def __init__(self, secret: str | None, max_timestamp_age_seconds: int = 300) -> None:
         self._secret = secret
@@ -95,7 +96,7 @@ class HousecallProInbound:
         basis = f"{event}|{data.get('event_occurred_at')}|{object_id}"
         return Identified(dedupe_key="h:" + hashlib.sha256(basis.encode()).hexdigest()[:40], event_type=event)
 
-    def parse(self, body: bytes) -> Parsed:
+    def parse(self, body: bytes, received: Received | None = None) -> Parsed:
         """The canonical events this delivery stands for."""
         data = _load(body)
         try:
@@ -113,7 +114,7 @@ class HousecallProInbound:
 def _load(body: bytes) -> dict[str, object]:
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, bad UTF-8, or past the parser's limits (huge ints)
         raise ParseError(f"body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ParseError("body is not a JSON object")
