@@ -7,7 +7,15 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from fieldrelay.connectors.devsms.outbound import DevSmsSender
+from fieldrelay.connectors.forms.inbound import FormsInbound
 from fieldrelay.connectors.housecallpro.inbound import HousecallProInbound
+from fieldrelay.connectors.jobber.api import default_client
+from fieldrelay.connectors.jobber.inbound import JobberInbound
+from fieldrelay.connectors.postmark.inbound import PostmarkInbound
+from fieldrelay.connectors.sendgrid.inbound import SendGridInbound
+from fieldrelay.connectors.servicetitan.inbound import ServiceTitanInbound
+from fieldrelay.connectors.stripe.inbound import StripeInbound
+from fieldrelay.connectors.twilio.inbound import TwilioInbound
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.secrets import connector_secret
@@ -16,6 +24,26 @@ from fieldrelay.service.ports import InboundConnector, SmsSender
 INBOUND: dict[str, Callable[[Settings], InboundConnector]] = {
     "housecallpro": lambda s: HousecallProInbound(
         connector_secret("housecallpro"), s.connectors.housecallpro.max_timestamp_age_seconds
+    ),
+    "sendgrid": lambda s: SendGridInbound(
+        s.connectors.sendgrid.verification_key, s.connectors.sendgrid.max_timestamp_age_seconds
+    ),
+    "postmark": lambda s: PostmarkInbound(connector_secret("postmark")),
+    "stripe": lambda s: StripeInbound(connector_secret("stripe"), s.connectors.stripe.tolerance_seconds),
+    "twilio": lambda s: TwilioInbound(connector_secret("twilio")),
+    "servicetitan": lambda s: ServiceTitanInbound(
+        connector_secret("servicetitan"),
+        s.connectors.servicetitan.signature_header,
+        s.connectors.servicetitan.signature_encoding,
+    ),
+    "jobber": lambda s: JobberInbound(
+        connector_secret("jobber"),
+        default_client(s.connectors.jobber.request_timeout_seconds),
+        s.connectors.jobber.graphql_url,
+        s.connectors.jobber.api_version,
+    ),
+    "forms": lambda s: FormsInbound(
+        connector_secret("forms"), s.connectors.forms, s.default_phone_region, s.business.time_zone
     ),
 }
 

@@ -1,0 +1,1 @@
+"""Jobber connector (inbound webhooks, items fetched through the GraphQL API)."""

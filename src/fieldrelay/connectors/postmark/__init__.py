@@ -1,0 +1,1 @@
+"""Postmark connector (inbound webhooks)."""

@@ -1,0 +1,1 @@
+"""SendGrid connector (inbound signed Event Webhook)."""

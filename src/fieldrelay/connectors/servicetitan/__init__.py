@@ -1,0 +1,1 @@
+"""ServiceTitan connector (inbound V2 webhooks)."""

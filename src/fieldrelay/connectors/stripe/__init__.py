@@ -1,0 +1,1 @@
+"""Stripe connector (inbound webhooks: payments and refunds)."""

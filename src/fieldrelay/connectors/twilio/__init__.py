@@ -1,0 +1,1 @@
+"""Twilio connector (inbound messaging webhooks: incoming texts and status callbacks)."""

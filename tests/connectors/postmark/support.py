@@ -1,0 +1,105 @@
+"""Postmark test support: Basic credentials, record builders and database helpers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, insert, select
+
+from fieldrelay.storage.tables import activities, consents, customer_emails, customers, messages
+from tests.conftest import START
+
+SECRET = "fieldrelay:pm-test-password"
+MESSAGE_ID = "0a129aee-e1cd-480d-b08d-4f48548ff48d"
+TO = "pat.doe@example.com"
+
+
+def basic(credentials: str = SECRET) -> dict[str, str]:
+    """Headers Postmark sends for a webhook URL holding ``credentials``."""
+    token = base64.b64encode(credentials.encode()).decode()
+    return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+
+
+def encode(data: Any) -> bytes:
+    """JSON bytes of a record."""
+    return json.dumps(data).encode()
+
+
+def iso(at: datetime) -> str:
+    """A time as Postmark writes it (seven fractional digits, Z)."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def record(kind: str, at: datetime, message: str = MESSAGE_ID, **extra: Any) -> dict[str, Any]:
+    """A Postmark record of ``kind`` about ``message`` at ``at``."""
+    base: dict[str, Any] = {"RecordType": kind, "ServerID": 23, "MessageStream": "outbound", "MessageID": message}
+    if kind == "Delivery":
+        base |= {"Recipient": TO, "DeliveredAt": iso(at), "Details": "smtp;250 2.0.0 OK"}
+    elif kind in ("Bounce", "SpamComplaint"):
+        base |= {"ID": 4323372036, "Type": "HardBounce", "Email": TO, "BouncedAt": iso(at)}
+        base |= {"Description": "The server was unable to deliver your message.", "Inactive": True}
+    elif kind in ("Open", "Click"):
+        base |= {"Recipient": TO, "ReceivedAt": iso(at), "FirstOpen": True}
+    elif kind == "SubscriptionChange":
+        base |= {
+            "Recipient": TO,
+            "ChangedAt": iso(at),
+            "SuppressSending": True,
+            "SuppressionReason": "ManualSuppression",
+        }
+    return base | extra
+
+
+MIRROR = (customers, customer_emails, activities, messages, consents)
+
+
+def rows(engine: Engine, table: Table) -> list[Any]:
+    """Every row of a table, in id order."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(table).order_by(table.c.id)).all())
+
+
+def mirror(engine: Engine) -> dict[str, list[Any]]:
+    """Every mirror row a Postmark record can touch, for "nothing changed" comparisons."""
+    return {t.name: rows(engine, t) for t in MIRROR}
+
+
+def add_email_message(engine: Engine, provider_message_id: str = MESSAGE_ID, to: str = TO) -> str:
+    """A customer holding ``to`` and an email sent to them under ``provider_message_id``; returns the message id."""
+    customer_id, message_id = str(uuid.uuid4()), str(uuid.uuid4())
+    sent_at = START - timedelta(hours=1)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(customers).values(
+                id=customer_id,
+                account_id="default",
+                first_name="Pat",
+                last_name="Doe",
+                lifecycle_stage="customer",
+                sms_opted_out=False,
+                created_at=START,
+                updated_at=START,
+            )
+        )
+        conn.execute(insert(customer_emails).values(account_id="default", customer_id=customer_id, email=to))
+        conn.execute(
+            insert(messages).values(
+                id=message_id,
+                account_id="default",
+                customer_id=customer_id,
+                channel="email",
+                purpose="estimate_follow_up",
+                to_address=to,
+                body="Any questions about your estimate?",
+                status="sent",
+                scheduled_for=sent_at,
+                sent_at=sent_at,
+                provider_message_id=provider_message_id,
+                created_at=sent_at,
+            )
+        )
+    return message_id
