@@ -93,3 +93,39 @@ def test_close_stores_what_is_queued_first(runtime: Runtime) -> None:
     writer.close()
     assert outcomes.wait() == [Intake.ACCEPTED] * 5
     assert _inbox_count(runtime) == 5
+
+
+def test_busy_while_deliveries_arrive_and_not_after(runtime: Runtime) -> None:
+    writer = IntakeWriter(runtime.engine)
+    assert writer.busy() is False
+    outcomes = Outcomes(1)
+    writer.submit(_rows(runtime, "job_1", runtime.clock.now()), outcomes.callback())
+    outcomes.wait()
+    assert writer.busy(within_seconds=3600) is True
+    assert writer.busy(within_seconds=0) is False
+    writer.close()
+
+
+def test_a_worker_yielding_to_a_busy_intake_still_finishes_its_work(runtime: Runtime) -> None:
+    """The yield only shares the process: with intake busy all the time, every row is still applied."""
+    writer = IntakeWriter(runtime.engine)
+    outcomes = Outcomes(30)
+    for n in range(30):
+        writer.submit(_rows(runtime, f"job_{n}", runtime.clock.now()), outcomes.callback())
+    outcomes.wait()
+    writer.close()
+    worker = runtime.new_worker("yielding")
+    worker.intake_busy = lambda: True
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while worker.backlog() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    with runtime.engine.connect() as conn:
+        statuses = set(conn.execute(select(inbox.c.status)).scalars())
+    assert statuses == {"done"}

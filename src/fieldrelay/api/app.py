@@ -47,6 +47,8 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
         on_stored=worker.wake.set if worker is not None else None,
         dispatch=app.state.intake_dispatch,
     )
+    if worker is not None:
+        worker.intake_busy = app.state.intake.busy
     app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
     app.router.routes.append(webhooks.route)
     app.include_router(routes.router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,11 +58,16 @@ class IntakeWriter:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._last_write = float("-inf")  # time.monotonic() of the last group written
 
     def submit(self, rows: Sequence[Mapping[str, Any]], done: Done) -> None:
         """Queue one delivery's rows for the next group commit; ``done`` gets its outcome or the error."""
         self._start()
         self._queue.put(_Job(rows, done))
+
+    def busy(self, within_seconds: float = 0.05) -> bool:
+        """True when deliveries are queued or a group was written in the last ``within_seconds``."""
+        return not self._queue.empty() or time.monotonic() - self._last_write < within_seconds
 
     def close(self, timeout: float = 10.0) -> None:
         """Store what is queued, then stop the writer thread."""
@@ -100,6 +106,7 @@ class IntakeWriter:
                 return
 
     def _write(self, group: list[_Job]) -> None:
+        self._last_write = time.monotonic()
         try:
             with self._engine.begin() as conn:
                 outcomes: list[Intake | Exception] = [store(conn, job.rows) for job in group]

@@ -7,7 +7,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,8 @@ from fieldrelay.storage.mirror_repo import SqlMirror
 from fieldrelay.storage.tables import inbox, outbox, timers
 
 log = structlog.get_logger("fieldrelay.worker")
+
+_MAX_YIELD_SECONDS = 0.1
 
 
 def new_worker_id() -> str:
@@ -64,6 +66,8 @@ class Worker:
         self._account = settings.account_id
         # Set by intake when it stores new deliveries, so an idle worker starts at once instead of at its next poll.
         self.wake = threading.Event()
+        # In `serve`, True while the API is storing deliveries: the worker then leaves it half of the process.
+        self.intake_busy: Callable[[], bool] | None = None
 
     # --- loop ------------------------------------------------------------------------------------
 
@@ -75,6 +79,7 @@ class Worker:
         """Work until ``stop`` is set, sleeping only when there was nothing to do."""
         log.info("worker.started", worker=self.worker_id)
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 handled = self.run_once()
             except Exception:  # a database outage must not kill the worker; try again shortly
@@ -83,6 +88,10 @@ class Worker:
             if handled == 0:
                 self.wake.wait(self.settings.worker.poll_interval_seconds)
                 self.wake.clear()
+            elif self.intake_busy is not None and self.intake_busy():
+                # Acknowledging webhooks comes first (a vendor that waits too long redelivers, adding load): while
+                # deliveries arrive, rest as long as the pass took, so the API thread gets an equal share of the GIL.
+                stop.wait(min(time.monotonic() - started, _MAX_YIELD_SECONDS))
         log.info("worker.stopped", worker=self.worker_id)
 
     def drain(self, timeout_seconds: float = 60.0) -> bool:
