@@ -13,29 +13,48 @@ from fieldrelay.api import clock, routes, webhooks
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.runtime import Runtime
+from fieldrelay.storage.db import is_sqlite
+
+
+def worker_threads(runtime: Runtime) -> int:
+    """Worker threads in ``serve``: as configured, else 1 on SQLite (one writer at a time anyway) and 4 on PostgreSQL.
+
+    On PostgreSQL a worker mostly waits for round trips to the server, so threads sharing the interpreter add
+    throughput; several `fieldrelay worker` processes add more (see README).
+    """
+    configured = runtime.settings.worker.threads
+    if configured is not None:
+        return configured
+    return 1 if is_sqlite(runtime.engine) else 4
 
 
 def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
-    """Build the app; with ``run_worker`` a worker thread runs for the app's lifetime."""
-    worker = runtime.new_worker() if run_worker else None
+    """Build the app; with ``run_worker`` worker threads run for the app's lifetime (see ``worker_threads``)."""
+    workers = [runtime.new_worker() for _ in range(worker_threads(runtime))] if run_worker else []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        thread = None
-        if worker is not None:
-            thread = threading.Thread(target=worker.run_forever, args=(stop,), name="fieldrelay-worker", daemon=True)
+        threads = [
+            threading.Thread(target=w.run_forever, args=(stop,), name=f"fieldrelay-worker-{n}", daemon=True)
+            for n, w in enumerate(workers)
+        ]
+        for thread in threads:
             thread.start()
         try:
             yield
         finally:
             app.state.intake.close()
             stop.set()
-            if worker is not None:
-                worker.wake.set()
-            if thread is not None:
+            for w in workers:
+                w.wake.set()
+            for thread in threads:
                 thread.join(timeout=30)
             runtime.engine.dispose()
+
+    def wake_workers() -> None:
+        for w in workers:
+            w.wake.set()
 
     app = FastAPI(title="fieldrelay", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
@@ -44,11 +63,11 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     # a group's acknowledgements are handed to the event loop in one go.
     app.state.intake = IntakeWriter(
         runtime.engine,
-        on_stored=worker.wake.set if worker is not None else None,
+        on_stored=wake_workers if workers else None,
         dispatch=app.state.intake_dispatch,
     )
-    if worker is not None:
-        worker.intake_busy = app.state.intake.busy
+    for w in workers:
+        w.intake_busy = app.state.intake.busy
     app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
     app.router.routes.append(webhooks.route)
     app.include_router(routes.router)

@@ -79,7 +79,7 @@ class Worker:
         """Work until ``stop`` is set, sleeping only when there was nothing to do."""
         log.info("worker.started", worker=self.worker_id)
         while not stop.is_set():
-            started = time.monotonic()
+            cpu_before = time.thread_time()
             try:
                 handled = self.run_once()
             except Exception:  # a database outage must not kill the worker; try again shortly
@@ -90,8 +90,9 @@ class Worker:
                 self.wake.clear()
             elif self.intake_busy is not None and self.intake_busy():
                 # Acknowledging webhooks comes first (a vendor that waits too long redelivers, adding load): while
-                # deliveries arrive, rest as long as the pass took, so the API thread gets an equal share of the GIL.
-                stop.wait(min(time.monotonic() - started, _MAX_YIELD_SECONDS))
+                # deliveries arrive, rest as long as the pass used the CPU, so the API thread gets an equal share of
+                # the GIL. CPU time, not wall time: a pass spent waiting on PostgreSQL took nothing from the API.
+                stop.wait(min(time.thread_time() - cpu_before, _MAX_YIELD_SECONDS))
         log.info("worker.stopped", worker=self.worker_id)
 
     def drain(self, timeout_seconds: float = 60.0) -> bool:

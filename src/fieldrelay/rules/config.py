@@ -97,6 +97,8 @@ class WorkerSettings(_Strict):
     batch_size: int = Field(default=100, ge=1, le=10_000)
     # Inbox rows applied in one transaction (fewer commits; on SQLite also fewer hand-overs of the write lock).
     apply_group_size: int = Field(default=20, ge=1, le=1_000)
+    # Worker threads in `fieldrelay serve`; unset: 1 on SQLite, 4 on PostgreSQL (see api/app.py worker_threads).
+    threads: int | None = Field(default=None, ge=1, le=64)
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_interval_seconds: float = Field(default=0.2, gt=0)
 

@@ -37,8 +37,8 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
             store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
     if has_id and record is None and not store.link_external(source, "customer", snapshot.external_id, customer_id):
         raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
-    store.add_contact_points(customer_id, phones, emails)
-    if any(store.is_opted_out("sms", phone) for phone in phones):
+    added = store.add_contact_points(customer_id, phones, emails)
+    if any(store.is_opted_out("sms", phone) for phone in added):
         # A STOP recorded before this customer (or this phone) was known still holds on their record.
         store.update_customer(customer_id, {"sms_opted_out": True})
     return customer_id

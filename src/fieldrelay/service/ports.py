@@ -160,8 +160,8 @@ class MirrorStore(Protocol):
         """Record that a vendor id names a mirror row; False when it already named one."""
         ...
 
-    def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> None:
-        """Add phones (E.164) and emails (lower case) the customer does not hold yet."""
+    def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> list[str]:
+        """Add phones (E.164) and emails (lower case) the customer does not hold yet; return the phones added."""
         ...
 
     def phones_of(self, customer_id: str) -> list[str]:

@@ -159,20 +159,24 @@ class SqlMirror:
             },
         )
 
-    def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> None:
-        """Add phones and emails the customer does not hold yet."""
-        for phone in dict.fromkeys(phones):
-            insert_ignore(
+    def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> list[str]:
+        """Add phones and emails the customer does not hold yet; return the phones that were added."""
+        added = [
+            phone
+            for phone in dict.fromkeys(phones)
+            if insert_ignore(
                 self._conn,
                 customer_phones,
                 {"account_id": self._account, "customer_id": customer_id, "e164": phone},
             )
+        ]
         for email in dict.fromkeys(emails):
             insert_ignore(
                 self._conn,
                 customer_emails,
                 {"account_id": self._account, "customer_id": customer_id, "email": email},
             )
+        return added
 
     def phones_of(self, customer_id: str) -> list[str]:
         """The customer's phones, first known first."""
