@@ -129,3 +129,27 @@ def test_a_worker_yielding_to_a_busy_intake_still_finishes_its_work(runtime: Run
     with runtime.engine.connect() as conn:
         statuses = set(conn.execute(select(inbox.c.status)).scalars())
     assert statuses == {"done"}
+
+
+def test_the_writer_survives_a_group_whose_answers_cannot_be_handed_back(runtime: Runtime) -> None:
+    """If handing a group's answers back fails (the event loop is gone), later deliveries are still served."""
+    calls: list[int] = []
+
+    def dispatch(callback: Callable[[], None]) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Event loop is closed")
+        callback()
+
+    writer = IntakeWriter(runtime.engine, dispatch=dispatch)
+    lost = Outcomes(1)
+    writer.submit(_rows(runtime, "job_1", runtime.clock.now()), lost.callback())
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    served = Outcomes(1)
+    writer.submit(_rows(runtime, "job_2", runtime.clock.now()), served.callback())
+    assert served.wait() == [Intake.ACCEPTED]
+    writer.close()
+    assert lost.results == []
+    assert _inbox_count(runtime) == 2

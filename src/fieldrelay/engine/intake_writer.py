@@ -101,7 +101,10 @@ class IntakeWriter:
                     stopping = True
                     break
                 group.append(job)
-            self._write(group)
+            try:
+                self._write(group)
+            except Exception:  # this thread must outlive any one group, or every later request would hang
+                log.exception("intake.group_failed", deliveries=len(group))
             if stopping:
                 return
 
