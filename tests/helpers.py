@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Engine, insert
 
 from fieldrelay.connectors.housecallpro.signature import compute_signature
 from fieldrelay.service.ports import WebhookRequest
-from tests.conftest import HCP_SECRET
+from fieldrelay.storage.tables import customer_emails, customers, messages
+from tests.conftest import HCP_SECRET, START
 
 
 def signed(body: dict[str, Any] | bytes, at: datetime, secret: str = HCP_SECRET) -> tuple[bytes, dict[str, str]]:
@@ -66,3 +70,46 @@ def job_envelope(
 def delivery(headers: dict[str, str], body: bytes, url: str = "https://relay.example.com/webhooks/x") -> WebhookRequest:
     """A webhook as the route hands it to a connector's ``verify``."""
     return WebhookRequest(headers=headers, body=body, url=url, client_ip="203.0.113.7")
+
+
+def add_sent_email(
+    engine: Engine, provider_message_id: str, to: str, purpose: str = "review_request", body: str = "Thanks!"
+) -> str:
+    """A customer holding ``to`` and an email sent to them an hour before START under ``provider_message_id``.
+
+    Returns the message id. Email receipts (SendGrid, Postmark) need a message to attach to, and fieldrelay does
+    not send email yet, so tests put one in place.
+    """
+    customer_id, message_id = str(uuid.uuid4()), str(uuid.uuid4())
+    sent_at = START - timedelta(hours=1)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(customers).values(
+                id=customer_id,
+                account_id="default",
+                first_name="Pat",
+                last_name="Doe",
+                lifecycle_stage="customer",
+                sms_opted_out=False,
+                created_at=START,
+                updated_at=START,
+            )
+        )
+        conn.execute(insert(customer_emails).values(account_id="default", customer_id=customer_id, email=to))
+        conn.execute(
+            insert(messages).values(
+                id=message_id,
+                account_id="default",
+                customer_id=customer_id,
+                channel="email",
+                purpose=purpose,
+                to_address=to,
+                body=body,
+                status="sent",
+                scheduled_for=sent_at,
+                sent_at=sent_at,
+                provider_message_id=provider_message_id,
+                created_at=sent_at,
+            )
+        )
+    return message_id

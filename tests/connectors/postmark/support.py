@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, select
 
 from fieldrelay.storage.tables import activities, consents, customer_emails, customers, messages
-from tests.conftest import START
+from tests.helpers import add_sent_email
 
 SECRET = "fieldrelay:pm-test-password"
 MESSAGE_ID = "0a129aee-e1cd-480d-b08d-4f48548ff48d"
@@ -70,36 +69,6 @@ def mirror(engine: Engine) -> dict[str, list[Any]]:
 
 def add_email_message(engine: Engine, provider_message_id: str = MESSAGE_ID, to: str = TO) -> str:
     """A customer holding ``to`` and an email sent to them under ``provider_message_id``; returns the message id."""
-    customer_id, message_id = str(uuid.uuid4()), str(uuid.uuid4())
-    sent_at = START - timedelta(hours=1)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(customers).values(
-                id=customer_id,
-                account_id="default",
-                first_name="Pat",
-                last_name="Doe",
-                lifecycle_stage="customer",
-                sms_opted_out=False,
-                created_at=START,
-                updated_at=START,
-            )
-        )
-        conn.execute(insert(customer_emails).values(account_id="default", customer_id=customer_id, email=to))
-        conn.execute(
-            insert(messages).values(
-                id=message_id,
-                account_id="default",
-                customer_id=customer_id,
-                channel="email",
-                purpose="estimate_follow_up",
-                to_address=to,
-                body="Any questions about your estimate?",
-                status="sent",
-                scheduled_for=sent_at,
-                sent_at=sent_at,
-                provider_message_id=provider_message_id,
-                created_at=sent_at,
-            )
-        )
-    return message_id
+    return add_sent_email(
+        engine, provider_message_id, to, purpose="estimate_follow_up", body="Any questions about your estimate?"
+    )

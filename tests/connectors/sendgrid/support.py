@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, select
 
 from fieldrelay.storage.tables import (
     activities,
@@ -22,7 +21,8 @@ from fieldrelay.storage.tables import (
     external_ids,
     messages,
 )
-from tests.conftest import START, TEST_YAML
+from tests.conftest import TEST_YAML
+from tests.helpers import add_sent_email
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -97,35 +97,4 @@ def mirror(engine: Engine) -> dict[str, list[Any]]:
 
 def add_email_message(engine: Engine, provider_message_id: str, to: str = "pat.doe@example.com") -> str:
     """A customer holding ``to`` and an email sent to them under ``provider_message_id``; returns the message id."""
-    customer_id, message_id = str(uuid.uuid4()), str(uuid.uuid4())
-    with engine.begin() as conn:
-        conn.execute(
-            insert(customers).values(
-                id=customer_id,
-                account_id="default",
-                first_name="Pat",
-                last_name="Doe",
-                lifecycle_stage="customer",
-                sms_opted_out=False,
-                created_at=START,
-                updated_at=START,
-            )
-        )
-        conn.execute(insert(customer_emails).values(account_id="default", customer_id=customer_id, email=to))
-        conn.execute(
-            insert(messages).values(
-                id=message_id,
-                account_id="default",
-                customer_id=customer_id,
-                channel="email",
-                purpose="review_request",
-                to_address=to,
-                body="Would you leave us a review?",
-                status="sent",
-                scheduled_for=START - timedelta(hours=1),
-                sent_at=START - timedelta(hours=1),
-                provider_message_id=provider_message_id,
-                created_at=START - timedelta(hours=1),
-            )
-        )
-    return message_id
+    return add_sent_email(engine, provider_message_id, to, body="Would you leave us a review?")
