@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fieldrelay.domain.contact import display_name, normalize_email, normalize_phone
+from fieldrelay.domain.contact import display_name, normalize_country, normalize_email, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,24 @@ def test_email_without_usable_at_is_none(raw: str | None) -> None:
 )
 def test_display_name(first: str | None, last: str | None, expected: str | None) -> None:
     assert display_name(first, last) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("US", "US"),
+        ("us", "US"),
+        ("USA", "US"),
+        ("U.S.A.", "US"),
+        ("United States", "US"),
+        ("united states of america", "US"),
+        ("Canada", "CA"),
+        ("CAN", "CA"),
+        ("MX", "MX"),
+        ("Mexico", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalize_country(raw: str | None, expected: str | None) -> None:
+    assert normalize_country(raw) == expected

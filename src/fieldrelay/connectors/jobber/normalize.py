@@ -28,6 +28,7 @@ from fieldrelay.connectors.jobber.schemas import (
     WebHookEvent,
 )
 from fieldrelay.domain import events as ev
+from fieldrelay.domain.contact import normalize_country
 from fieldrelay.service.ports import Parsed, ParseError
 
 NAME = "jobber"
@@ -35,7 +36,6 @@ NAME = "jobber"
 M = TypeVar("M", bound=BaseModel)
 Builder = Callable[[WebHookEvent, dict[str, Any]], Parsed]
 
-_COUNTRIES = {"us": "US", "usa": "US", "unitedstates": "US", "ca": "CA", "can": "CA", "canada": "CA"}
 _QUOTE_SENT = {"awaitingresponse"}
 _QUOTE_ACCEPTED = {"approved", "converted"}
 
@@ -75,7 +75,7 @@ def _address(addr: JAddress | None) -> ev.Address | None:
         city=_clip(addr.city, 100),
         state=_clip(addr.province, 50),
         postal_code=_clip(addr.postal_code, 20),
-        country=_COUNTRIES.get(_squash(addr.country)),
+        country=normalize_country(addr.country),
     )
     return None if result.is_empty() else result
 

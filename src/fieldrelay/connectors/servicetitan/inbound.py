@@ -63,6 +63,7 @@ from fieldrelay.connectors.servicetitan.schemas import (
 )
 from fieldrelay.connectors.servicetitan.signature import Encoding, signature_matches
 from fieldrelay.domain import events as ev
+from fieldrelay.domain.contact import normalize_country
 from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, WebhookRequest
 
 NAME = "servicetitan"
@@ -99,7 +100,6 @@ _APPOINTMENT_CANCELED = (
 )
 APPOINTMENT_IGNORED = {"canceled": _APPOINTMENT_CANCELED, "cancelled": _APPOINTMENT_CANCELED}
 
-_COUNTRIES = {"us": "US", "usa": "US", "unitedstates": "US", "ca": "CA", "can": "CA", "canada": "CA"}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -258,7 +258,7 @@ def _address(addr: StAddress | None) -> ev.Address | None:
         city=_clip(addr.city, 100),
         state=_clip(addr.state, 50),
         postal_code=_clip(addr.zip, 20),
-        country=_COUNTRIES.get(_squash(addr.country)),
+        country=normalize_country(addr.country),
     )
     return None if result.is_empty() else result
 
