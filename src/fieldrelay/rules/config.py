@@ -187,5 +187,7 @@ class Settings(_Strict):
     connectors: Connectors = Connectors()
     review_request: ReviewRequest = ReviewRequest()
     max_webhook_bytes: int = Field(default=1_000_000, ge=1024)
+    # A customer is stale when a field event about them, received longer ago than this, is not in the CRM yet.
+    stale_after_minutes: float = Field(default=15.0, gt=0)
     # The address vendors post to when the service sits behind a proxy or tunnel (Twilio signs the full URL).
     public_base_url: str | None = None

@@ -14,7 +14,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -174,6 +176,8 @@ customers = Table(
     Column("lifecycle_stage", String(32), nullable=False),
     Column("sms_opted_out", Boolean, nullable=False, default=False),
     Column("source_updated_at", _utc()),
+    # Set when this record was merged into another; reads follow it, an unmerge clears it.
+    Column("merged_into", String(36)),
     Column("created_at", _utc(), nullable=False),
     Column("updated_at", _utc(), nullable=False),
 )
@@ -302,6 +306,123 @@ consents = Table(
     Column("changed_at", _utc(), nullable=False),
     Column("recorded_at", _utc(), nullable=False),
     UniqueConstraint("account_id", "channel", "address", name="uq_consents_address"),
+)
+
+# --- mirror: CRM fields, service history, equipment, deals ----------------------------------------
+
+# Every CRM field the field-mapping table or enrichment writes, with where its value came from
+# (domain/enrichment_provenance: "vendor:<connector>", "zip:zipcodes", "rule:<name>", "person" …) and the field
+# event's time it is as of, so an older event never overwrites a newer value. Address and name columns of
+# ``customers`` keep their value there and their source here.
+customer_fields = Table(
+    "customer_fields",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("field", String(64), nullable=False),
+    Column("value", JSON),
+    Column("source", String(64), nullable=False),
+    Column("value_at", _utc()),
+    Column("updated_at", _utc(), nullable=False),
+    UniqueConstraint("customer_id", "field", name="uq_customer_fields_pair"),
+)
+
+service_history = Table(
+    "service_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("job_id", String(36), nullable=False),
+    Column("completed_at", _utc(), nullable=False),
+    Column("service_type", String(100)),
+    Column("description", Text),
+    Column("technicians", JSON, nullable=False),
+    Column("line_items", JSON, nullable=False),
+    Column("recorded_at", _utc(), nullable=False),
+    UniqueConstraint("account_id", "job_id", name="uq_service_history_job"),
+)
+
+customer_equipment = Table(
+    "customer_equipment",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("job_id", String(36), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("installed_on", Date, nullable=False),
+    Column("warranty_ends_on", Date),
+    Column("source", String(64), nullable=False),
+    Column("recorded_at", _utc(), nullable=False),
+    UniqueConstraint("account_id", "job_id", "name", name="uq_customer_equipment_item"),
+)
+
+# One open deal per customer at a time, moved along the configured pipeline (rules/pipeline.py).
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("stage", String(40), nullable=False),
+    Column("stage_at", _utc(), nullable=False),
+    Column("is_open", Boolean, nullable=False),
+    Column("value_cents", BigInteger),
+    Column("reason", Text),
+    Column("created_at", _utc(), nullable=False),
+    Column("updated_at", _utc(), nullable=False),
+)
+
+# --- identity: match keys, the review queue, merges and their undo ---------------------------------
+
+identity_keys = Table(
+    "identity_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("key", String(200), nullable=False),
+    UniqueConstraint("customer_id", "key", name="uq_identity_keys_pair"),
+)
+Index("ix_identity_keys_lookup", identity_keys.c.account_id, identity_keys.c.key)
+
+# Pairs the matcher was unsure of: open until a person merges them or says they are different people.
+merge_candidates = Table(
+    "merge_candidates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("customer_id", String(36), nullable=False),  # the newer record
+    Column("other_id", String(36), nullable=False),  # the record it may be
+    Column("score", Float, nullable=False),
+    Column("rule", String(32)),
+    Column("evidence", JSON, nullable=False),
+    # open → merged | distinct | closed (one side was merged away or unmerged)
+    Column("status", String(16), nullable=False),
+    Column("created_at", _utc(), nullable=False),
+    Column("decided_at", _utc()),
+    Column("decided_by", String(100)),
+    UniqueConstraint("account_id", "customer_id", "other_id", name="uq_merge_candidates_pair"),
+)
+Index("ix_merge_candidates_status", merge_candidates.c.account_id, merge_candidates.c.status)
+
+# Every merge, automatic or by a person, with what it moved so that it can be undone.
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("survivor_id", String(36), nullable=False, index=True),
+    Column("merged_id", String(36), nullable=False, index=True),
+    Column("score", Float),
+    Column("evidence", JSON, nullable=False),
+    Column("decided_by", String(100), nullable=False),  # "auto" or "person:<name>"
+    Column("merged_at", _utc(), nullable=False),
+    Column("moved", JSON, nullable=False),
+    Column("undone_at", _utc()),
+    Column("undone_by", String(100)),
 )
 
 # The development SMS provider's own record of what it "sent": it stands in for the provider's side,
