@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Update, bindparam, update
 
 from fieldrelay.service.ports import InboundConnector, ParseError
-from fieldrelay.storage.mirror_repo import insert_ignore
+from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import inbox
 
 # Headers worth keeping for a person replaying a delivery; credentials are never stored.

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from fieldrelay.domain.events import FieldEvent
+from fieldrelay.service.ports_crm import CrmStore, IdentityStore
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
 
 
@@ -129,7 +130,7 @@ class SmsSender(Protocol):
         ...
 
 
-class MirrorStore(Protocol):
+class MirrorStore(CrmStore, IdentityStore, Protocol):
     """Reads and writes of the built-in CRM inside one transaction (the unit of work)."""
 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:
@@ -160,8 +161,10 @@ class MirrorStore(Protocol):
         """Record that a vendor id names a mirror row; False when it already named one."""
         ...
 
-    def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> list[str]:
-        """Add phones (E.164) and emails (lower case) the customer does not hold yet; return the phones added."""
+    def add_contact_points(
+        self, customer_id: str, phones: Sequence[str], emails: Sequence[str]
+    ) -> tuple[list[str], bool]:
+        """Add phones (E.164) and emails (lower case) not held yet; return the phones added and whether any was."""
         ...
 
     def phones_of(self, customer_id: str) -> list[str]:
@@ -186,6 +189,10 @@ class MirrorStore(Protocol):
 
     def estimate_by_external(self, connector: str, external_id: str) -> EstimateRecord | None:
         """The estimate a vendor id points at, locked for update where the database can."""
+        ...
+
+    def get_estimate(self, estimate_id: str) -> EstimateRecord | None:
+        """One estimate by mirror id."""
         ...
 
     def insert_estimate(self, values: Mapping[str, object]) -> str:

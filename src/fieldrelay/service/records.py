@@ -20,6 +20,7 @@ class CustomerRecord:
     lead_source: str | None
     sms_opted_out: bool
     source_updated_at: datetime | None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class JobRecord:
     service_type: str | None
     total_cents: int | None
     paid_at: datetime | None
+    description: str | None = None
+    scheduled_start: datetime | None = None
+    technicians: tuple[str, ...] = ()
+    balance_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,3 +63,53 @@ class MessageRecord:
     scheduled_for: datetime
     to_address: str = ""
     status_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredField:
+    """A CRM field's value, where it came from, and the field event's time it is as of."""
+
+    value: object
+    source: str
+    value_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DealRecord:
+    """A deal in the pipeline."""
+
+    id: str
+    customer_id: str
+    stage: str
+    stage_at: datetime
+    is_open: bool
+    value_cents: int | None
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    """What the matcher compares of a stored customer."""
+
+    id: str
+    first_name: str | None
+    last_name: str | None
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+    street: str | None
+    unit: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    """A pair in the review queue."""
+
+    id: int
+    customer_id: str  # the newer record
+    other_id: str  # the record it may be
+    score: float
+    rule: str | None
+    evidence: list[dict[str, object]]
+    status: str

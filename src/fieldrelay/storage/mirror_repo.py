@@ -11,6 +11,9 @@ from sqlalchemy import Connection, Select, Table, bindparam, exists, select, upd
 
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
 from fieldrelay.storage import prepared
+from fieldrelay.storage.crm_repo import SqlCrm
+from fieldrelay.storage.identity_repo import SqlIdentity
+from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import (
     activities,
     consents,
@@ -25,12 +28,6 @@ from fieldrelay.storage.tables import (
     timers,
 )
 
-
-def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
-    return conn.execute(prepared.insert_ignore_into(conn.dialect.name, table), dict(values)).first() is not None
-
-
 # Queries of the hot path, built once (see storage/prepared.py); parameters are named b_*.
 _x, _p, _e, _j, _est = external_ids.c, customer_phones.c, customer_emails.c, jobs.c, estimates.c
 _ENTITY_FOR = select(_x.entity_id).where(
@@ -39,14 +36,17 @@ _ENTITY_FOR = select(_x.entity_id).where(
     _x.kind == bindparam("b_kind"),
     _x.external_id == bindparam("b_external_id"),
 )
+# A record merged into another keeps the phones and emails its survivor already held: reads skip it.
 _CUSTOMERS_BY_PHONE = (
     select(_p.customer_id)
-    .where(_p.account_id == bindparam("b_account"), _p.e164 == bindparam("b_value"))
+    .join(customers, customers.c.id == _p.customer_id)
+    .where(_p.account_id == bindparam("b_account"), _p.e164 == bindparam("b_value"), customers.c.merged_into.is_(None))
     .order_by(_p.id)
 )
 _CUSTOMERS_BY_EMAIL = (
     select(_e.customer_id)
-    .where(_e.account_id == bindparam("b_account"), _e.email == bindparam("b_value"))
+    .join(customers, customers.c.id == _e.customer_id)
+    .where(_e.account_id == bindparam("b_account"), _e.email == bindparam("b_value"), customers.c.merged_into.is_(None))
     .order_by(_e.id)
 )
 _PHONES_OF = (
@@ -62,7 +62,7 @@ _HAS_ESTIMATE = select(
 )
 
 
-class SqlMirror:
+class SqlMirror(SqlCrm, SqlIdentity):
     """Mirror reads and writes inside the caller's transaction."""
 
     def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:
@@ -135,6 +135,7 @@ class SqlMirror:
             lead_source=row.lead_source,
             sms_opted_out=row.sms_opted_out,
             source_updated_at=row.source_updated_at,
+            unit=row.unit,
         )
 
     def insert_customer(self, values: Mapping[str, object]) -> str:
@@ -159,8 +160,10 @@ class SqlMirror:
             },
         )
 
-    def add_contact_points(self, customer_id: str, phones: Sequence[str], emails: Sequence[str]) -> list[str]:
-        """Add phones and emails the customer does not hold yet; return the phones that were added."""
+    def add_contact_points(
+        self, customer_id: str, phones: Sequence[str], emails: Sequence[str]
+    ) -> tuple[list[str], bool]:
+        """Add phones and emails the customer does not hold yet; return the phones added and whether any was."""
         added = [
             phone
             for phone in dict.fromkeys(phones)
@@ -170,13 +173,16 @@ class SqlMirror:
                 {"account_id": self._account, "customer_id": customer_id, "e164": phone},
             )
         ]
-        for email in dict.fromkeys(emails):
-            insert_ignore(
+        emails_added = [
+            email
+            for email in dict.fromkeys(emails)
+            if insert_ignore(
                 self._conn,
                 customer_emails,
                 {"account_id": self._account, "customer_id": customer_id, "email": email},
             )
-        return added
+        ]
+        return added, bool(added or emails_added)
 
     def phones_of(self, customer_id: str) -> list[str]:
         """The customer's phones, first known first."""
@@ -222,6 +228,10 @@ class SqlMirror:
             service_type=row.service_type,
             total_cents=row.total_cents,
             paid_at=row.paid_at,
+            description=row.description,
+            scheduled_start=row.scheduled_start,
+            technicians=tuple(row.technicians or ()),
+            balance_cents=row.balance_cents,
         )
 
     def insert_job(self, values: Mapping[str, object]) -> str:
@@ -235,9 +245,13 @@ class SqlMirror:
     def estimate_by_external(self, connector: str, external_id: str) -> EstimateRecord | None:
         """The estimate a vendor id points at, locked on PostgreSQL."""
         entity = self._entity_for(connector, "estimate", external_id)
-        if entity is None:
+        return self.get_estimate(entity) if entity else None
+
+    def get_estimate(self, estimate_id: str) -> EstimateRecord | None:
+        """One estimate by mirror id, locked on PostgreSQL."""
+        row = self._by_id(estimates, estimate_id)
+        if row is None:
             return None
-        row = self._by_id(estimates, entity)
         return EstimateRecord(id=row.id, customer_id=row.customer_id, status=row.status, status_at=row.status_at)
 
     def insert_estimate(self, values: Mapping[str, object]) -> str:

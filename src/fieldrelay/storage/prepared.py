@@ -8,10 +8,11 @@ memoised cache key, so running it with a parameter dict skips both. Parameter na
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Select, Table, Update, bindparam, insert, literal_column, select, update
+from sqlalchemy import Connection, Insert, Select, Table, Update, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -46,3 +47,8 @@ def select_by_id(table: Table, lock: bool) -> Select[Any]:
 def locked(query: Select[Any]) -> Select[Any]:
     """``query`` FOR UPDATE (cached per prebuilt query)."""
     return query.with_for_update()
+
+
+def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was written."""
+    return conn.execute(insert_ignore_into(conn.dialect.name, table), dict(values)).first() is not None

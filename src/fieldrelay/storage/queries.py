@@ -10,18 +10,31 @@ from sqlalchemy import Connection, and_, func, or_, select
 from fieldrelay.storage.tables import (
     activities,
     customer_emails,
+    customer_equipment,
+    customer_fields,
     customer_phones,
     customers,
+    deals,
     inbox,
     jobs,
     messages,
     outbox,
+    service_history,
     timers,
 )
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """An instant as ISO 8601 with a Z, or None."""
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def customer_summary(conn: Connection, account_id: str, customer_id: str) -> dict[str, Any] | None:
+    """One customer as the lists show them (any customer, merged-away ones included), or None."""
+    row = conn.execute(
+        select(customers).where(customers.c.id == customer_id, customers.c.account_id == account_id)
+    ).first()
+    return {**_customer_view(conn, row), "merged_into": row.merged_into} if row is not None else None
 
 
 def find_customers(
@@ -29,7 +42,8 @@ def find_customers(
 ) -> list[dict[str, Any]]:
     """Customers holding a phone (E.164) or email, or the most recently changed ones."""
     c = customers.c
-    query = select(customers).where(c.account_id == account_id)
+    # A record merged into another is reached through its survivor (its ids and contact points moved there).
+    query = select(customers).where(c.account_id == account_id, c.merged_into.is_(None))
     if phone is not None:
         query = query.where(
             c.id.in_(
@@ -75,7 +89,60 @@ def _customer_view(conn: Connection, row: Any) -> dict[str, Any]:
             "postal_code": row.postal_code,
         },
         "lifecycle_stage": row.lifecycle_stage,
-        "jobs": [{"id": j.id, "status": j.status, "status_at": _iso(j.status_at)} for j in job_rows],
+        "jobs": [{"id": j.id, "status": j.status, "status_at": iso(j.status_at)} for j in job_rows],
+    }
+
+
+def customer_detail(conn: Connection, account_id: str, customer_id: str) -> dict[str, Any] | None:
+    """One customer with their CRM fields (value, source, as of), deals, service history and equipment."""
+    row = conn.execute(
+        select(customers).where(customers.c.id == customer_id, customers.c.account_id == account_id)
+    ).first()
+    if row is None:
+        return None
+    f, d, h, e = customer_fields.c, deals.c, service_history.c, customer_equipment.c
+    fields = conn.execute(select(customer_fields).where(f.customer_id == row.id).order_by(f.field)).all()
+    deal_rows = conn.execute(select(deals).where(d.customer_id == row.id).order_by(d.created_at)).all()
+    history = conn.execute(select(service_history).where(h.customer_id == row.id).order_by(h.completed_at)).all()
+    equipment = conn.execute(select(customer_equipment).where(e.customer_id == row.id).order_by(e.id)).all()
+    return {
+        **_customer_view(conn, row),
+        "merged_into": row.merged_into,
+        "lead_source": row.lead_source,
+        "sms_opted_out": row.sms_opted_out,
+        "fields": {r.field: {"value": r.value, "source": r.source, "as_of": iso(r.value_at)} for r in fields},
+        "deals": [
+            {
+                "id": r.id,
+                "stage": r.stage,
+                "stage_at": iso(r.stage_at),
+                "open": r.is_open,
+                "value_cents": r.value_cents,
+                "reason": r.reason,
+            }
+            for r in deal_rows
+        ],
+        "service_history": [
+            {
+                "job_id": r.job_id,
+                "completed_at": iso(r.completed_at),
+                "service_type": r.service_type,
+                "description": r.description,
+                "technicians": r.technicians,
+                "line_items": r.line_items,
+            }
+            for r in history
+        ],
+        "equipment": [
+            {
+                "name": r.name,
+                "installed_on": r.installed_on.isoformat(),
+                "warranty_ends_on": r.warranty_ends_on.isoformat() if r.warranty_ends_on else None,
+                "source": r.source,
+                "job_id": r.job_id,
+            }
+            for r in equipment
+        ],
     }
 
 
@@ -94,7 +161,7 @@ def timeline(conn: Connection, account_id: str, customer_id: str) -> list[dict[s
         .order_by(a.at, a.id)
     ).all()
     return [
-        {"at": _iso(r.at), "kind": r.kind, "summary": r.summary, "source": r.source, "applied": r.applied} for r in rows
+        {"at": iso(r.at), "kind": r.kind, "summary": r.summary, "source": r.source, "applied": r.applied} for r in rows
     ]
 
 
@@ -112,8 +179,8 @@ def list_messages(conn: Connection, account_id: str, customer_id: str | None, li
             "purpose": r.purpose,
             "to": r.to_address,
             "status": r.status,
-            "scheduled_for": _iso(r.scheduled_for),
-            "sent_at": _iso(r.sent_at),
+            "scheduled_for": iso(r.scheduled_for),
+            "sent_at": iso(r.sent_at),
         }
         for r in rows
     ]

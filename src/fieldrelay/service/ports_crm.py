@@ -1,0 +1,111 @@
+"""Store interfaces for the CRM side of the mirror (mapped fields, history, equipment, deals) and for identity."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime
+from typing import Protocol
+
+from fieldrelay.service.records import CandidateRecord, DealRecord, IdentityRecord, StoredField
+
+
+class MergeRefused(Exception):
+    """A merge or unmerge that cannot be done as asked; the message says why, for a person."""
+
+
+class CrmStore(Protocol):
+    """CRM fields with their provenance, the service history, equipment and deals of a customer."""
+
+    def fields_of(self, customer_id: str) -> dict[str, StoredField]:
+        """Every CRM field stored for the customer."""
+        ...
+
+    def write_field(self, customer_id: str, field: str, value: object, source: str, value_at: datetime | None) -> None:
+        """Set a field (insert or replace) with its source and as-of time."""
+        ...
+
+    def add_service_history(
+        self,
+        customer_id: str,
+        job_id: str,
+        completed_at: datetime,
+        service_type: str | None,
+        description: str | None,
+        technicians: Sequence[str],
+        line_items: Sequence[str],
+    ) -> bool:
+        """Append the job to the customer's service history unless it is there; True when added."""
+        ...
+
+    def add_equipment(
+        self,
+        customer_id: str,
+        job_id: str,
+        name: str,
+        installed_on: date,
+        warranty_ends_on: date | None,
+        source: str,
+    ) -> bool:
+        """Record equipment a job installed unless recorded already; True when added."""
+        ...
+
+    def open_balance_cents(self, customer_id: str) -> int:
+        """What the customer owes across jobs that are neither paid nor cancelled."""
+        ...
+
+    def open_deal(self, customer_id: str) -> DealRecord | None:
+        """The customer's open deal (the newest, should there be several)."""
+        ...
+
+    def insert_deal(self, values: Mapping[str, object]) -> str:
+        """Create a deal; return its id."""
+        ...
+
+    def update_deal(self, deal_id: str, values: Mapping[str, object]) -> None:
+        """Change a deal."""
+        ...
+
+
+class IdentityStore(Protocol):
+    """Match keys, stored customers as the matcher sees them, the review queue and merges."""
+
+    def customers_by_keys(self, keys: Collection[str], max_postings: int) -> list[str]:
+        """Ids of live (not merged-away) customers indexed under any of the keys, skipping keys held by too many."""
+        ...
+
+    def add_identity_keys(self, customer_id: str, keys: Collection[str]) -> None:
+        """Index the customer under these keys (kept keys stay: an old address still identifies)."""
+        ...
+
+    def identity_of(self, customer_id: str) -> IdentityRecord:
+        """The customer's names, contact points and address."""
+        ...
+
+    def add_merge_candidate(
+        self, customer_id: str, other_id: str, score: float, rule: str | None, evidence: Sequence[Mapping[str, object]]
+    ) -> bool:
+        """Put a pair in the review queue unless it is there; True when added."""
+        ...
+
+    def merge_customers(
+        self,
+        survivor_id: str,
+        merged_id: str,
+        decided_by: str,
+        score: float | None,
+        evidence: Sequence[Mapping[str, object]],
+    ) -> int:
+        """Fold one customer into another, undoably; return the merge id. Raise MergeRefused when it cannot be."""
+        ...
+
+    def unmerge_customers(self, merge_id: int, by: str) -> tuple[str, str]:
+        """Undo a merge; return (survivor id, restored id). Raise MergeRefused when it cannot be undone."""
+        ...
+
+    def merge_candidate(self, candidate_id: int) -> CandidateRecord | None:
+        """One pair of the review queue."""
+        ...
+
+    def decide_candidate(self, candidate_id: int, status: str, by: str) -> None:
+        """Record a person's decision on a pair ("distinct"); a merge records itself."""
+        ...

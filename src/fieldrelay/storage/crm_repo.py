@@ -1,0 +1,135 @@
+"""SqlCrm: the CrmStore part of SqlMirror — CRM fields with provenance, service history, equipment and deals."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from fieldrelay.service.records import DealRecord, StoredField
+from fieldrelay.storage import prepared
+from fieldrelay.storage.prepared import insert_ignore
+from fieldrelay.storage.tables import customer_equipment, customer_fields, deals, jobs, service_history
+
+_f, _d, _j = customer_fields.c, deals.c, jobs.c
+_FIELDS_OF = select(_f.field, _f.value, _f.source, _f.value_at).where(
+    _f.customer_id == bindparam("b_customer"), _f.account_id == bindparam("b_account")
+)
+_UPDATE_FIELD = (
+    update(customer_fields)
+    .where(
+        _f.customer_id == bindparam("b_customer"),
+        _f.field == bindparam("b_field"),
+        _f.account_id == bindparam("b_account"),
+    )
+    .values(value=bindparam("value"), source=bindparam("source"), value_at=bindparam("value_at"))
+)
+_OPEN_BALANCE = select(func.coalesce(func.sum(_j.balance_cents), 0)).where(
+    _j.customer_id == bindparam("b_customer"),
+    _j.account_id == bindparam("b_account"),
+    _j.status.not_in(("paid", "cancelled")),
+)
+_OPEN_DEAL = (
+    select(_d.id, _d.customer_id, _d.stage, _d.stage_at, _d.is_open, _d.value_cents)
+    .where(_d.customer_id == bindparam("b_customer"), _d.account_id == bindparam("b_account"), _d.is_open.is_(True))
+    .order_by(_d.created_at.desc())
+    .limit(1)
+)
+
+
+class SqlCrm:
+    """CRM reads and writes inside the caller's transaction (mixed into SqlMirror)."""
+
+    _conn: Connection
+    _account: str
+    _now: datetime
+    _lock: bool
+
+    def fields_of(self, customer_id: str) -> dict[str, StoredField]:
+        """Every CRM field stored for the customer."""
+        rows = self._conn.execute(_FIELDS_OF, {"b_customer": customer_id, "b_account": self._account})
+        return {r.field: StoredField(r.value, r.source, r.value_at) for r in rows}
+
+    def write_field(self, customer_id: str, field: str, value: object, source: str, value_at: datetime | None) -> None:
+        """Set a field (insert or replace) with its source and as-of time."""
+        params: dict[str, Any] = {"value": value, "source": source, "value_at": value_at}
+        keys = {"b_customer": customer_id, "b_field": field, "b_account": self._account}
+        if self._conn.execute(_UPDATE_FIELD, {**params, **keys, "updated_at": self._now}).rowcount:
+            return
+        row = {"account_id": self._account, "customer_id": customer_id, "field": field, "updated_at": self._now}
+        if not insert_ignore(self._conn, customer_fields, {**row, **params}):
+            # Written by a concurrent transaction between the two statements: ours is the later write.
+            self._conn.execute(_UPDATE_FIELD, {**params, **keys, "updated_at": self._now})
+
+    def add_service_history(
+        self,
+        customer_id: str,
+        job_id: str,
+        completed_at: datetime,
+        service_type: str | None,
+        description: str | None,
+        technicians: Sequence[str],
+        line_items: Sequence[str],
+    ) -> bool:
+        """Append the job to the customer's service history unless it is there; True when added."""
+        row = {
+            "account_id": self._account,
+            "customer_id": customer_id,
+            "job_id": job_id,
+            "completed_at": completed_at,
+            "service_type": service_type,
+            "description": description,
+            "technicians": list(technicians),
+            "line_items": list(line_items),
+            "recorded_at": self._now,
+        }
+        return insert_ignore(self._conn, service_history, row)
+
+    def add_equipment(
+        self,
+        customer_id: str,
+        job_id: str,
+        name: str,
+        installed_on: date,
+        warranty_ends_on: date | None,
+        source: str,
+    ) -> bool:
+        """Record equipment a job installed unless recorded already; True when added."""
+        row = {
+            "account_id": self._account,
+            "customer_id": customer_id,
+            "job_id": job_id,
+            "name": name,
+            "installed_on": installed_on,
+            "warranty_ends_on": warranty_ends_on,
+            "source": source,
+            "recorded_at": self._now,
+        }
+        return insert_ignore(self._conn, customer_equipment, row)
+
+    def open_balance_cents(self, customer_id: str) -> int:
+        """What the customer owes across jobs that are neither paid nor cancelled."""
+        params = {"b_customer": customer_id, "b_account": self._account}
+        return int(self._conn.execute(_OPEN_BALANCE, params).scalar_one())
+
+    def open_deal(self, customer_id: str) -> DealRecord | None:
+        """The customer's open deal (the newest, should there be several)."""
+        query = prepared.locked(_OPEN_DEAL) if self._lock else _OPEN_DEAL
+        row = self._conn.execute(query, {"b_customer": customer_id, "b_account": self._account}).first()
+        if row is None:
+            return None
+        return DealRecord(row.id, row.customer_id, row.stage, row.stage_at, row.is_open, row.value_cents)
+
+    def insert_deal(self, values: Mapping[str, object]) -> str:
+        """Create a deal; return its id."""
+        row: dict[str, object] = {"id": str(uuid.uuid4()), "created_at": self._now, "updated_at": self._now}
+        self._conn.execute(prepared.insert_into(deals), {**row, **values, "account_id": self._account})
+        return str(row["id"])
+
+    def update_deal(self, deal_id: str, values: Mapping[str, object]) -> None:
+        """Change a deal."""
+        params = {**values, "updated_at": self._now, "b_id": deal_id, "b_account": self._account}
+        self._conn.execute(prepared.update_by_id(deals), params)
