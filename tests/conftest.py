@@ -36,6 +36,17 @@ worker:
 review_request:
   delay_minutes: 30
   review_url: https://g.page/r/rapid-rooter/review
+# The playbook's fields, but of its texts only the review request: tests of intake, receipts and the engine count
+# messages and timers, and read clearer without a confirmation and an ETA text beside every job. The playbook's
+# other texts are tested with the default table (tests/service/test_mapping*.py).
+field_mapping:
+  job.booked: {write: {next_appointment_at: job.scheduled_start, service_type: job.service_type}}
+  job.dispatched: {write: {assigned_technician: job.technicians, eta: job.scheduled_start}}
+  job.completed: {write: {service_history: job, equipment: job.line_items, last_service_at: event.occurred_at}}
+  job.invoiced: {write: {balance_cents: customer.open_balance_cents, line_items: job.line_items}}
+  job.paid:
+    write: {account_status: "text:active", last_paid_at: event.occurred_at, balance_cents: customer.open_balance_cents}
+    trigger: [review_request]
 """
 
 

@@ -9,6 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fieldrelay.domain.enrichment_equipment import DEFAULT_EQUIPMENT_RULES, EquipmentRule
+from fieldrelay.domain.identity import MERGE_THRESHOLD, REVIEW_THRESHOLD
+from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, FieldMapping
+from fieldrelay.rules.pipeline import Pipeline
+from fieldrelay.rules.texts import JobTexts
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
@@ -174,6 +180,50 @@ class ReviewRequest(_Strict):
     )
 
 
+class EquipmentRuleSettings(_Strict):
+    """A shop's equipment rule: a line item matching ``match`` installed ``equipment`` with this warranty."""
+
+    name: str = Field(min_length=1, max_length=60)
+    match: str = Field(min_length=1)
+    equipment: str = Field(min_length=1, max_length=100)
+    warranty_years: int = Field(ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _valid_pattern(self) -> EquipmentRuleSettings:
+        self.rule()  # raises ValueError with the rule's name when the pattern is not a regular expression
+        return self
+
+    def rule(self) -> EquipmentRule:
+        """The domain rule."""
+        return EquipmentRule(self.name, self.match, self.equipment, self.warranty_years)
+
+
+def _default_equipment_rules() -> list[EquipmentRuleSettings]:
+    return [
+        EquipmentRuleSettings(name=r.name, match=r.match, equipment=r.equipment, warranty_years=r.warranty_years)
+        for r in DEFAULT_EQUIPMENT_RULES
+    ]
+
+
+class Enrichment(_Strict):
+    """Offline enrichment on intake; equipment rules run over a completed job's line items and description."""
+
+    equipment_rules: list[EquipmentRuleSettings] = Field(default_factory=_default_equipment_rules)
+
+
+class Identity(_Strict):
+    """Duplicate matching: merge automatically at or above ``merge_at``, ask a person at or above ``review_at``."""
+
+    merge_at: float = Field(default=MERGE_THRESHOLD, gt=0, le=1)
+    review_at: float = Field(default=REVIEW_THRESHOLD, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Identity:
+        if self.review_at >= self.merge_at:
+            raise ValueError("review_at must be below merge_at")
+        return self
+
+
 class Settings(_Strict):
     """Everything in fieldrelay.yaml."""
 
@@ -187,6 +237,13 @@ class Settings(_Strict):
     connectors: Connectors = Connectors()
     review_request: ReviewRequest = ReviewRequest()
     max_webhook_bytes: int = Field(default=1_000_000, ge=1024)
+    field_mapping: FieldMapping = FieldMapping.model_validate(DEFAULT_FIELD_MAPPING)
+    pipeline: Pipeline = Pipeline()
+    job_texts: JobTexts = JobTexts()
+    # renewal_scheduling writes renewal_due_on this many months after the payment.
+    renewal_after_months: int = Field(default=12, ge=1, le=120)
+    enrichment: Enrichment = Enrichment()
+    identity: Identity = Identity()
     # A customer is stale when a field event about them, received longer ago than this, is not in the CRM yet.
     stale_after_minutes: float = Field(default=15.0, gt=0)
     # The address vendors post to when the service sits behind a proxy or tunnel (Twilio signs the full URL).

@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from fieldrelay.rules.config import Settings
+from fieldrelay.rules.problems import LocatedProblems
 
 DEFAULT_PATH = Path("fieldrelay.yaml")
 DEFAULT_YAML = Path(__file__).with_name("default.yaml")
@@ -62,8 +63,16 @@ def parse_settings(text: str, source: str = "<config>") -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(root, err["loc"], err["msg"]) for err in exc.errors()]
+        problems = [problem for err in exc.errors() for problem in _problems(root, err)]
         raise ConfigError(source, problems) from exc
+
+
+def _problems(root: Any, err: Any) -> list[ConfigProblem]:
+    """The problems of one pydantic error; a validator's LocatedProblems become one per place, each with its line."""
+    found = (err.get("ctx") or {}).get("error")
+    if isinstance(found, LocatedProblems):
+        return [_problem(root, (*err["loc"], *loc), message) for loc, message in found.problems]
+    return [_problem(root, err["loc"], err["msg"])]
 
 
 def _problem(root: Any, loc: tuple[int | str, ...], message: str) -> ConfigProblem:
