@@ -43,8 +43,29 @@ def test_paid_job_flows_to_customer_timeline_and_review_text(client: TestClient,
     assert [(j["status"], j["status_at"]) for j in customer["jobs"]] == [("paid", "2026-11-02T14:45:00Z")]
 
     timeline = client.get(f"/api/customers/{customer['id']}/timeline", headers=AUTH).json()["items"]
-    assert [item["kind"] for item in timeline] == ["customer.created", "job.booked", "job.completed", "job.paid"]
-    assert all(item["source"] == "housecallpro" for item in timeline)
+    assert [item["kind"] for item in timeline] == [
+        "customer.created",
+        "job.booked",
+        "deal.stage",
+        "job.completed",
+        "job.paid",
+        "deal.stage",
+    ]
+    assert {item["source"] for item in timeline} == {"housecallpro", "fieldrelay"}
+    assert [i["summary"] for i in timeline if i["kind"] == "deal.stage"] == [
+        "Deal opened at Scheduled",
+        "Deal moved from Scheduled to Won",
+    ]
+
+    detail = client.get(f"/api/customers/{customer['id']}", headers=AUTH).json()
+    assert [(d["stage"], d["open"]) for d in detail["deals"]] == [("won", False)]
+    assert detail["fields"]["last_paid_at"] == {
+        "value": "2026-11-02T14:45:00+00:00",
+        "source": "vendor:housecallpro",
+        "as_of": "2026-11-02T14:45:00Z",
+    }
+    assert detail["fields"]["account_status"]["value"] == "active"
+    assert [h["job_id"] for h in detail["service_history"]] == [customer["jobs"][0]["id"]]
 
     messages = client.get("/api/messages", params={"customer_id": customer["id"]}, headers=AUTH).json()["items"]
     assert [(m["purpose"], m["status"], m["scheduled_for"]) for m in messages] == [

@@ -82,6 +82,7 @@ LEAD_SOURCES = (
     "website",
     "direct_mail",
     "vehicle",
+    "marketplace",
     "other",
 )
 # First match wins, so the specific come before the general: "Google LSA" before "Google", "Facebook referral"
@@ -105,6 +106,8 @@ _LEAD_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         ("referral", r"\b(?:referr?al|referr?ed|word of mouth|friend|family|neighbou?r)\b"),
         ("website", r"\b(?:website|web ?site|web|web ?form|online|site|contact form|book(?:ed)? online)\b"),
+        # A lead marketplace the shop did not name (the named ones, Angi and Thumbtack, are matched above).
+        ("marketplace", r"\b(?:marketplaces?|lead (?:service|provider|vendor)s?|bought leads?)\b"),
         ("other", r"\bother\b"),
     )
 )

@@ -67,6 +67,7 @@ class JobSnapshot:
     total_cents: int | None = None
     balance_cents: int | None = None
     address: Address | None = None
+    line_items: tuple[str, ...] = ()  # the names of the invoice or job lines, as the field tool wrote them
 
 
 @dataclass(frozen=True)

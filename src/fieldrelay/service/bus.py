@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from fieldrelay.domain import events as ev
-from fieldrelay.service import customers, estimates, followups, jobs, leads, messaging, payments
+from fieldrelay.service import customers, deals, estimates, followups, job_texts, jobs, leads, messaging, payments
 from fieldrelay.service.context import HandlerContext
 
 EventHandler = Callable[[HandlerContext, ev.FieldEvent], None]
@@ -38,6 +38,8 @@ EVENT_HANDLERS: dict[type[ev.FieldEvent], EventHandler] = {
 
 TIMER_HANDLERS: dict[str, TimerHandler] = {
     followups.REVIEW_REQUEST: followups.fire_review_request,
+    job_texts.JOB_TEXT: job_texts.fire,
+    deals.NO_DECISION: deals.fire_no_decision,
 }
 
 

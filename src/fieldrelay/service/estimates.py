@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
-from fieldrelay.service import customers
+from fieldrelay.service import customers, deals, mapping
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 
 _SUMMARY = {"sent": "Estimate sent", "accepted": "Estimate accepted", "declined": "Estimate declined"}
@@ -31,7 +31,8 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         if not store.link_external(event.source, "estimate", snap.external_id, estimate_id):
             raise ConcurrentChange(f"estimate {snap.external_id} was created by another worker")
     elif estimate_supersedes(event.occurred_at, estimate.status_at):
-        store.update_estimate(estimate.id, {**details, "status": status.value, "status_at": event.occurred_at})
+        estimate_id = estimate.id
+        store.update_estimate(estimate_id, {**details, "status": status.value, "status_at": event.occurred_at})
     else:
         store.add_activity(
             customer_id,
@@ -44,3 +45,9 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         return
     store.add_activity(customer_id, event.occurred_at, f"estimate.{status.value}", summary, event.source, True)
     customers.refresh_stage(ctx, customer_id)
+    name = f"estimate.{status.value}"
+    applied = mapping.Applied(name, customer_id, event.occurred_at, event.source, estimate=snap)
+    mapping.apply(ctx, applied)
+    deals.move(ctx, customer_id, name, event.occurred_at, value_cents=snap.total_cents)
+    if isinstance(event, ev.EstimateSent):
+        deals.schedule_no_decision(ctx, customer_id, estimate_id, event.occurred_at)

@@ -1,4 +1,8 @@
-"""Follow-ups on durable timers: the review request after a payment is captured."""
+"""Texts on durable timers: planned when an event happens, re-checked against the mirror when they fall due.
+
+The review request after a payment is captured lives here; the job texts a field-mapping row can trigger
+(confirmation, ETA, payment reminder) use the same ``plan_text`` and ``send_or_cancel`` (service/job_texts.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.records import MessageRecord
 
 REVIEW_REQUEST = "review_request"
 SMS_TARGET = "sms"
@@ -18,15 +23,23 @@ SMS_TARGET = "sms"
 _TEMPLATES = SandboxedEnvironment(autoescape=False)
 
 
-def schedule_review_request(ctx: HandlerContext, *, customer_id: str, job_id: str, paid_at: datetime) -> None:
-    """Plan the review-request text for ``delay_minutes`` after the payment: one per job, ever."""
+def plan_text(
+    ctx: HandlerContext,
+    *,
+    key: str,
+    kind: str,
+    purpose: str,
+    customer_id: str,
+    job_id: str,
+    due: datetime,
+    trigger_at: datetime,
+    payload: Mapping[str, object],
+) -> bool:
+    """A timer and a scheduled message for one text, once per ``key`` ever; True when planned now."""
     store = ctx.store
-    # Counted from the payment, not from when the webhook arrived; a late webhook sends as soon as it can.
-    due = max(paid_at + timedelta(minutes=ctx.settings.review_request.delay_minutes), ctx.now)
-    key = f"{REVIEW_REQUEST}:{job_id}"
     message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fieldrelay:{ctx.settings.account_id}:{key}"))
-    if not store.schedule_timer(key, REVIEW_REQUEST, due, customer_id, {"job_id": job_id, "message_id": message_id}):
-        return  # already planned for this job (a second payment event for it): the first plan stands
+    if not store.schedule_timer(key, kind, due, customer_id, {**payload, "job_id": job_id, "message_id": message_id}):
+        return False  # already planned (the same event delivered again): the first plan stands
     phones = store.phones_of(customer_id)
     store.insert_message(
         {
@@ -34,49 +47,35 @@ def schedule_review_request(ctx: HandlerContext, *, customer_id: str, job_id: st
             "customer_id": customer_id,
             "job_id": job_id,
             "channel": "sms",
-            "purpose": REVIEW_REQUEST,
+            "purpose": purpose,
             "to_address": phones[0] if phones else "",
             "body": "",
             "status": "scheduled",
             "scheduled_for": due,
-            "trigger_at": paid_at,
+            "trigger_at": trigger_at,
         }
     )
+    return True
 
 
-def fire_review_request(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
-    """Re-check the conditions against the mirror now, then queue the text or cancel it with a reason."""
+def send_or_cancel(
+    ctx: HandlerContext, message: MessageRecord, reason: str | None, label: str, template: str, **values: object
+) -> None:
+    """Queue the text unless ``reason`` (or consent, or a missing phone) says not to; a cancel is on the timeline."""
     store = ctx.store
-    message = store.get_message(str(payload["message_id"]))
-    job = store.get_job(str(payload["job_id"]))
-    if message is None or job is None or message.status != "scheduled":
-        return
     customer = store.get_customer(message.customer_id)
     phones = store.phones_of(customer.id)
-    reason = None
-    if job.status != JobStatus.PAID:
-        reason = f"the job is now {job.status}"
-    elif customer.sms_opted_out or ctx.store.is_opted_out("sms", phones[0] if phones else ""):
-        reason = "the customer opted out of texts"
-    elif not phones:
-        reason = "no phone number on record"
+    if reason is None:
+        if customer.sms_opted_out or store.is_opted_out("sms", phones[0] if phones else ""):
+            reason = "the customer opted out of texts"
+        elif not phones:
+            reason = "no phone number on record"
     if reason:
         store.update_message(message.id, {"status": "cancelled"})
-        store.add_activity(
-            customer.id,
-            ctx.now,
-            "message.cancelled",
-            f"Review request not sent: {reason}",
-            "fieldrelay",
-            True,
-        )
+        store.add_activity(customer.id, ctx.now, "message.cancelled", f"{label} not sent: {reason}", "fieldrelay", True)
         return
-    settings = ctx.settings
-    body = _TEMPLATES.from_string(settings.review_request.template).render(
-        first_name=customer.first_name,
-        business_name=settings.business.name,
-        review_url=settings.review_request.review_url,
-        service=job.service_type,
+    body = _TEMPLATES.from_string(template).render(
+        first_name=customer.first_name, business_name=ctx.settings.business.name, **values
     )
     store.update_message(message.id, {"status": "queued", "body": body, "to_address": phones[0]})
     store.enqueue(
@@ -87,4 +86,41 @@ def fire_review_request(ctx: HandlerContext, payload: Mapping[str, object]) -> N
         customer_id=customer.id,
         message_id=message.id,
         payload={"to": phones[0], "body": body},
+    )
+
+
+def schedule_review_request(ctx: HandlerContext, *, customer_id: str, job_id: str, paid_at: datetime) -> None:
+    """Plan the review-request text for ``delay_minutes`` after the payment: one per job, ever."""
+    # Counted from the payment, not from when the webhook arrived; a late webhook sends as soon as it can.
+    due = max(paid_at + timedelta(minutes=ctx.settings.review_request.delay_minutes), ctx.now)
+    plan_text(
+        ctx,
+        key=f"{REVIEW_REQUEST}:{job_id}",
+        kind=REVIEW_REQUEST,
+        purpose=REVIEW_REQUEST,
+        customer_id=customer_id,
+        job_id=job_id,
+        due=due,
+        trigger_at=paid_at,
+        payload={},
+    )
+
+
+def fire_review_request(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
+    """Re-check the conditions against the mirror now, then queue the text or cancel it with a reason."""
+    store = ctx.store
+    message = store.get_message(str(payload["message_id"]))
+    job = store.get_job(str(payload["job_id"]))
+    if message is None or job is None or message.status != "scheduled":
+        return
+    settings = ctx.settings.review_request
+    reason = f"the job is now {job.status}" if job.status != JobStatus.PAID else None
+    send_or_cancel(
+        ctx,
+        message,
+        reason,
+        "Review request",
+        settings.template,
+        review_url=settings.review_url,
+        service=job.service_type,
     )

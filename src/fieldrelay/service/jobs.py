@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
-from fieldrelay.service import customers, followups
+from fieldrelay.service import customers, deals, mapping
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 from fieldrelay.service.records import JobRecord
 
@@ -46,9 +46,9 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         job_id = store.insert_job({**values, "customer_id": customer_id})
         if not store.link_external(event.source, "job", snap.external_id, job_id):
             raise ConcurrentChange(f"job {snap.external_id} was created by another worker")
-        _after_change(ctx, customer_id, job_id, status, event.occurred_at, summary, event.source)
+        _after_change(ctx, customer_id, job_id, status, event.occurred_at, summary, event.source, event)
     else:
-        advance(ctx, job, status, event.occurred_at, values, summary, event.source)
+        advance(ctx, job, status, event.occurred_at, values, summary, event.source, event)
 
 
 def advance(
@@ -59,8 +59,13 @@ def advance(
     values: dict[str, object],
     summary: str,
     source: str,
+    event: ev.FieldEvent | None = None,
 ) -> bool:
-    """Move a known job to ``status`` unless a later event already moved it further; False when not applied."""
+    """Move a known job to ``status`` unless a later event already moved it further; False when not applied.
+
+    ``event`` is the job event that says so (its snapshot feeds the field mapping); a payment matched by the
+    payment processor passes its own event.
+    """
     if not supersedes(occurred_at, status, job.status_at, job.status):
         ctx.store.add_activity(
             job.customer_id,
@@ -74,7 +79,7 @@ def advance(
     ctx.store.update_job(
         job.id, {**values, "status": status.value, "status_at": occurred_at, **_paid(status, occurred_at)}
     )
-    _after_change(ctx, job.customer_id, job.id, status, occurred_at, summary, source)
+    _after_change(ctx, job.customer_id, job.id, status, occurred_at, summary, source, event)
     return True
 
 
@@ -91,11 +96,29 @@ def _after_change(
     occurred_at: datetime,
     summary: str,
     source: str,
+    event: ev.FieldEvent | None,
 ) -> None:
     ctx.store.add_activity(customer_id, occurred_at, f"job.{status.value}", summary, source, True)
     customers.refresh_stage(ctx, customer_id)
-    if status is JobStatus.PAID:
-        followups.schedule_review_request(ctx, customer_id=customer_id, job_id=job_id, paid_at=occurred_at)
+    job = ctx.store.get_job(job_id)
+    amount = getattr(event, "amount_cents", None)
+    reason = event.reason if isinstance(event, ev.JobCancelled) else None
+    name = f"job.{status.value}"
+    mapping.apply(
+        ctx,
+        mapping.Applied(
+            event=name,
+            customer_id=customer_id,
+            occurred_at=occurred_at,
+            source=source,
+            job=job,
+            job_snapshot=event.job if isinstance(event, ev.JobEvent) else None,
+            amount_cents=amount,
+            reason=reason,
+        ),
+    )
+    value = amount if amount is not None else job.total_cents if job else None
+    deals.move(ctx, customer_id, name, occurred_at, value_cents=value, reason=reason)
 
 
 def _details(snap: ev.JobSnapshot) -> dict[str, object]:

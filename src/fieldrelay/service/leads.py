@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fieldrelay.domain import events as ev
-from fieldrelay.service import customers
+from fieldrelay.service import customers, deals, mapping
 from fieldrelay.service.context import HandlerContext, Unattachable
 
 
@@ -22,3 +22,5 @@ def on_lead(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     if event.notes:
         summary += f": {event.notes[:500]}"
     ctx.store.add_activity(customer_id, event.occurred_at, "lead.received", summary, event.source, True)
+    mapping.apply(ctx, mapping.Applied("lead.received", customer_id, event.occurred_at, event.source, lead=event))
+    deals.move(ctx, customer_id, "lead.received", event.occurred_at)

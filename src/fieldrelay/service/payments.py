@@ -30,7 +30,7 @@ def on_payment(ctx: HandlerContext, event: ev.FieldEvent) -> None:
             True,
         )
         return
-    jobs.advance(ctx, job, JobStatus.PAID, event.occurred_at, {}, summary, event.source)
+    jobs.advance(ctx, job, JobStatus.PAID, event.occurred_at, {}, summary, event.source, event)
 
 
 def on_refund(ctx: HandlerContext, event: ev.FieldEvent) -> None:
