@@ -121,9 +121,14 @@ def timeline(runtime: Runtime, customer_id: str, kind: str | None = None) -> lis
 
 
 def only_customer(runtime: Runtime) -> Any:
-    """The one customer in the mirror."""
-    (row,) = rows(runtime, customers)
+    """The one live customer in the mirror (records merged into another are not counted)."""
+    (row,) = rows(runtime, customers, customers.c.merged_into.is_(None))
     return row
+
+
+def live_customers(runtime: Runtime) -> int:
+    """How many customers the mirror holds, not counting records merged into another."""
+    return count(runtime, customers, customers.c.merged_into.is_(None))
 
 
 def sim_clock(runtime: Runtime) -> SimulatedClock:

@@ -6,15 +6,19 @@ from datetime import datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import display_name, normalize_country, normalize_email, normalize_phone
+from fieldrelay.domain.enrichment import LEAD_SOURCE_RULE, PERSON, normalize_lead_source, vendor_source
 from fieldrelay.domain.lifecycle import lifecycle_stage
+from fieldrelay.service import enrich, identity
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 
 
 def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: datetime, source: str) -> str:
-    """The mirror id of the customer in ``snapshot``: by vendor id, then phone, then email; else a new one.
+    """The mirror id of the customer in ``snapshot``: by vendor id, else a new record matched by identity rules.
 
-    Contact details are merged in: phones and emails are added; names, address and lead source are
-    written only when the event is not older than the last change applied to the customer.
+    A known customer's contact details are merged in: phones and emails are added; names, address and lead source
+    are written only when the event is not older than the last change applied, and never over what a person
+    typed. A new record is indexed and, when it clearly is someone already known, merged into them (service/
+    identity.py). Either way the record is enriched where something it is matched or enriched on changed.
     """
     store = ctx.store
     region = ctx.settings.default_phone_region
@@ -24,24 +28,61 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
     # An empty vendor id names nobody: looking it up would merge every id-less record of this source into one.
     has_id = bool(snapshot.external_id.strip())
     record = store.customer_by_external(source, snapshot.external_id) if has_id else None
-    customer_id = record.id if record else match(ctx, phones, emails)
-    if customer_id is None:
-        customer_id = store.insert_customer(
-            {**_details(snapshot), "lifecycle_stage": "lead", "source_updated_at": occurred_at}
-        )
+    details = _details(snapshot)
+    if record is None:
+        customer_id = store.insert_customer({**details, "lifecycle_stage": "lead", "source_updated_at": occurred_at})
         store.add_activity(customer_id, occurred_at, "customer.created", "Customer record created", source, True)
-    else:
-        current = store.get_customer(customer_id)
-        if current.source_updated_at is None or occurred_at >= current.source_updated_at:
-            changes = {k: v for k, v in _details(snapshot).items() if v is not None}
-            store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
-    if has_id and record is None and not store.link_external(source, "customer", snapshot.external_id, customer_id):
-        raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
-    added = store.add_contact_points(customer_id, phones, emails)
-    if any(store.is_opted_out("sms", phone) for phone in added):
-        # A STOP recorded before this customer (or this phone) was known still holds on their record.
-        store.update_customer(customer_id, {"sms_opted_out": True})
+        if has_id and not store.link_external(source, "customer", snapshot.external_id, customer_id):
+            raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
+        _add_contact_points(ctx, customer_id, phones, emails)
+        _record_sources(ctx, customer_id, details, snapshot, source, occurred_at)
+        survivor_id = identity.place(ctx, customer_id, source)
+        if survivor_id == customer_id:
+            enrich.enrich(ctx, customer_id, occurred_at)
+            return customer_id
+        # Merged into someone known: what this newer event says about them applies as to any known customer (an
+        # unmerge gives the record back; the survivor keeps what later events wrote, as it does after any merge).
+        record = store.get_customer(survivor_id)
+
+    customer_id = record.id
+    changes: dict[str, object] = {}
+    if record.source_updated_at is None or occurred_at >= record.source_updated_at:
+        typed = {name for name, held in store.fields_of(customer_id).items() if held.source == PERSON}
+        changes = {k: v for k, v in details.items() if v is not None and k not in typed}
+        store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
+    added = _add_contact_points(ctx, customer_id, phones, emails)
+    if added or any(getattr(record, k, None) != v for k, v in changes.items() if k in _MATCHED_ON):
+        _record_sources(ctx, customer_id, changes, snapshot, source, occurred_at)
+        identity.index(ctx, customer_id)
+        enrich.enrich(ctx, customer_id, occurred_at)
     return customer_id
+
+
+# Columns the identity keys and enrichment read: a change to one of them re-indexes and re-enriches the record.
+_MATCHED_ON = frozenset({"first_name", "last_name", "street", "unit", "city", "state", "postal_code", "lead_source"})
+
+
+def _add_contact_points(ctx: HandlerContext, customer_id: str, phones: list[str], emails: list[str]) -> bool:
+    """Add phones and emails; True when any was new. A STOP recorded before a phone was known still holds."""
+    added_phones, added_any = ctx.store.add_contact_points(customer_id, phones, emails)
+    if any(ctx.store.is_opted_out("sms", phone) for phone in added_phones):
+        ctx.store.update_customer(customer_id, {"sms_opted_out": True})
+    return added_any
+
+
+def _record_sources(
+    ctx: HandlerContext,
+    customer_id: str,
+    written: dict[str, object],
+    snapshot: ev.CustomerSnapshot,
+    source: str,
+    at: datetime,
+) -> None:
+    """Keep where the written values came from, and the lead source exactly as the vendor wrote it."""
+    enrich.record_vendor_values(ctx, customer_id, {k: v for k, v in written.items() if k != "lead_source"}, source, at)
+    if written.get("lead_source") is not None and snapshot.lead_source:
+        ctx.store.write_field(customer_id, "lead_source", written["lead_source"], LEAD_SOURCE_RULE, at)
+        ctx.store.write_field(customer_id, "lead_source_raw", snapshot.lead_source, vendor_source(source), at)
 
 
 def for_event(ctx: HandlerContext, event: ev.FieldEvent, known_customer_id: str | None, what: str) -> str:
@@ -54,8 +95,7 @@ def for_event(ctx: HandlerContext, event: ev.FieldEvent, known_customer_id: str 
 
 
 def match(ctx: HandlerContext, phones: list[str], emails: list[str]) -> str | None:
-    """The first customer holding one of these phones, else one of these emails."""
-    # A first, exact match only; scored identity resolution with a review queue comes with the mirror work.
+    """The first customer holding one of these phones, else one of these emails (for events that create nobody)."""
     for phone in phones:
         found = ctx.store.customers_by_phone(phone)
         if found:
@@ -79,7 +119,8 @@ def _details(snapshot: ev.CustomerSnapshot) -> dict[str, object]:
         "state": address.state,
         "postal_code": address.postal_code,
         "country": normalize_country(address.country),
-        "lead_source": snapshot.lead_source,
+        # The shop's canonical word for where the customer came from; the vendor's own text is kept beside it.
+        "lead_source": normalize_lead_source(snapshot.lead_source),
     }
 
 
