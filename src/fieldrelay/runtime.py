@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,8 +14,10 @@ from fieldrelay.engine.clock import Clock, RealClock
 from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
+from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import InboundConnector
 from fieldrelay.storage.db import make_engine, upgrade
+from fieldrelay.storage.mirror_repo import SqlMirror
 
 
 @dataclass
@@ -29,6 +33,13 @@ class Runtime:
         """A worker bound to this runtime."""
         sms = SMS[self.settings.sms_provider](self.engine, self.clock)
         return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id)
+
+    @contextmanager
+    def unit_of_work(self, account_id: str) -> Iterator[HandlerContext]:
+        """One transaction on the mirror for a person's action (API, CLI): committed on success, else rolled back."""
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            yield HandlerContext(store=SqlMirror(conn, account_id, now), now=now, settings=self.settings)
 
 
 def build_runtime(

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fieldrelay import __version__
-from fieldrelay.api import clock, routes, webhooks
+from fieldrelay.api import clock, identity_routes, routes, webhooks
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.runtime import Runtime
@@ -71,6 +71,7 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
     app.router.routes.append(webhooks.route)
     app.include_router(routes.router)
+    app.include_router(identity_routes.router)
     if isinstance(runtime.clock, SimulatedClock):
         app.state.drain_worker = runtime.new_worker()
         app.include_router(clock.router)
