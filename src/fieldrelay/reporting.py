@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.staleness import StaleJob, expected_job_states, stale_jobs
+from fieldrelay.service.staleness import Staleness, check_staleness
 from fieldrelay.storage import report
+
+# How many stale records the report names (the count and rate cover all of them).
+SHOWN_STALE = 10
 
 
 @dataclass
@@ -20,7 +25,7 @@ class Report:
     intake: dict[str, int]
     customers: int
     jobs: dict[str, int]
-    stale: list[StaleJob]
+    staleness: Staleness
     review_lags: list[float]
     review_statuses: dict[str, int]
     where: dict[str, str] = field(default_factory=dict)
@@ -31,8 +36,21 @@ class Report:
             "intake": self.intake,
             "customers": self.customers,
             "jobs_by_status": self.jobs,
-            "stale_jobs": len(self.stale),
-            "stale_rate": self.stale_rate,
+            "stale_records": len(self.staleness.stale),
+            "stale_rate": self.staleness.rate,
+            "stale_after_minutes": self.staleness.stale_after_minutes,
+            "stale_checked_at": _iso(self.staleness.checked_at),
+            "records_with_field_events": self.staleness.records,
+            "stale_examples": [
+                {
+                    "customer_id": r.customer_id,
+                    "record": r.label,
+                    "reason": r.reason,
+                    "since": _iso(r.since),
+                    "lag_minutes": round(r.lag_minutes, 1),
+                }
+                for r in self.staleness.stale[:SHOWN_STALE]
+            ],
             "review_request_lag_seconds": {
                 "p50": report.percentile(self.review_lags, 0.50),
                 "p95": report.percentile(self.review_lags, 0.95),
@@ -42,27 +60,36 @@ class Report:
             "where": self.where,
         }
 
-    @property
-    def stale_rate(self) -> float:
-        """Stale jobs as a share of all jobs."""
-        total = sum(self.jobs.values())
-        return len(self.stale) / total if total else 0.0
 
+def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
+    """Read every figure from the database; stale records are found by re-reading the inbox as of ``now``.
 
-def build_report(runtime: Runtime) -> Report:
-    """Read every figure from the database (stale jobs by re-reading the inbox)."""
+    ``now`` defaults to the runtime's clock: the wall clock for ``fieldrelay report``, the simulated clock's time
+    where the caller runs the service on one (the demo passes it, since its service ran in another process).
+    """
     account = runtime.settings.account_id
+    checked_at = now or runtime.clock.now()
     with runtime.engine.connect() as conn:
-        expected = expected_job_states(report.inbox_events(conn, account, runtime.inbound))
         lags, statuses = report.review_request_lags(conn, account)
+        stale = check_staleness(
+            report.received_events(conn, account, runtime.inbound),
+            report.customer_owners(conn, account),
+            report.mirrored_jobs(conn, account),
+            checked_at,
+            runtime.settings.stale_after_minutes,
+        )
         return Report(
             intake=report.intake_counts(conn, account),
             customers=report.customer_count(conn, account),
             jobs=report.jobs_by_status(conn, account),
-            stale=stale_jobs(expected, report.mirrored_job_statuses(conn, account)),
+            staleness=stale,
             review_lags=lags,
             review_statuses=statuses,
         )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _minutes(seconds: float | None) -> str:
@@ -88,8 +115,10 @@ def print_report(data: Report, console: Console) -> None:
     mirror.add_row("customers", str(data.customers))
     for status, count in data.jobs.items():
         mirror.add_row(f"jobs {status}", str(count))
+    check = data.staleness
     mirror.add_row(
-        "stale jobs (mirror status lags the newest field event)", f"{len(data.stale)} ({data.stale_rate:.1%})"
+        f"stale records (CRM lags a field event by more than {check.stale_after_minutes:g} min)",
+        f"{len(check.stale)} of {check.records} ({check.rate:.1%})",
     )
     console.print(mirror)
 
@@ -99,10 +128,10 @@ def print_report(data: Report, console: Console) -> None:
     for status, count in sorted(data.review_statuses.items()):
         followups.add_row(f"review requests {status}", str(count))
     console.print(followups)
-    for stale in data.stale[:10]:
+    for stale in check.stale[:SHOWN_STALE]:
         console.print(
-            f"[yellow]stale[/] {stale.source} job {stale.external_id}: mirror {stale.mirrored}, "
-            f"expected {stale.expected} as of {stale.expected_at:%Y-%m-%d %H:%M}Z"
+            f"[yellow]stale[/] {escape(stale.label)}: {escape(stale.reason)} "
+            f"({stale.lag_minutes:.0f} min behind, threshold {check.stale_after_minutes:g} min)"
         )
     for label, value in data.where.items():
         console.print(f"{label}: {value}")

@@ -99,7 +99,10 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
         f"{result.refused} refused."
     )
     runtime = build_runtime(db_url, migrate=False)
-    data = build_report(runtime)
+    # The service ran on a simulated clock in its own process, and drive() left that clock at ``end``: judge
+    # staleness as of that moment. The wall clock is unrelated to the simulated week (before it, nothing would be
+    # late; long after it, every webhook still in flight at the end would be).
+    data = build_report(runtime, now=end)
     data.where = {
         "Database": str(db_path),
         "Service log": str(log_path.resolve()),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from fieldrelay.service.ports import InboundConnector, ParseError, Received
-from fieldrelay.storage.tables import activities, customers, external_ids, inbox, jobs, messages
+from fieldrelay.service.staleness import MirroredJob, ReceivedEvent, Ref
+from fieldrelay.storage.tables import activities, customers, estimates, external_ids, inbox, jobs, messages
 
 
 def intake_counts(conn: Connection, account_id: str) -> dict[str, int]:
@@ -56,30 +56,83 @@ def jobs_by_status(conn: Connection, account_id: str) -> dict[str, int]:
     return {status: int(n) for status, n in sorted(rows)}
 
 
-def mirrored_job_statuses(conn: Connection, account_id: str) -> dict[tuple[str, str], str]:
-    """Mirror status of every job, keyed by (connector, vendor job id)."""
+def mirrored_jobs(conn: Connection, account_id: str) -> dict[tuple[str, str], MirroredJob]:
+    """Mirror status of every job and the vendor time it is as of, keyed by (connector, vendor job id)."""
     x = external_ids.c
     rows = conn.execute(
-        select(x.connector, x.external_id, jobs.c.status)
+        select(x.connector, x.external_id, jobs.c.status, jobs.c.status_at)
         .join(jobs, jobs.c.id == x.entity_id)
         .where(x.account_id == account_id, x.kind == "job")
     ).all()
-    return {(r.connector, r.external_id): r.status for r in rows}
+    return {(r.connector, r.external_id): MirroredJob(r.status, r.status_at) for r in rows}
 
 
-def inbox_events(conn: Connection, account_id: str, inbound: Mapping[str, InboundConnector]) -> Iterator[Any]:
-    """Re-read every stored delivery into canonical events; unreadable ones are in the error queue already."""
+def customer_owners(conn: Connection, account_id: str) -> dict[Ref, str]:
+    """The mirror customer behind every vendor customer, job, estimate and payment id, merges followed."""
+    x = external_ids.c
+    rows = conn.execute(
+        select(
+            x.connector,
+            x.kind,
+            x.external_id,
+            x.entity_id,
+            jobs.c.customer_id.label("job_customer"),
+            estimates.c.customer_id.label("estimate_customer"),
+        )
+        # A payment link points at the job it paid, or at the customer it was matched to when no job was open.
+        .outerjoin(jobs, and_(jobs.c.id == x.entity_id, x.kind.in_(("job", "payment"))))
+        .outerjoin(estimates, and_(estimates.c.id == x.entity_id, x.kind == "estimate"))
+        .where(x.account_id == account_id, x.kind.in_(("customer", "job", "estimate", "payment")))
+    ).all()
+    merged: dict[str, str] = {
+        r.id: r.merged_into
+        for r in conn.execute(
+            select(customers.c.id, customers.c.merged_into).where(
+                customers.c.account_id == account_id, customers.c.merged_into.is_not(None)
+            )
+        )
+    }
+    owners: dict[Ref, str] = {}
+    for r in rows:
+        owner = r.job_customer or r.estimate_customer or (r.entity_id if r.kind in ("customer", "payment") else None)
+        if owner is not None:
+            owners[(r.connector, r.kind, r.external_id)] = _survivor(owner, merged)
+    return owners
+
+
+def _survivor(customer_id: str, merged: Mapping[str, str]) -> str:
+    """Follow merges to the record that holds a merged customer now (guarding against a cycle)."""
+    seen = {customer_id}
+    while customer_id in merged and merged[customer_id] not in seen:
+        customer_id = merged[customer_id]
+        seen.add(customer_id)
+    return customer_id
+
+
+def received_events(
+    conn: Connection, account_id: str, inbound: Mapping[str, InboundConnector]
+) -> Iterator[ReceivedEvent]:
+    """Re-read every stored delivery into canonical events, each with its row's id, status and receive time.
+
+    Unreadable deliveries are skipped: they are in the error queue already, and name no record to count.
+    """
     c = inbox.c
-    query = select(c.connector, c.body, c.received_at, c.headers).where(c.account_id == account_id).order_by(c.id)
+    query = (
+        select(c.id, c.connector, c.body, c.received_at, c.headers, c.status, c.last_error)
+        .where(c.account_id == account_id)
+        .order_by(c.id)
+    )
     for row in conn.execute(query):
         connector = inbound.get(row.connector)
         # A connector whose parse fetches from the vendor's API (Jobber) is not re-read: a report makes no calls.
         if connector is None or getattr(connector, "parse_calls_vendor", False):
             continue
         try:
-            yield from connector.parse(row.body, Received(at=row.received_at, headers=row.headers or {})).events
+            parsed = connector.parse(row.body, Received(at=row.received_at, headers=row.headers or {}))
         except ParseError:
             continue
+        for event in parsed.events:
+            yield ReceivedEvent(event, row.id, row.status, row.received_at, row.last_error)
 
 
 def review_request_lags(conn: Connection, account_id: str) -> tuple[list[float], dict[str, int]]:
