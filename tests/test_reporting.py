@@ -16,12 +16,14 @@ from typer.testing import CliRunner
 
 from fieldrelay.api.app import create_app
 from fieldrelay.cli import app
+from fieldrelay.domain import events as ev
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.reporting import build_report, print_report
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import jobs
 from tests.conftest import API_TOKEN, START, TEST_YAML
 from tests.helpers import job_envelope, signed
+from tests.service.support import PAT_E164, apply, at, job_event, pat
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 ERROR_REASON = "webhook in error queue since 2026-11-02 15:00Z: job job_2 names no customer and is not known yet"
@@ -149,3 +151,21 @@ def test_report_command_judges_staleness_as_of_the_given_time(
     assert stale_at("2026-11-02T15:16:00") == (1, 0.5)  # a time without a zone is UTC
     bad = CliRunner().invoke(app, [*base, "--at", "yesterday"])
     assert bad.exit_code == 2 and "not an ISO 8601 time" in bad.output
+
+
+def test_report_counts_deals_by_stage_and_duplicates_merged_or_waiting(client: TestClient, runtime: Runtime) -> None:
+    apply(runtime, job_event(ev.JobBooked, at(-600), customer=pat()))
+    same = ev.CustomerSnapshot(external_id="sub_1", first_name="Pat", last_name="Doe", phones=(PAT_E164,))
+    unsure = ev.CustomerSnapshot(external_id="sub_2", last_name="Doe", phones=(PAT_E164,))
+    for ref, person in (("sub_1", same), ("sub_2", unsure)):
+        apply(runtime, ev.LeadReceived(source="forms", occurred_at=at(-5), customer=person, lead_ref=ref))
+
+    as_json = build_report(runtime).as_json()
+    assert as_json["identity"] == {
+        "merged_automatically": 1,
+        "merged_by_a_person": 0,
+        "merges_undone": 0,
+        "waiting_for_review": 1,
+    }
+    assert as_json["customers"] == 2, "the merged-away record is not counted"
+    assert as_json["deals_by_stage"] == {"new_lead": 1, "scheduled": 1}

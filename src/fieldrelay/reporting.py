@@ -26,6 +26,8 @@ class Report:
     customers: int
     jobs: dict[str, int]
     staleness: Staleness
+    identity: dict[str, int]
+    deals: dict[str, int]
     review_lags: list[float]
     review_statuses: dict[str, int]
     where: dict[str, str] = field(default_factory=dict)
@@ -36,6 +38,8 @@ class Report:
             "intake": self.intake,
             "customers": self.customers,
             "jobs_by_status": self.jobs,
+            "identity": self.identity,
+            "deals_by_stage": self.deals,
             "stale_records": len(self.staleness.stale),
             "stale_rate": self.staleness.rate,
             "stale_after_minutes": self.staleness.stale_after_minutes,
@@ -83,6 +87,8 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
             customers=report.customer_count(conn, account),
             jobs=report.jobs_by_status(conn, account),
             staleness=stale,
+            identity=report.identity_counts(conn, account),
+            deals=report.deals_by_stage(conn, account),
             review_lags=lags,
             review_statuses=statuses,
         )
@@ -120,6 +126,15 @@ def print_report(data: Report, console: Console) -> None:
         f"stale records (CRM lags a field event by more than {check.stale_after_minutes:g} min)",
         f"{len(check.stale)} of {check.records} ({check.rate:.1%})",
     )
+    for label, key in (
+        ("duplicates merged automatically", "merged_automatically"),
+        ("duplicates merged by a person", "merged_by_a_person"),
+        ("merges undone", "merges_undone"),
+        ("possible duplicates waiting for review", "waiting_for_review"),
+    ):
+        mirror.add_row(label, str(data.identity[key]))
+    for stage, count in data.deals.items():
+        mirror.add_row(f"deals at {stage}", str(count))
     console.print(mirror)
 
     followups = Table(title="Review requests", show_header=False)

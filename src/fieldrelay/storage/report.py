@@ -8,7 +8,18 @@ from sqlalchemy import Connection, and_, func, select
 
 from fieldrelay.service.ports import InboundConnector, ParseError, Received
 from fieldrelay.service.staleness import MirroredJob, ReceivedEvent, Ref
-from fieldrelay.storage.tables import activities, customers, estimates, external_ids, inbox, jobs, messages
+from fieldrelay.storage.tables import (
+    activities,
+    customers,
+    deals,
+    estimates,
+    external_ids,
+    inbox,
+    jobs,
+    merge_candidates,
+    merges,
+    messages,
+)
 
 
 def intake_counts(conn: Connection, account_id: str) -> dict[str, int]:
@@ -41,12 +52,37 @@ def intake_counts(conn: Connection, account_id: str) -> dict[str, int]:
 
 
 def customer_count(conn: Connection, account_id: str) -> int:
-    """How many customers the mirror holds."""
-    return int(
-        conn.execute(
-            select(func.count()).select_from(customers).where(customers.c.account_id == account_id)
-        ).scalar_one()
-    )
+    """How many customers the mirror holds (a record merged into another is not counted)."""
+    c = customers.c
+    query = select(func.count()).where(c.account_id == account_id, c.merged_into.is_(None))
+    return int(conn.execute(query).scalar_one())
+
+
+def identity_counts(conn: Connection, account_id: str) -> dict[str, int]:
+    """Merges (automatic, by a person, undone) and pairs waiting in the review queue."""
+    g, m = merges.c, merge_candidates.c
+    rows = [
+        (by == "auto", undone, n)
+        for by, undone, n in conn.execute(
+            select(g.decided_by, g.undone_at.is_not(None), func.count())
+            .where(g.account_id == account_id)
+            .group_by(g.decided_by, g.undone_at.is_not(None))
+        ).all()
+    ]
+    waiting = conn.execute(select(func.count()).where(m.account_id == account_id, m.status == "open")).scalar_one()
+    return {
+        "merged_automatically": sum(int(n) for auto, undone, n in rows if auto and not undone),
+        "merged_by_a_person": sum(int(n) for auto, undone, n in rows if not auto and not undone),
+        "merges_undone": sum(int(n) for _, undone, n in rows if undone),
+        "waiting_for_review": int(waiting),
+    }
+
+
+def deals_by_stage(conn: Connection, account_id: str) -> dict[str, int]:
+    """Deal count per pipeline stage."""
+    d = deals.c
+    rows = conn.execute(select(d.stage, func.count()).where(d.account_id == account_id).group_by(d.stage)).all()
+    return {stage: int(n) for stage, n in sorted(rows)}
 
 
 def jobs_by_status(conn: Connection, account_id: str) -> dict[str, int]:
