@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from fieldrelay.domain.enrichment import equipment_from_line_items, rule_source,
 from fieldrelay.rules.mapping import LITERAL_PREFIX, SPECIAL_FIELDS
 from fieldrelay.service import followups, job_texts
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.records import JobRecord
+from fieldrelay.service.records import JobRecord, StoredField
 
 MAPPING_SOURCE = rule_source("field_mapping")  # a literal or a figure computed by fieldrelay, not said by a vendor
 
@@ -35,13 +36,17 @@ class Applied:
 def apply(ctx: HandlerContext, applied: Applied) -> None:
     """Write the event's mapped fields (an older event never overwrites a newer value) and run its triggers."""
     row = ctx.settings.field_mapping.row(applied.event)
+    if not row.write and not row.trigger:
+        return
+    # Read once per event: a row writes several fields, and each write checks the value it replaces.
+    held = ctx.store.fields_of(applied.customer_id)
     for name, source in row.write.items():
         if name in SPECIAL_FIELDS:
-            _special(ctx, applied, name, source)
+            _special(ctx, applied, held, name, source)
         else:
-            _write(ctx, applied, name, source)
+            _write(ctx, applied, held, name, source)
     for action in row.trigger:
-        _trigger(ctx, applied, action)
+        _trigger(ctx, applied, held, action)
 
 
 def local_date(ctx: HandlerContext, at: datetime) -> date:
@@ -49,9 +54,9 @@ def local_date(ctx: HandlerContext, at: datetime) -> date:
     return at.astimezone(ZoneInfo(ctx.settings.business.time_zone)).date()
 
 
-def _write(ctx: HandlerContext, applied: Applied, name: str, source: str) -> None:
+def _write(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], name: str, source: str) -> None:
     store = ctx.store
-    held = store.fields_of(applied.customer_id).get(name)
+    held = fields.get(name)
     if held is not None and held.value_at is not None and applied.occurred_at < held.value_at:
         return  # a later event already wrote this field
     if source.startswith(LITERAL_PREFIX):
@@ -108,11 +113,11 @@ def _json(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime | date) else value
 
 
-def _special(ctx: HandlerContext, applied: Applied, name: str, source: str) -> None:
+def _special(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], name: str, source: str) -> None:
     store, job, snap = ctx.store, applied.job, applied.job_snapshot
     if name == "tags":
         tag = source[len(LITERAL_PREFIX) :] if source.startswith(LITERAL_PREFIX) else str(_value(applied, source))
-        held = store.fields_of(applied.customer_id).get("tags")
+        held = fields.get("tags")
         tags = list(held.value) if held is not None and isinstance(held.value, list) else []
         if tag and tag not in tags:
             store.write_field(applied.customer_id, "tags", [*tags, tag], MAPPING_SOURCE, applied.occurred_at)
@@ -149,7 +154,7 @@ def _special(ctx: HandlerContext, applied: Applied, name: str, source: str) -> N
                 )
 
 
-def _trigger(ctx: HandlerContext, applied: Applied, action: str) -> None:
+def _trigger(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], action: str) -> None:
     store, job = ctx.store, applied.job
     if action == "review_request" and job is not None:
         followups.schedule_review_request(
@@ -159,7 +164,7 @@ def _trigger(ctx: HandlerContext, applied: Applied, action: str) -> None:
         job_texts.schedule(ctx, action, customer_id=applied.customer_id, job=job, trigger_at=applied.occurred_at)
     elif action == "renewal_scheduling":
         due = _add_months(local_date(ctx, applied.occurred_at), ctx.settings.renewal_after_months)
-        held = store.fields_of(applied.customer_id).get("renewal_due_on")
+        held = fields.get("renewal_due_on")
         if held is None or held.value_at is None or applied.occurred_at >= held.value_at:
             store.write_field(
                 applied.customer_id, "renewal_due_on", due.isoformat(), rule_source(action), applied.occurred_at
