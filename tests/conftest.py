@@ -40,7 +40,7 @@ review_request:
 # messages and timers, and read clearer without a confirmation and an ETA text beside every job. The playbook's
 # other texts are tested with the default table (tests/service/test_mapping*.py).
 field_mapping:
-  job.booked: {write: {next_appointment_at: job.scheduled_start, service_type: job.service_type}}
+  job.booked: {write: {next_appointment_at: customer.next_appointment_at, service_type: job.service_type}}
   job.dispatched: {write: {assigned_technician: job.technicians, eta: job.scheduled_start}}
   job.completed: {write: {service_history: job, equipment: job.line_items, last_service_at: event.occurred_at}}
   job.invoiced: {write: {balance_cents: customer.open_balance_cents, line_items: job.line_items}}

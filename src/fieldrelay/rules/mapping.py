@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from fieldrelay.rules.problems import Loc, LocatedProblems
 
@@ -49,6 +49,7 @@ VALUE_SOURCES: dict[str, frozenset[str]] = {
     "lead.service": frozenset(LEAD_EVENTS),
     "lead.channel": frozenset(LEAD_EVENTS),
     "customer.open_balance_cents": _EVERY_EVENT,  # what the customer owes across open jobs, after this event
+    "customer.next_appointment_at": _EVERY_EVENT,  # the earliest appointment among the customer's open jobs
     "none": _EVERY_EVENT,
 }
 LITERAL_PREFIX = "text:"
@@ -57,7 +58,7 @@ LITERAL_PREFIX = "text:"
 # ``service_history`` appends an entry per job; ``equipment`` runs the equipment rules over the job's line items;
 # ``tags`` adds a tag (never removes one).
 CRM_FIELDS: dict[str, frozenset[str] | None] = {
-    "next_appointment_at": frozenset({"job.scheduled_start", "none"}),
+    "next_appointment_at": frozenset({"customer.next_appointment_at", "job.scheduled_start", "none"}),
     "service_type": None,
     "assigned_technician": frozenset({"job.technicians", "none"}),
     "eta": frozenset({"job.scheduled_start", "event.occurred_at", "none"}),
@@ -101,6 +102,9 @@ class MappingRow(BaseModel):
     trigger: list[Action] = Field(default_factory=list)
 
 
+_EMPTY_ROW = MappingRow()
+
+
 def check_row(event: str, row: MappingRow) -> list[tuple[Loc, str]]:
     """Every problem with one row (where in the row, what is wrong), in words a shop owner can act on."""
     problems: list[tuple[Loc, str]] = []
@@ -130,23 +134,15 @@ def check_row(event: str, row: MappingRow) -> list[tuple[Loc, str]]:
     return problems
 
 
-class FieldMapping(BaseModel):
+class FieldMapping(RootModel[dict[str, MappingRow]]):
     """The whole table: event name → row. Events without a row write nothing and trigger nothing."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    rows: dict[str, MappingRow] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _rows_at_top(cls, data: object) -> object:
-        # In YAML the table is written as event → row directly, without a "rows:" level.
-        return {"rows": data} if isinstance(data, dict) and "rows" not in data else data
+    model_config = ConfigDict(frozen=True)
 
     @model_validator(mode="after")
     def _known_names(self) -> FieldMapping:
         problems: list[tuple[Loc, str]] = []
-        for event, row in self.rows.items():
+        for event, row in self.root.items():
             if event not in MAPPED_EVENTS:
                 problems.append(((event,), f"unknown event (known: {', '.join(MAPPED_EVENTS)})"))
                 continue
@@ -155,24 +151,37 @@ class FieldMapping(BaseModel):
             raise LocatedProblems(problems)
         return self
 
+    @property
+    def rows(self) -> dict[str, MappingRow]:
+        """Event name → row, as the shop wrote them."""
+        return self.root
+
     def row(self, event: str) -> MappingRow:
         """The row of an event, empty when the table has none."""
-        return self.rows.get(event) or MappingRow()
+        return self.root.get(event) or _EMPTY_ROW
 
 
 # The shop playbook's default. A shop's fieldrelay.yaml replaces it as a whole when it has a field_mapping section.
 DEFAULT_FIELD_MAPPING: dict[str, dict[str, object]] = {
     "job.booked": {
-        "write": {"next_appointment_at": "job.scheduled_start", "service_type": "job.service_type"},
+        "write": {"next_appointment_at": "customer.next_appointment_at", "service_type": "job.service_type"},
         "trigger": ["confirmation_text"],
     },
-    "job.rescheduled": {"write": {"next_appointment_at": "job.scheduled_start"}, "trigger": ["confirmation_text"]},
+    "job.rescheduled": {
+        "write": {"next_appointment_at": "customer.next_appointment_at"},
+        "trigger": ["confirmation_text"],
+    },
     "job.dispatched": {
         "write": {"assigned_technician": "job.technicians", "eta": "job.scheduled_start"},
         "trigger": ["eta_text"],
     },
     "job.completed": {
-        "write": {"service_history": "job", "equipment": "job.line_items", "last_service_at": "event.occurred_at"}
+        "write": {
+            "service_history": "job",
+            "equipment": "job.line_items",
+            "last_service_at": "event.occurred_at",
+            "next_appointment_at": "customer.next_appointment_at",
+        }
     },
     "job.invoiced": {
         "write": {"balance_cents": "customer.open_balance_cents", "line_items": "job.line_items"},
@@ -187,7 +196,10 @@ DEFAULT_FIELD_MAPPING: dict[str, dict[str, object]] = {
         },
         "trigger": ["review_request", "renewal_scheduling"],
     },
-    "job.cancelled": {"write": {"last_cancellation_reason": "event.reason", "next_appointment_at": "none"}},
+    # Another job of the customer may still be booked: the next appointment is read from their open jobs.
+    "job.cancelled": {
+        "write": {"last_cancellation_reason": "event.reason", "next_appointment_at": "customer.next_appointment_at"}
+    },
     "estimate.sent": {"write": {"last_estimate_total_cents": "estimate.total_cents"}},
     "estimate.accepted": {"trigger": ["scheduling_trigger"]},
     "lead.received": {"write": {"interested_in": "lead.service"}},

@@ -70,7 +70,10 @@ class Pipeline(BaseModel):
             if event not in MAPPED_EVENTS:
                 problems.append((("moves", event), f"unknown event (known: {', '.join(MAPPED_EVENTS)})"))
             elif stage_id not in ids:
-                problems.append((("moves", event), f"unknown stage {stage_id!r} (stages: {', '.join(ids)})"))
+                # With its own stages and no moves of its own, a shop meets the default moves here: say so.
+                default = "" if "moves" in self.model_fields_set else " (a default move: list your own moves)"
+                message = f"unknown stage {stage_id!r} (stages: {', '.join(ids)}){default}"
+                problems.append((("moves", event), message))
         if problems:
             raise LocatedProblems(problems)
         return self

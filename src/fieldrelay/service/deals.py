@@ -51,14 +51,25 @@ def move(
         )
         _note(ctx, customer_id, occurred_at, f"Deal opened at {target.name}", reason)
         return deal_id
-    current = pipeline.stage(deal.stage)
-    if deal.stage == target.id or occurred_at < deal.stage_at or not _may_move(ctx, current, target):
+    if occurred_at < deal.stage_at:
         return None
-    values: dict[str, object] = {"stage": target.id, "stage_at": occurred_at, "is_open": target.kind not in _CLOSED}
+    if deal.stage == target.id:
+        # The same step again (a second booking, a revised estimate): the deal stands there as of the newer event,
+        # so an older cancellation or an older estimate's no-decision check cannot move it past this one.
+        store.update_deal(deal.id, {"stage_at": occurred_at})
+        return None
+    current = pipeline.stage(deal.stage)
+    if not _may_move(ctx, current, target):
+        return None
+    # The reason belongs to the stage it explains: moving on from nurture clears the cancellation's reason.
+    values: dict[str, object] = {
+        "stage": target.id,
+        "stage_at": occurred_at,
+        "is_open": target.kind not in _CLOSED,
+        "reason": reason,
+    }
     if value_cents is not None:
         values["value_cents"] = value_cents
-    if reason is not None or target.kind in _EXITS:
-        values["reason"] = reason
     store.update_deal(deal.id, values)
     before = current.name if current else deal.stage
     _note(ctx, customer_id, occurred_at, f"Deal moved from {before} to {target.name}", reason)
@@ -82,11 +93,15 @@ def schedule_no_decision(ctx: HandlerContext, customer_id: str, estimate_id: str
     """Plan the check that moves a deal to no-decision when its estimate is still unanswered after the wait."""
     due = max(sent_at + timedelta(days=ctx.settings.pipeline.no_decision_after_days), ctx.now)
     key = f"{NO_DECISION}:{estimate_id}:{sent_at.isoformat()}"
-    ctx.store.schedule_timer(key, NO_DECISION, due, customer_id, {"estimate_id": estimate_id})
+    payload = {"estimate_id": estimate_id, "sent_at": sent_at.isoformat()}
+    ctx.store.schedule_timer(key, NO_DECISION, due, customer_id, payload)
 
 
 def fire_no_decision(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
-    """When due: an estimate still only sent moves the customer's deal from estimate-sent to no-decision."""
+    """When due: an estimate still only sent moves the customer's deal from estimate-sent to no-decision.
+
+    Only when this estimate is the deal's latest step: a revised estimate sent since has its own wait.
+    """
     store = ctx.store
     estimate = store.get_estimate(str(payload["estimate_id"]))
     if estimate is None or estimate.status != "sent":
@@ -94,7 +109,7 @@ def fire_no_decision(ctx: HandlerContext, payload: Mapping[str, object]) -> None
     deal = store.open_deal(estimate.customer_id)
     pipeline = ctx.settings.pipeline
     sent_stage = pipeline.moves.get("estimate.sent")
-    if deal is None or deal.stage != sent_stage:
+    if deal is None or deal.stage != sent_stage or deal.stage_at > datetime.fromisoformat(str(payload["sent_at"])):
         return
     target = pipeline.of_kind("no_decision")
     store.update_deal(deal.id, {"stage": target.id, "stage_at": ctx.now})

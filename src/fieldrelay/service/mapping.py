@@ -56,19 +56,28 @@ def local_date(ctx: HandlerContext, at: datetime) -> date:
 
 def _write(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], name: str, source: str) -> None:
     store = ctx.store
-    held = fields.get(name)
-    if held is not None and held.value_at is not None and applied.occurred_at < held.value_at:
-        return  # a later event already wrote this field
     if source.startswith(LITERAL_PREFIX):
         value: object = source[len(LITERAL_PREFIX) :]
         origin = MAPPING_SOURCE
     elif source == "customer.open_balance_cents":
         value, origin = store.open_balance_cents(applied.customer_id), MAPPING_SOURCE
+    elif source == "customer.next_appointment_at":
+        value, origin = _json(store.next_appointment_at(applied.customer_id)), MAPPING_SOURCE
     else:
         value, origin = _json(_value(applied, source)), vendor_source(applied.source)
-    if held is not None and held.value == value:
+    _write_newer(ctx, applied, fields, name, value, origin)
+
+
+def _write_newer(
+    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], name: str, value: object, origin: str
+) -> None:
+    """Write unless a later event already wrote the field; an equal value still moves its as-of time on."""
+    held = fields.get(name)
+    if held is not None and held.value_at is not None and applied.occurred_at < held.value_at:
         return
-    store.write_field(applied.customer_id, name, value, origin, applied.occurred_at)
+    if held is not None and (held.value, held.source, held.value_at) == (value, origin, applied.occurred_at):
+        return
+    ctx.store.write_field(applied.customer_id, name, value, origin, applied.occurred_at)
 
 
 def _value(applied: Applied, source: str) -> object:
@@ -164,16 +173,10 @@ def _trigger(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredF
         job_texts.schedule(ctx, action, customer_id=applied.customer_id, job=job, trigger_at=applied.occurred_at)
     elif action == "renewal_scheduling":
         due = _add_months(local_date(ctx, applied.occurred_at), ctx.settings.renewal_after_months)
-        held = fields.get("renewal_due_on")
-        if held is None or held.value_at is None or applied.occurred_at >= held.value_at:
-            store.write_field(
-                applied.customer_id, "renewal_due_on", due.isoformat(), rule_source(action), applied.occurred_at
-            )
+        _write_newer(ctx, applied, fields, "renewal_due_on", due.isoformat(), rule_source(action))
     elif action == "scheduling_trigger":
         number = f" #{applied.estimate.number}" if applied.estimate and applied.estimate.number else ""
-        store.write_field(
-            applied.customer_id, "scheduling_requested_at", _json(applied.occurred_at), rule_source(action), None
-        )
+        _write_newer(ctx, applied, fields, "scheduling_requested_at", _json(applied.occurred_at), rule_source(action))
         store.add_activity(
             applied.customer_id,
             applied.occurred_at,

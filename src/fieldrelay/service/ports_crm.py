@@ -53,6 +53,10 @@ class CrmStore(Protocol):
         """What the customer owes across jobs that are neither paid nor cancelled."""
         ...
 
+    def next_appointment_at(self, customer_id: str) -> datetime | None:
+        """The earliest appointment among the customer's jobs that are booked, rescheduled or dispatched."""
+        ...
+
     def open_deal(self, customer_id: str) -> DealRecord | None:
         """The customer's open deal (the newest, should there be several)."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
@@ -31,6 +31,11 @@ _OPEN_BALANCE = select(func.coalesce(func.sum(_j.balance_cents), 0)).where(
     _j.customer_id == bindparam("b_customer"),
     _j.account_id == bindparam("b_account"),
     _j.status.not_in(("paid", "cancelled")),
+)
+_NEXT_APPOINTMENT = select(func.min(_j.scheduled_start)).where(
+    _j.customer_id == bindparam("b_customer"),
+    _j.account_id == bindparam("b_account"),
+    _j.status.in_(("booked", "rescheduled", "dispatched")),
 )
 _OPEN_DEAL = (
     select(_d.id, _d.customer_id, _d.stage, _d.stage_at, _d.is_open, _d.value_cents)
@@ -114,6 +119,12 @@ class SqlCrm:
         """What the customer owes across jobs that are neither paid nor cancelled."""
         params = {"b_customer": customer_id, "b_account": self._account}
         return int(self._conn.execute(_OPEN_BALANCE, params).scalar_one())
+
+    def next_appointment_at(self, customer_id: str) -> datetime | None:
+        """The earliest appointment among the customer's jobs that are booked, rescheduled or dispatched."""
+        params = {"b_customer": customer_id, "b_account": self._account}
+        found: datetime | None = self._conn.execute(_NEXT_APPOINTMENT, params).scalar()
+        return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
 
     def open_deal(self, customer_id: str) -> DealRecord | None:
         """The customer's open deal (the newest, should there be several)."""
