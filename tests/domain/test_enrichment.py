@@ -29,6 +29,7 @@ from fieldrelay.domain.enrichment import (
     phone_facts,
     rule_source,
     source_rank,
+    split_one_line,
     standardize_address,
     vendor_source,
     zip5,
@@ -567,3 +568,37 @@ def test_enrichment_end_to_end_for_a_new_customer() -> None:
         "time_zone": Sourced("America/Chicago", ZIP_SOURCE),
     }
     assert address_key(address) == "123|main st|4|78701"
+
+
+# --- one-box addresses ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "parts"),
+    [
+        (
+            "3763 Menchaca Road Unit 305, Austin, TX 78748",
+            ("3763 Menchaca Road", "Unit 305", "Austin", "TX", "78748"),
+        ),
+        ("4821 Bluebonnet Ln, Austin, TX 78745", ("4821 Bluebonnet Ln", None, "Austin", "TX", "78745")),
+        ("123 main st #4 austin tx 78701", ("123 main st", "# 4", "austin", "tx", "78701")),
+    ],
+)
+def test_an_address_typed_into_one_box_is_split_into_its_parts_as_typed(
+    typed: str, parts: tuple[str | None, ...]
+) -> None:
+    split = split_one_line(Address(street=typed))
+    assert (split.street, split.unit, split.city, split.state, split.postal_code) == parts
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        Address(street="123 Main St"),  # a street alone: nothing to split
+        Address(street="123 Main St, Austin", city="Austin"),  # the parts were given apart: left as given
+        Address(street="PO Box 12, Austin TX 78701"),  # not a street address
+        Address(street="Rural Route 2 Box 17, Bastrop TX 78602"),
+    ],
+)
+def test_what_is_not_one_street_address_in_one_box_is_left_as_given(address: Address) -> None:
+    assert split_one_line(address) == address

@@ -99,7 +99,7 @@ def test_a_second_lead_with_the_same_phone_updates_the_customer_rather_than_dupl
 
     assert live_customers(runtime) == 1, "the second submission was merged into the first"
     customer = only_customer(runtime)
-    assert customer.first_name == "Samantha", "the newer submission's details win"
+    assert customer.first_name == "Sam", "an automatic merge fills gaps; it does not overwrite what is on record"
     assert customer.lifecycle_stage == "lead"
     assert [p.e164 for p in rows(runtime, customer_phones, customer_phones.c.customer_id == customer.id)] == [
         STRANGER_E164

@@ -4,6 +4,7 @@ When an event creates or touches a customer, the service proposes values from th
 what ``fill_missing`` accepts, each value with its source:
 
 - ``zip_facts``: city, state, IANA time zone from the ZIP code (``zipcodes`` package) — source ``zip:zipcodes``;
+- ``split_one_line``: an address typed into one box split into street, unit, city, state and ZIP;
 - ``standardize_address``: USPS Pub 28 address by usaddress-scourgify, a local clean-up where it cannot parse —
   source ``scourgify`` or ``fallback``; ``address_key`` for matching;
 - ``phone_facts``: region and line type from phonenumbers — source ``phonenumbers``;
@@ -27,6 +28,7 @@ from fieldrelay.domain.enrichment_places import (
     StandardAddress,
     ZipFacts,
     address_key,
+    split_one_line,
     standardize_address,
     zip5,
     zip_facts,
@@ -69,6 +71,7 @@ __all__ = [
     "phone_facts",
     "rule_source",
     "source_rank",
+    "split_one_line",
     "standardize_address",
     "vendor_source",
     "zip5",

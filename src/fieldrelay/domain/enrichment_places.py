@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import usaddress
 import zipcodes
 from scourgify import normalize_address_record
 from scourgify.address_constants import (
@@ -229,3 +230,55 @@ def address_key(address: Address | StandardAddress) -> str | None:
     if not number or not street or not code:
         return None
     return f"{number}|{street}|{unit}|{code}"
+
+
+# usaddress labels of a one-line address, by the Address part they belong to.
+_STREET_LABELS = frozenset(
+    {
+        "AddressNumber",
+        "AddressNumberPrefix",
+        "AddressNumberSuffix",
+        "StreetNamePreDirectional",
+        "StreetNamePreModifier",
+        "StreetNamePreType",
+        "StreetName",
+        "StreetNamePostType",
+        "StreetNamePostDirectional",
+        "StreetNamePostModifier",
+    }
+)
+_UNIT_LABELS = frozenset({"OccupancyType", "OccupancyIdentifier", "SubaddressType", "SubaddressIdentifier"})
+_PART_OF = {"PlaceName": "city", "StateName": "state", "ZipCode": "postal_code"}
+
+
+def split_one_line(address: Address) -> Address:
+    """An address typed into one box ("3763 Menchaca Road Unit 305, Austin, TX 78748") split into its parts.
+
+    Only when the street holds more than a street (a comma, or a ZIP at its end) and no city, state or ZIP was given
+    apart; the parts keep the words as typed (standardising is ``standardize_address``'s business). Anything
+    usaddress cannot read as one street address comes back unchanged. Never raises.
+    """
+    street = address.street or ""
+    if address.city or address.state or address.postal_code or not ("," in street or _ZIP.search(street[-10:])):
+        return address
+    try:
+        tagged, kind = usaddress.tag(street)
+    except usaddress.RepeatedLabelError:
+        return address
+    if kind != "Street Address" or "AddressNumber" not in tagged or "StreetName" not in tagged:
+        return address
+    parts: dict[str, list[str]] = {"street": [], "unit": [], "city": [], "state": [], "postal_code": []}
+    for label, words in tagged.items():
+        part = "street" if label in _STREET_LABELS else "unit" if label in _UNIT_LABELS else _PART_OF.get(label)
+        if part is None:
+            return address  # a recipient, a PO box, an intersection: not something to split with confidence
+        parts[part].append(words.strip(" ,"))
+    joined = {name: " ".join(w for w in words if w) or None for name, words in parts.items()}
+    return Address(
+        street=joined["street"],
+        unit=address.unit or joined["unit"],
+        city=joined["city"],
+        state=joined["state"],
+        postal_code=joined["postal_code"],
+        country=address.country,
+    )

@@ -6,7 +6,13 @@ from datetime import datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import display_name, normalize_country, normalize_email, normalize_phone
-from fieldrelay.domain.enrichment import LEAD_SOURCE_RULE, PERSON, normalize_lead_source, vendor_source
+from fieldrelay.domain.enrichment import (
+    LEAD_SOURCE_RULE,
+    PERSON,
+    normalize_lead_source,
+    split_one_line,
+    vendor_source,
+)
 from fieldrelay.domain.lifecycle import lifecycle_stage
 from fieldrelay.service import enrich, identity
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
@@ -36,13 +42,11 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
             raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
         _add_contact_points(ctx, customer_id, phones, emails)
         _record_sources(ctx, customer_id, details, snapshot, source, occurred_at)
-        survivor_id = identity.place(ctx, customer_id, source)
-        if survivor_id == customer_id:
-            enrich.enrich(ctx, customer_id, occurred_at)
-            return customer_id
-        # Merged into someone known: what this newer event says about them applies as to any known customer (an
-        # unmerge gives the record back; the survivor keeps what later events wrote, as it does after any merge).
-        record = store.get_customer(survivor_id)
+        # Merged into someone known, the merge filled only what the survivor lacked: a form's "Dan" or "apt. 305"
+        # does not overwrite what the shop's field tool holds, and the first lead source stays.
+        customer_id = identity.place(ctx, customer_id, source)
+        enrich.enrich(ctx, customer_id, occurred_at)
+        return customer_id
 
     customer_id = record.id
     changes: dict[str, object] = {}
@@ -108,7 +112,7 @@ def match(ctx: HandlerContext, phones: list[str], emails: list[str]) -> str | No
 
 
 def _details(snapshot: ev.CustomerSnapshot) -> dict[str, object]:
-    address = snapshot.address or ev.Address()
+    address = split_one_line(snapshot.address or ev.Address())
     return {
         "first_name": snapshot.first_name,
         "last_name": snapshot.last_name,
