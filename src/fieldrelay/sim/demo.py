@@ -17,6 +17,7 @@ from rich.console import Console
 from fieldrelay.reporting import build_report, print_report
 from fieldrelay.runtime import build_runtime
 from fieldrelay.sim.driver import DriveResult, drive
+from fieldrelay.sim.leads import FORM_ID, build_leads
 from fieldrelay.sim.shop import build_week
 
 # Monday 07:00 in Chicago: the simulated week starts before the shop opens.
@@ -53,17 +54,21 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
     db_url = f"sqlite:///{db_path}"
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
+    forms_token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "FIELDRELAY_API_TOKEN": secrets.token_urlsafe(24),
         "FIELDRELAY_HOUSECALLPRO_SECRET": secrets.token_urlsafe(24),
+        "FIELDRELAY_FORMS_SECRET": f"{FORM_ID}={forms_token}",
     }
     start = DEMO_START
     end = start + timedelta(days=7)
     deliveries = build_week(start, seed=seed)
+    leads = build_leads(deliveries, start, seed=seed)
     console.print(
         f"Simulated 9-technician plumbing shop, week of {start:%Y-%m-%d}: {len(deliveries)} signed "
-        f"Housecall Pro webhooks (redeliveries and late ones included) → {base_url}"
+        f"Housecall Pro webhooks (redeliveries and late ones included) and {len(leads)} website form submissions "
+        f"(customers writing in again, a spouse, new people) → {base_url}"
     )
     log_path = workdir / "service.log"
     with log_path.open("wb") as log_file:
@@ -89,14 +94,21 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
         try:
             _wait_healthy(base_url, process)
             result = drive(
-                base_url, env["FIELDRELAY_API_TOKEN"], env["FIELDRELAY_HOUSECALLPRO_SECRET"], deliveries, start, end
+                base_url,
+                env["FIELDRELAY_API_TOKEN"],
+                env["FIELDRELAY_HOUSECALLPRO_SECRET"],
+                deliveries,
+                start,
+                end,
+                submissions=leads,
+                forms_token=forms_token,
             )
         finally:
             process.terminate()
             process.wait(timeout=30)
     console.print(
-        f"Sent {result.sent}: {result.accepted} accepted, {result.duplicates} acknowledged as duplicates, "
-        f"{result.refused} refused."
+        f"Sent {result.sent} ({result.webhooks} signed webhooks, {result.form_submissions} form submissions): "
+        f"{result.accepted} accepted, {result.duplicates} acknowledged as duplicates, {result.refused} refused."
     )
     runtime = build_runtime(db_url, migrate=False)
     # The service ran on a simulated clock in its own process, and drive() left that clock at ``end``: judge

@@ -1,10 +1,15 @@
-"""Drive a running fieldrelay service through a simulated week: signed webhooks plus clock advances."""
+"""Drive a running fieldrelay service through a simulated week: signed webhooks, form submissions, clock advances.
+
+Housecall Pro deliveries and website form submissions are posted in one time order, each in its simulated step. A
+submission carries the form's token and, as the reverse proxy in front of the service would, the visitor's address in
+``X-Forwarded-For`` (the per-address rate limit of the forms endpoint counts each visitor, not the driver).
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,23 +18,31 @@ import httpx
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from fieldrelay.connectors.housecallpro.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, compute_signature
+from fieldrelay.sim.leads import SimSubmission
 from fieldrelay.sim.people import SHOP_TZ
 from fieldrelay.sim.shop import SimDelivery
 
 WEBHOOK_PATH = "/webhooks/housecallpro"
+FORMS_PATH = "/webhooks/forms"
 CLOCK_PATH = "/api/clock/advance"
 MAX_CHUNK = timedelta(minutes=15)
 
 
 @dataclass
 class DriveResult:
-    """What the service answered to the webhooks the driver sent."""
+    """What the service answered to the webhooks and form submissions the driver sent (``sent`` counts both)."""
 
     sent: int
     accepted: int
     duplicates: int
     refused: int
     statuses: dict[int, int]
+    form_submissions: int = 0  # of ``sent``, how many went to the forms endpoint
+
+    @property
+    def webhooks(self) -> int:
+        """How many Housecall Pro deliveries were sent."""
+        return self.sent - self.form_submissions
 
 
 def signed_request(hcp_secret: str, delivery: SimDelivery) -> tuple[bytes, dict[str, str]]:
@@ -40,6 +53,16 @@ def signed_request(hcp_secret: str, delivery: SimDelivery) -> tuple[bytes, dict[
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: compute_signature(hcp_secret, timestamp, body),
+    }
+
+
+def form_request(token: str, submission: SimSubmission) -> tuple[bytes, dict[str, str]]:
+    """Return the raw body and headers of a website form submission posted with the form's token."""
+    body, content_type = submission.encoded()
+    return body, {
+        "Content-Type": content_type,
+        "Authorization": f"Bearer {token}",
+        "X-Forwarded-For": submission.client_ip,
     }
 
 
@@ -77,13 +100,19 @@ def drive(
     step_seconds: int = 60,
     transport: httpx.BaseTransport | None = None,
     progress: bool = True,
+    submissions: Sequence[SimSubmission] = (),
+    forms_token: str | None = None,
 ) -> DriveResult:
-    """POST each delivery in its simulated step, advancing the service clock from ``start`` to ``end``."""
+    """POST each delivery and form submission in its simulated step, advancing the service clock to ``end``."""
     if step_seconds <= 0:
         raise ValueError("step_seconds must be positive")
+    if submissions and not forms_token:
+        raise ValueError("form submissions need the form's token")
     start, end, step = start.astimezone(UTC), end.astimezone(UTC), timedelta(seconds=step_seconds)
-    pending = sorted((d for d in deliveries if d.deliver_at < end), key=lambda d: d.deliver_at)
+    outgoing: list[SimDelivery | SimSubmission] = [*deliveries, *submissions]
+    pending = sorted((d for d in outgoing if d.deliver_at < end), key=lambda d: d.deliver_at)
     statuses: Counter[int] = Counter()
+    forms = 0
     auth = {"Authorization": f"Bearer {api_token}"}
     now, index = start, 0
     with (
@@ -92,8 +121,14 @@ def drive(
     ):
         while now < end:
             while index < len(pending) and pending[index].deliver_at < now + step:
-                body, headers = signed_request(hcp_secret, pending[index])
-                statuses[client.post(WEBHOOK_PATH, content=body, headers=headers).status_code] += 1
+                item = pending[index]
+                if isinstance(item, SimSubmission):
+                    assert forms_token is not None
+                    path, (body, headers) = FORMS_PATH, form_request(forms_token, item)
+                    forms += 1
+                else:
+                    path, (body, headers) = WEBHOOK_PATH, signed_request(hcp_secret, item)
+                statuses[client.post(path, content=body, headers=headers).status_code] += 1
                 index += 1
             next_due = pending[index].deliver_at if index < len(pending) else None
             advance = _chunk(now, start, end, step, next_due)
@@ -106,7 +141,7 @@ def drive(
                 task,
                 advance=seconds,
                 description=f"simulated {local}",
-                stats=f"{index}/{len(pending)} webhooks",
+                stats=f"{index}/{len(pending)} sent",
             )
     accepted, duplicates = statuses[202], statuses[200]
     sent = sum(statuses.values())
@@ -116,4 +151,5 @@ def drive(
         duplicates=duplicates,
         refused=sent - accepted - duplicates,
         statuses=dict(statuses),
+        form_submissions=forms,
     )
