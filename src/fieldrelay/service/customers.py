@@ -9,6 +9,7 @@ from fieldrelay.domain.contact import display_name, normalize_country, normalize
 from fieldrelay.domain.enrichment import (
     LEAD_SOURCE_RULE,
     PERSON,
+    Sourced,
     normalize_lead_source,
     split_one_line,
     vendor_source,
@@ -16,6 +17,7 @@ from fieldrelay.domain.enrichment import (
 from fieldrelay.domain.lifecycle import lifecycle_stage
 from fieldrelay.service import enrich, identity
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
+from fieldrelay.service.records import CustomerRecord, IdentityRecord
 
 
 def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: datetime, source: str) -> str:
@@ -41,12 +43,15 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         if has_id and not store.link_external(source, "customer", snapshot.external_id, customer_id):
             raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
         _add_contact_points(ctx, customer_id, phones, emails)
-        _record_sources(ctx, customer_id, details, snapshot, source, occurred_at)
-        # Merged into someone known, the merge filled only what the survivor lacked: a form's "Dan" or "apt. 305"
-        # does not overwrite what the shop's field tool holds, and the first lead source stays.
-        customer_id = identity.place(ctx, customer_id, source)
-        enrich.enrich(ctx, customer_id, occurred_at)
-        return customer_id
+        # Enriched before it is matched: a city from the ZIP code is one more thing to match on. Merged into someone
+        # known, the merge fills only what the survivor lacked: a form's "Dan" or "apt. 305" does not overwrite
+        # what the shop's field tool holds, and the first lead source stays.
+        written = _as_written(customer_id, details, occurred_at)
+        unique_phones = list(dict.fromkeys(phones))
+        filled = enrich.record_and_enrich(
+            ctx, customer_id, occurred_at, _said(details, snapshot, source), (written, unique_phones)
+        )
+        return identity.place(ctx, _identity(written, filled, unique_phones, emails), source)
 
     customer_id = record.id
     changes: dict[str, object] = {}
@@ -56,9 +61,8 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
     added = _add_contact_points(ctx, customer_id, phones, emails)
     if added or any(getattr(record, k, None) != v for k, v in changes.items() if k in _MATCHED_ON):
-        _record_sources(ctx, customer_id, changes, snapshot, source, occurred_at)
+        enrich.record_and_enrich(ctx, customer_id, occurred_at, _said(changes, snapshot, source))
         identity.index(ctx, customer_id)
-        enrich.enrich(ctx, customer_id, occurred_at)
     return customer_id
 
 
@@ -74,19 +78,62 @@ def _add_contact_points(ctx: HandlerContext, customer_id: str, phones: list[str]
     return added_any
 
 
-def _record_sources(
-    ctx: HandlerContext,
-    customer_id: str,
-    written: dict[str, object],
-    snapshot: ev.CustomerSnapshot,
-    source: str,
-    at: datetime,
-) -> None:
-    """Keep where the written values came from, and the lead source exactly as the vendor wrote it."""
-    enrich.record_vendor_values(ctx, customer_id, {k: v for k, v in written.items() if k != "lead_source"}, source, at)
+def _as_written(customer_id: str, details: dict[str, object], at: datetime) -> CustomerRecord:
+    """A new customer as just inserted, without reading it back."""
+
+    def text(name: str) -> str | None:
+        value = details.get(name)
+        return str(value) if value is not None else None
+
+    return CustomerRecord(
+        id=customer_id,
+        first_name=text("first_name"),
+        last_name=text("last_name"),
+        street=text("street"),
+        city=text("city"),
+        state=text("state"),
+        postal_code=text("postal_code"),
+        lead_source=text("lead_source"),
+        sms_opted_out=False,
+        source_updated_at=at,
+        unit=text("unit"),
+    )
+
+
+def _identity(
+    written: CustomerRecord, filled: dict[str, Sourced], phones: list[str], emails: list[str]
+) -> IdentityRecord:
+    """What the matcher compares of a new customer: as written, with the city and state enrichment filled in."""
+
+    def part(name: str, value: str | None) -> str | None:
+        found = filled.get(name)
+        return str(found.value) if value is None and found is not None else value
+
+    return IdentityRecord(
+        id=written.id,
+        first_name=written.first_name,
+        last_name=written.last_name,
+        phones=tuple(phones),
+        emails=tuple(dict.fromkeys(emails)),
+        street=written.street,
+        unit=written.unit,
+        city=part("city", written.city),
+        state=part("state", written.state),
+        postal_code=written.postal_code,
+    )
+
+
+def _said(written: dict[str, object], snapshot: ev.CustomerSnapshot, source: str) -> dict[str, Sourced]:
+    """Where the written column values came from; the lead source as normalised and as the vendor wrote it."""
+    said = {
+        name: Sourced(str(value), vendor_source(source))
+        for name, value in written.items()
+        if name in enrich.SOURCED_COLUMNS and value is not None
+    }
     if written.get("lead_source") is not None and snapshot.lead_source:
-        ctx.store.write_field(customer_id, "lead_source", written["lead_source"], LEAD_SOURCE_RULE, at)
-        ctx.store.write_field(customer_id, "lead_source_raw", snapshot.lead_source, vendor_source(source), at)
+        said["lead_source"] = Sourced(str(written["lead_source"]), LEAD_SOURCE_RULE)
+        said["lead_source_raw"] = Sourced(snapshot.lead_source, vendor_source(source))
+    return said
 
 
 def for_event(ctx: HandlerContext, event: ev.FieldEvent, known_customer_id: str | None, what: str) -> str:

@@ -7,6 +7,7 @@ with its source; the address and city columns of the customer keep their value, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from fieldrelay.domain.enrichment import (
@@ -19,34 +20,39 @@ from fieldrelay.domain.enrichment import (
 )
 from fieldrelay.domain.events import Address
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.records import StoredField
+from fieldrelay.service.records import CustomerRecord, FieldWrite, StoredField
 
 # Customer columns whose source is kept in customer_fields; enrichment may fill city and state.
-SOURCED_COLUMNS = ("first_name", "last_name", "street", "unit", "city", "state", "postal_code", "lead_source")
+SOURCED_COLUMNS = ("first_name", "last_name", "street", "unit", "city", "state", "postal_code")
 _FILLABLE_COLUMNS = frozenset({"city", "state"})
 
 
-def record_vendor_values(
-    ctx: HandlerContext, customer_id: str, written: dict[str, object], source: str, at: datetime
-) -> None:
-    """Note that a vendor's event wrote these column values (the provenance of what the record now says)."""
-    held = ctx.store.fields_of(customer_id)
-    for name, value in written.items():
-        if name in SOURCED_COLUMNS and value is not None:
-            current = held.get(name)
-            if current is None or current.value != value or current.source != vendor_source(source):
-                ctx.store.write_field(customer_id, name, value, vendor_source(source), at)
+def record_and_enrich(
+    ctx: HandlerContext,
+    customer_id: str,
+    at: datetime,
+    said: Mapping[str, Sourced],
+    written: tuple[CustomerRecord, Sequence[str]] | None = None,
+) -> dict[str, Sourced]:
+    """Keep where the values an event wrote came from (``said``), then fill what the customer still lacks.
 
-
-def enrich(ctx: HandlerContext, customer_id: str, at: datetime) -> dict[str, Sourced]:
-    """Fill the customer's missing facts from the ZIP code, the address and the first phone; return what was set."""
+    The ZIP code, the address and the first phone are read; ``fill_missing`` decides what may be written. One read
+    of the customer's fields and one batched write. ``written``: the customer and phones as just written (a new
+    record), saving their reads. Returns the enriched values written.
+    """
     store = ctx.store
-    customer = store.get_customer(customer_id)
+    customer, phones = written or (store.get_customer(customer_id), store.phones_of(customer_id))
     held = store.fields_of(customer_id)
-    current: dict[str, Sourced | None] = {name: _sourced(held.get(name)) for name in held}
+    writes: dict[str, FieldWrite] = {}
+    for name, value in said.items():
+        known = held.get(name)
+        if value.value is not None and (known is None or (known.value, known.source) != (value.value, value.source)):
+            writes[name] = FieldWrite(value.value, value.source, at)
+    current: dict[str, Sourced | None] = {name: _sourced(known) for name, known in held.items()}
+    current.update({name: said[name] for name in writes})
     for name in ("city", "state", "street", "postal_code"):
         value = getattr(customer, name)
-        if value and name not in held:
+        if value and name not in current:
             # Written before provenance was kept: it came from a field tool, so it ranks as a vendor value.
             current[name] = Sourced(value, vendor_source("unknown"))
     proposals: dict[str, Sourced] = {}
@@ -56,15 +62,14 @@ def enrich(ctx: HandlerContext, customer_id: str, at: datetime) -> dict[str, Sou
     if customer.street:
         address = Address(customer.street, customer.unit, customer.city, customer.state, customer.postal_code)
         proposals.update(standardize_address(address).sourced())
-    phones = store.phones_of(customer_id)
     if phones:
         proposals.update(phone_facts(phones[0]).sourced())
     accepted = fill_missing(current, proposals)
     columns = {name: value.value for name, value in accepted.items() if name in _FILLABLE_COLUMNS}
     if columns:
         store.update_customer(customer_id, columns)
-    for name, value in accepted.items():
-        store.write_field(customer_id, name, value.value, value.source, at)
+    writes.update({name: FieldWrite(value.value, value.source, at) for name, value in accepted.items()})
+    store.write_fields(customer_id, writes, held.keys())
     return accepted
 
 

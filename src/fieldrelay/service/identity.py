@@ -9,7 +9,6 @@ queue for a person; the rest are different people — two adults of one househol
 from __future__ import annotations
 
 from fieldrelay.domain.identity import (
-    MAX_POSTINGS,
     Decision,
     Features,
     MatchScore,
@@ -25,6 +24,15 @@ from fieldrelay.service.records import IdentityRecord
 AUTO = "auto"
 # How many uncertain pairs one new record may add to the review queue: the best few are what a person needs.
 MAX_REVIEW_PAIRS = 3
+# Candidates scored per new record, the ones sharing the strongest keys first. The in-memory matcher scores every
+# record sharing a key; here each candidate is read from the database, and a common surname in one ZIP code can put
+# hundreds behind one name key. A true match shares a phone, an email or the address, which rank first.
+MAX_SCORED = 10
+# A key more live customers share than this is not read at all (the in-memory matcher's MAX_POSTINGS is 500, for a
+# whole data set in memory): a name and ZIP shared by a hundred customers cannot single one of them out.
+MAX_POSTINGS = 100
+# What sharing a key says, by kind (the prefix before ":" in domain/identity_features.keys_of).
+_KEY_STRENGTH = {"p": 8, "e": 8, "i": 8, "a": 4, "s": 3, "u": 2, "h": 2, "d": 2}
 
 
 def person_of(record: IdentityRecord) -> Person:
@@ -53,26 +61,39 @@ def explain(match: MatchScore) -> str:
     return ", ".join(parts) or "no field agrees"
 
 
-def index(ctx: HandlerContext, customer_id: str) -> Features:
-    """(Re-)index a customer under its current match keys; return its features."""
-    found = features(person_of(ctx.store.identity_of(customer_id)))
-    ctx.store.add_identity_keys(customer_id, keys_of(found))
+def index(ctx: HandlerContext, customer_id: str, record: IdentityRecord | None = None) -> Features:
+    """(Re-)index a customer under its current match keys; return its features.
+
+    ``record``: the customer as just written (a new record, whose keys are all new), saving the read.
+    """
+    just_written = record is not None
+    if record is None:
+        (record,) = ctx.store.identities_of([customer_id])
+    found = features(person_of(record))
+    ctx.store.add_identity_keys(customer_id, keys_of(found), new=just_written)
     return found
 
 
-def place(ctx: HandlerContext, new_id: str, source: str) -> str:
+def strongest(shared: dict[str, list[str]], limit: int) -> list[str]:
+    """The candidates sharing the strongest keys with a record, best first (first indexed first among equals)."""
+    strength = {cid: sum(_KEY_STRENGTH.get(key.split(":", 1)[0], 1) for key in keys) for cid, keys in shared.items()}
+    return sorted(strength, key=lambda cid: -strength[cid])[:limit]
+
+
+def place(ctx: HandlerContext, new: IdentityRecord, source: str) -> str:
     """Index a just-created customer and merge it into the one it clearly is; return the id to use from now on."""
     store = ctx.store
-    mine = index(ctx, new_id)
+    new_id = new.id
+    mine = index(ctx, new_id, new)
     settings = ctx.settings.identity
     scored: list[tuple[str, MatchScore, Decision]] = []
-    for other_id in store.customers_by_keys(keys_of(mine), MAX_POSTINGS):
-        if other_id == new_id:
-            continue
-        match = score_features(mine, features(person_of(store.identity_of(other_id))))
+    shared = store.customers_by_keys(keys_of(mine), MAX_POSTINGS)
+    shared.pop(new_id, None)
+    for record in store.identities_of(strongest(shared, MAX_SCORED)):
+        match = score_features(mine, features(person_of(record)))
         decision = decide(match, merge_at=settings.merge_at, review_at=settings.review_at)
         if decision is not Decision.DISTINCT:
-            scored.append((other_id, match, decision))
+            scored.append((record.id, match, decision))
     scored.sort(key=lambda item: -item[1].total)
     merges = [item for item in scored if item[2] is Decision.MERGE]
     if len(merges) == 1:

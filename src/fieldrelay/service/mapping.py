@@ -12,7 +12,7 @@ from fieldrelay.domain.enrichment import equipment_from_line_items, rule_source,
 from fieldrelay.rules.mapping import LITERAL_PREFIX, SPECIAL_FIELDS
 from fieldrelay.service import followups, job_texts
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.records import JobRecord, StoredField
+from fieldrelay.service.records import FieldWrite, JobRecord, StoredField
 
 MAPPING_SOURCE = rule_source("field_mapping")  # a literal or a figure computed by fieldrelay, not said by a vendor
 
@@ -38,15 +38,18 @@ def apply(ctx: HandlerContext, applied: Applied) -> None:
     row = ctx.settings.field_mapping.row(applied.event)
     if not row.write and not row.trigger:
         return
-    # Read once per event: a row writes several fields, and each write checks the value it replaces.
+    # Read once and written once per event: a row sets several fields, each checked against the value it replaces.
     held = ctx.store.fields_of(applied.customer_id)
+    writes: dict[str, FieldWrite] = {}
     for name, source in row.write.items():
         if name in SPECIAL_FIELDS:
-            _special(ctx, applied, held, name, source)
+            _special(ctx, applied, held, writes, name, source)
         else:
-            _write(ctx, applied, held, name, source)
+            _write(ctx, applied, held, writes, name, source)
     for action in row.trigger:
-        _trigger(ctx, applied, held, action)
+        _trigger(ctx, applied, held, writes, action)
+    if writes:
+        ctx.store.write_fields(applied.customer_id, writes, held.keys())
 
 
 def local_date(ctx: HandlerContext, at: datetime) -> date:
@@ -54,7 +57,12 @@ def local_date(ctx: HandlerContext, at: datetime) -> date:
     return at.astimezone(ZoneInfo(ctx.settings.business.time_zone)).date()
 
 
-def _write(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], name: str, source: str) -> None:
+Writes = dict[str, FieldWrite]
+
+
+def _write(
+    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, source: str
+) -> None:
     store = ctx.store
     if source.startswith(LITERAL_PREFIX):
         value: object = source[len(LITERAL_PREFIX) :]
@@ -65,19 +73,19 @@ def _write(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredFie
         value, origin = _json(store.next_appointment_at(applied.customer_id)), MAPPING_SOURCE
     else:
         value, origin = _json(_value(applied, source)), vendor_source(applied.source)
-    _write_newer(ctx, applied, fields, name, value, origin)
+    _newer(applied, fields, writes, name, value, origin)
 
 
-def _write_newer(
-    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], name: str, value: object, origin: str
+def _newer(
+    applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, value: object, origin: str
 ) -> None:
-    """Write unless a later event already wrote the field; an equal value still moves its as-of time on."""
+    """Plan the write unless a later event already wrote the field; an equal value still moves its as-of time on."""
     held = fields.get(name)
     if held is not None and held.value_at is not None and applied.occurred_at < held.value_at:
         return
     if held is not None and (held.value, held.source, held.value_at) == (value, origin, applied.occurred_at):
         return
-    ctx.store.write_field(applied.customer_id, name, value, origin, applied.occurred_at)
+    writes[name] = FieldWrite(value, origin, applied.occurred_at)
 
 
 def _value(applied: Applied, source: str) -> object:
@@ -122,14 +130,16 @@ def _json(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime | date) else value
 
 
-def _special(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], name: str, source: str) -> None:
+def _special(
+    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, source: str
+) -> None:
     store, job, snap = ctx.store, applied.job, applied.job_snapshot
     if name == "tags":
         tag = source[len(LITERAL_PREFIX) :] if source.startswith(LITERAL_PREFIX) else str(_value(applied, source))
         held = fields.get("tags")
         tags = list(held.value) if held is not None and isinstance(held.value, list) else []
         if tag and tag not in tags:
-            store.write_field(applied.customer_id, "tags", [*tags, tag], MAPPING_SOURCE, applied.occurred_at)
+            writes["tags"] = FieldWrite([*tags, tag], MAPPING_SOURCE, applied.occurred_at)
         return
     if job is None:
         return
@@ -163,7 +173,9 @@ def _special(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredF
                 )
 
 
-def _trigger(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], action: str) -> None:
+def _trigger(
+    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, action: str
+) -> None:
     store, job = ctx.store, applied.job
     if action == "review_request" and job is not None:
         followups.schedule_review_request(
@@ -173,10 +185,10 @@ def _trigger(ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredF
         job_texts.schedule(ctx, action, customer_id=applied.customer_id, job=job, trigger_at=applied.occurred_at)
     elif action == "renewal_scheduling":
         due = _add_months(local_date(ctx, applied.occurred_at), ctx.settings.renewal_after_months)
-        _write_newer(ctx, applied, fields, "renewal_due_on", due.isoformat(), rule_source(action))
+        _newer(applied, fields, writes, "renewal_due_on", due.isoformat(), rule_source(action))
     elif action == "scheduling_trigger":
         number = f" #{applied.estimate.number}" if applied.estimate and applied.estimate.number else ""
-        _write_newer(ctx, applied, fields, "scheduling_requested_at", _json(applied.occurred_at), rule_source(action))
+        _newer(applied, fields, writes, "scheduling_requested_at", _json(applied.occurred_at), rule_source(action))
         store.add_activity(
             applied.customer_id,
             applied.occurred_at,

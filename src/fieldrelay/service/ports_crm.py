@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
-from fieldrelay.service.records import CandidateRecord, DealRecord, IdentityRecord, StoredField
+from fieldrelay.service.records import CandidateRecord, DealRecord, FieldWrite, IdentityRecord, StoredField
 
 
 class MergeRefused(Exception):
@@ -22,6 +22,10 @@ class CrmStore(Protocol):
 
     def write_field(self, customer_id: str, field: str, value: object, source: str, value_at: datetime | None) -> None:
         """Set a field (insert or replace) with its source and as-of time."""
+        ...
+
+    def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite], held: Collection[str]) -> None:
+        """Set several fields at once; ``held`` names the fields the customer already has (updated, not inserted)."""
         ...
 
     def add_service_history(
@@ -73,16 +77,16 @@ class CrmStore(Protocol):
 class IdentityStore(Protocol):
     """Match keys, stored customers as the matcher sees them, the review queue and merges."""
 
-    def customers_by_keys(self, keys: Collection[str], max_postings: int) -> list[str]:
-        """Ids of live (not merged-away) customers indexed under any of the keys, skipping keys held by too many."""
+    def customers_by_keys(self, keys: Collection[str], max_postings: int) -> dict[str, list[str]]:
+        """Live customers indexed under any of the keys, with the keys each shares; over-shared keys skipped."""
         ...
 
-    def add_identity_keys(self, customer_id: str, keys: Collection[str]) -> None:
-        """Index the customer under these keys (kept keys stay: an old address still identifies)."""
+    def add_identity_keys(self, customer_id: str, keys: Collection[str], *, new: bool = False) -> None:
+        """Index the customer under these keys (kept keys stay: an old address still identifies); ``new``: none yet."""
         ...
 
-    def identity_of(self, customer_id: str) -> IdentityRecord:
-        """The customer's names, contact points and address."""
+    def identities_of(self, customer_ids: Collection[str]) -> list[IdentityRecord]:
+        """The customers' names, contact points and addresses."""
         ...
 
     def add_merge_candidate(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,14 @@ class MessageRecord:
 @dataclass(frozen=True)
 class StoredField:
     """A CRM field's value, where it came from, and the field event's time it is as of."""
+
+    value: object
+    source: str
+    value_at: datetime | None
+
+
+class FieldWrite(NamedTuple):
+    """A CRM field's new value, its source and the field event's time it is as of."""
 
     value: object
     source: str

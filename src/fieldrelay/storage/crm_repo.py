@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from fieldrelay.service.records import DealRecord, StoredField
+from fieldrelay.service.records import DealRecord, FieldWrite, StoredField
 from fieldrelay.storage import prepared
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import customer_equipment, customer_fields, deals, jobs, service_history
@@ -52,11 +52,23 @@ class SqlCrm:
     _account: str
     _now: datetime
     _lock: bool
+    # Fields read in this transaction, kept current by the writes below: one event reads them in several handlers.
+    _fields_cache: dict[str, dict[str, StoredField]]
 
     def fields_of(self, customer_id: str) -> dict[str, StoredField]:
         """Every CRM field stored for the customer."""
-        rows = self._conn.execute(_FIELDS_OF, {"b_customer": customer_id, "b_account": self._account})
-        return {r.field: StoredField(r.value, r.source, r.value_at) for r in rows}
+        cached = self._fields_cache.get(customer_id)
+        if cached is None:
+            rows = self._conn.execute(_FIELDS_OF, {"b_customer": customer_id, "b_account": self._account})
+            cached = self._fields_cache[customer_id] = {
+                r.field: StoredField(r.value, r.source, r.value_at) for r in rows
+            }
+        return dict(cached)
+
+    def _remember(self, customer_id: str, writes: Mapping[str, FieldWrite]) -> None:
+        cached = self._fields_cache.get(customer_id)
+        if cached is not None:
+            cached.update({name: StoredField(w.value, w.source, w.value_at) for name, w in writes.items()})
 
     def write_field(self, customer_id: str, field: str, value: object, source: str, value_at: datetime | None) -> None:
         """Set a field (insert or replace) with its source and as-of time."""
@@ -68,6 +80,37 @@ class SqlCrm:
         if not insert_ignore(self._conn, customer_fields, {**row, **params}):
             # Written by a concurrent transaction between the two statements: ours is the later write.
             self._conn.execute(_UPDATE_FIELD, {**params, **keys, "updated_at": self._now})
+        self._remember(customer_id, {field: FieldWrite(value, source, value_at)})
+
+    def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite], held: Collection[str]) -> None:
+        """Set several fields at once: UPDATE those ``held`` names, one multi-row INSERT for the rest."""
+        known = set(held)
+        keys = {"b_customer": customer_id, "b_account": self._account, "updated_at": self._now}
+        updates = [
+            {**keys, "b_field": name, "value": w.value, "source": w.source, "value_at": w.value_at}
+            for name, w in writes.items()
+            if name in known
+        ]
+        inserts = [
+            {
+                "account_id": self._account,
+                "customer_id": customer_id,
+                "field": name,
+                "value": w.value,
+                "source": w.source,
+                "value_at": w.value_at,
+                "updated_at": self._now,
+            }
+            for name, w in writes.items()
+            if name not in known
+        ]
+        # The caller read ``held`` under the customer's row lock (get_customer), so no other transaction adds one
+        # of these fields in between; a plain INSERT is safe.
+        if updates:
+            self._conn.execute(_UPDATE_FIELD, updates)
+        if inserts:
+            self._conn.execute(prepared.insert_into(customer_fields), inserts)
+        self._remember(customer_id, writes)
 
     def add_service_history(
         self,

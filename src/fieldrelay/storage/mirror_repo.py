@@ -70,6 +70,7 @@ class SqlMirror(SqlCrm, SqlIdentity):
         self._account = account_id
         self._now = now
         self._lock = conn.dialect.name == "postgresql"
+        self._fields_cache = {}
 
     # --- helpers ---------------------------------------------------------------------------------
 
