@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fieldrelay.domain import events as ev
 from fieldrelay.runtime import Runtime
+from fieldrelay.service.records import FieldWrite
 from fieldrelay.storage.tables import customer_fields, customers
 from tests.service.support import HCP, apply, at, in_store, only_customer, rows
 
@@ -43,7 +44,8 @@ def test_a_city_the_vendor_gave_is_never_replaced_by_the_zip_guess(runtime: Runt
 def test_a_value_a_person_typed_survives_the_next_vendor_update(runtime: Runtime) -> None:
     apply(runtime, created(address=ev.Address(street="1 Elm St", city="Austin", postal_code="78701")))
     customer = only_customer(runtime)
-    in_store(runtime, lambda s: s.write_field(customer.id, "city", "Rollingwood", "person", None))
+    typed = {"city": FieldWrite("Rollingwood", "person", None)}
+    in_store(runtime, lambda s: s.write_fields(customer.id, typed, s.fields_of(customer.id).keys()))
     in_store(runtime, lambda s: s.update_customer(customer.id, {"city": "Rollingwood"}))
 
     updated = ev.CustomerSnapshot(

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Connection, Engine, Table, insert, select
 
 from fieldrelay.storage.db import make_engine, upgrade
-from fieldrelay.storage.merges import MergeRecord, MergeRefused, merge_customers, merge_history, unmerge
+from fieldrelay.storage.identity_queries import list_merges
+from fieldrelay.storage.merges import MergeRecord, MergeRefused, merge_customers, unmerge
 from fieldrelay.storage.tables import (
     activities,
     customer_emails,
@@ -555,7 +556,7 @@ def test_another_accounts_rows_are_untouched(engine: Engine) -> None:
     do_unmerge(engine, merge_id)
     with engine.connect() as conn:
         assert everything(conn, OTHER) == theirs
-    assert read(engine, merge_history, OTHER, "A") == []
+    assert read(engine, list_merges, OTHER, "A") == []
 
 
 @pytest.mark.parametrize("undo_first", ["first", "second"])
@@ -616,20 +617,20 @@ def test_merge_history_lists_both_roles_newest_first(engine: Engine) -> None:
     do_unmerge(engine, second, now=at(3))
     do_merge(engine, "C", "D", now=at(4))
 
-    history = read(engine, merge_history, ACCOUNT, "A")
+    history = read(engine, list_merges, ACCOUNT, "A")
 
-    assert [h.id for h in history] == [second, first]
-    assert history[0] == MergeRecord(
-        id=second,
-        survivor_id="C",
-        merged_id="A",
-        score=0.93,
-        decided_by="person:ann",
-        merged_at=at(2),
-        undone_at=at(3),
-        evidence=[{"rule": "phone"}],
-        undone_by="person:bob",
-    )
-    assert (history[1].survivor_id, history[1].merged_id, history[1].undone_at) == ("A", "B", None)
-    assert [h.id for h in read(engine, merge_history, ACCOUNT, "B")] == [first]
-    assert read(engine, merge_history, ACCOUNT, "nobody") == []
+    assert [h["id"] for h in history] == [second, first]
+    assert history[0] == {
+        "id": second,
+        "survivor_id": "C",
+        "merged_id": "A",
+        "score": 0.93,
+        "decided_by": "person:ann",
+        "merged_at": at(2).isoformat().replace("+00:00", "Z"),
+        "undone_at": at(3).isoformat().replace("+00:00", "Z"),
+        "undone_by": "person:bob",
+        "evidence": [{"rule": "phone"}],
+    }
+    assert (history[1]["survivor_id"], history[1]["merged_id"], history[1]["undone_at"]) == ("A", "B", None)
+    assert [h["id"] for h in read(engine, list_merges, ACCOUNT, "B")] == [first]
+    assert read(engine, list_merges, ACCOUNT, "nobody") == []

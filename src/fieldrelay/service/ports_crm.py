@@ -20,10 +20,6 @@ class CrmStore(Protocol):
         """Every CRM field stored for the customer."""
         ...
 
-    def write_field(self, customer_id: str, field: str, value: object, source: str, value_at: datetime | None) -> None:
-        """Set a field (insert or replace) with its source and as-of time."""
-        ...
-
     def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite], held: Collection[str]) -> None:
         """Set several fields at once; ``held`` names the fields the customer already has (updated, not inserted)."""
         ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
@@ -69,18 +68,6 @@ class SqlCrm:
         cached = self._fields_cache.get(customer_id)
         if cached is not None:
             cached.update({name: StoredField(w.value, w.source, w.value_at) for name, w in writes.items()})
-
-    def write_field(self, customer_id: str, field: str, value: object, source: str, value_at: datetime | None) -> None:
-        """Set a field (insert or replace) with its source and as-of time."""
-        params: dict[str, Any] = {"value": value, "source": source, "value_at": value_at}
-        keys = {"b_customer": customer_id, "b_field": field, "b_account": self._account}
-        if self._conn.execute(_UPDATE_FIELD, {**params, **keys, "updated_at": self._now}).rowcount:
-            return
-        row = {"account_id": self._account, "customer_id": customer_id, "field": field, "updated_at": self._now}
-        if not insert_ignore(self._conn, customer_fields, {**row, **params}):
-            # Written by a concurrent transaction between the two statements: ours is the later write.
-            self._conn.execute(_UPDATE_FIELD, {**params, **keys, "updated_at": self._now})
-        self._remember(customer_id, {field: FieldWrite(value, source, value_at)})
 
     def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite], held: Collection[str]) -> None:
         """Set several fields at once: UPDATE those ``held`` names, one multi-row INSERT for the rest."""

@@ -44,7 +44,7 @@ def list_merges(
     query = select(merges).where(g.account_id == account_id)
     if customer_id is not None:
         query = query.where(or_(g.survivor_id == customer_id, g.merged_id == customer_id))
-    rows = conn.execute(query.order_by(g.id.desc()).limit(limit)).all()
+    rows = conn.execute(query.order_by(g.merged_at.desc(), g.id.desc()).limit(limit)).all()
     return [
         {
             "id": r.id,

@@ -215,17 +215,6 @@ def unmerge(conn: Connection, account_id: str, merge_id: int, *, now: datetime, 
     return _record(conn.execute(select(merges).where(m.account_id == account_id, m.id == merge_id)).one())
 
 
-def merge_history(conn: Connection, account_id: str, customer_id: str) -> list[MergeRecord]:
-    """Merges in which this customer was the survivor or the merged one, newest first."""
-    m = merges.c
-    query = (
-        select(merges)
-        .where(m.account_id == account_id, or_(m.survivor_id == customer_id, m.merged_id == customer_id))
-        .order_by(m.merged_at.desc(), m.id.desc())
-    )
-    return [_record(row) for row in conn.execute(query)]
-
-
 # --- folding: what the survivor lacks, taken from the merged record --------------------------------------------------
 
 
