@@ -503,3 +503,30 @@ def test_a_slow_batch_does_not_send_a_text_another_worker_took_over(
     texts = all_rows(runtime.engine, dev_sms_sent)
     assert len({t.idempotency_key for t in texts}) == 2
     assert len(texts) == 2, "a text was sent twice"
+
+
+def test_due_timers_fire_together_and_a_failing_one_alone_is_retried(
+    runtime: Runtime, sim_clock: SimulatedClock, worker: Worker
+) -> None:
+    """Timers are fired in one transaction per group; when one handler fails, the rest still fire, each on its own."""
+    for n in (1, 2, 3):
+        common = {
+            "job_id": f"job_{n}",
+            "customer_id": f"cus_{n}",
+            "phone": f"(512) 555-10{n:02d}",
+            "email": f"customer{n}@example.com",
+        }
+        deliver(runtime, job_envelope("job.created", BOOKED_AT, **common))
+        deliver(runtime, job_envelope("job.paid", PAID_AT, balance=0, **common))
+    drain(worker)
+    broken = min(row.id for row in all_rows(runtime.engine, timers))
+    with runtime.engine.begin() as conn:
+        conn.execute(timers.update().where(timers.c.id == broken).values(payload={"job_id": "gone"}))
+    sim_clock.advance(REVIEW_DELAY.total_seconds())
+
+    assert worker.fire_timers() == 3
+    fired = {row.id: row for row in all_rows(runtime.engine, timers)}
+    assert sorted(row.status for row in fired.values()) == ["done", "done", "pending"]
+    assert (fired[broken].status, fired[broken].attempts) == ("pending", 1)
+    assert "KeyError" in fired[broken].last_error
+    assert count(runtime.engine, outbox, outbox.c.status == "pending") == 2

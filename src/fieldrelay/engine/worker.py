@@ -259,25 +259,49 @@ class Worker:
     # --- timers ----------------------------------------------------------------------------------
 
     def fire_timers(self) -> int:
-        """Run the handlers of due timers; they re-check their conditions against the mirror."""
+        """Run the handlers of due timers (they re-check their conditions against the mirror): several in one
+        transaction, one by one if any of them fails, as the inbox is applied."""
         claimed = self._claim(timers)
-        for item in claimed:
-            row = item.row
-            now = self.clock.now()
-            try:
-                with self.engine.begin() as conn:
+        group = self.settings.worker.apply_group_size
+        for start in range(0, len(claimed), group):
+            chunk = [item.row for item in claimed[start : start + group]]
+            if len(chunk) == 1 or not self._fire_together(chunk):
+                for row in chunk:
+                    self._fire(row)
+        return len(claimed)
+
+    def _fire_together(self, rows: list[Any]) -> bool:
+        """Fire timers in one transaction (their handlers write only the mirror and outbox); False when rolled back."""
+        now = self.clock.now()
+        try:
+            with self.engine.begin() as conn:
+                for row in rows:
                     ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
                     bus.fire(ctx, row.kind, row.payload)
                     finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
-                metrics.TIMERS.labels(row.kind, "done").inc()
-            except LeaseLost:
-                log.warning("timer.lease_lost", timer_id=row.id)
-            except Exception as exc:
-                log.exception("timer.failed", timer_id=row.id, kind=row.kind)
-                outcome = self._retry_or_dead(row.attempts + 1)
-                self._close(timers, row, last_error=f"{type(exc).__name__}: {exc}", **outcome)
-                metrics.TIMERS.labels(row.kind, str(outcome["status"])).inc()
-        return len(claimed)
+        except Exception as exc:
+            # Nothing of the group was written; each timer fires again on its own so only a bad one fails.
+            log.info("timer.group_rolled_back", timers=len(rows), reason=f"{type(exc).__name__}: {exc}")
+            return False
+        for row in rows:
+            metrics.TIMERS.labels(row.kind, "done").inc()
+        return True
+
+    def _fire(self, row: Any) -> None:
+        now = self.clock.now()
+        try:
+            with self.engine.begin() as conn:
+                ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
+                bus.fire(ctx, row.kind, row.payload)
+                finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
+            metrics.TIMERS.labels(row.kind, "done").inc()
+        except LeaseLost:
+            log.warning("timer.lease_lost", timer_id=row.id)
+        except Exception as exc:
+            log.exception("timer.failed", timer_id=row.id, kind=row.kind)
+            outcome = self._retry_or_dead(row.attempts + 1)
+            self._close(timers, row, last_error=f"{type(exc).__name__}: {exc}", **outcome)
+            metrics.TIMERS.labels(row.kind, str(outcome["status"])).inc()
 
     # --- outbox ----------------------------------------------------------------------------------
 
