@@ -44,6 +44,8 @@ worker:
 review_request:
   delay_minutes: 0
   review_url: https://g.page/r/rapid-rooter/review
+# The workers run on the real clock: texts may go out at any hour, or a night-time run would wait for the morning.
+text_hours: "00:00-24:00"
 """
 WAIT_SECONDS = 60.0
 

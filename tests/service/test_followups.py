@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fieldrelay.domain import events as ev
@@ -197,3 +197,25 @@ def test_advance_at_the_same_instant_lets_the_later_stage_win(runtime: Runtime) 
     assert advance(runtime, JobStatus.PAID, -10) is True
     assert advance(runtime, JobStatus.PAID, -10) is False, "re-applying the identical state is not a change"
     assert count(runtime, timers) == 1
+
+
+def test_a_review_request_due_after_nine_at_night_waits_for_eight_in_the_morning(runtime: Runtime) -> None:
+    evening = START + timedelta(hours=11, minutes=40)  # 20:40 in Chicago: due 21:10, after the text hours
+    apply(runtime, job_event(ev.PaymentCaptured, evening, customer=pat(), payment_ref="job:job_1", amount_cents=100))
+    message = the_message(runtime)
+    assert message.scheduled_for == datetime(2026, 11, 3, 14, 0, tzinfo=UTC)  # 08:00 the next morning in Chicago
+    (timer,) = rows(runtime, timers)
+    assert timer.due_at == message.scheduled_for
+
+
+def test_the_text_hours_are_those_of_the_customers_own_time_zone(runtime: Runtime) -> None:
+    in_los_angeles = ev.CustomerSnapshot(
+        external_id="cus_la",
+        first_name="Lee",
+        last_name="Park",
+        phones=("(213) 555-0101",),
+        address=ev.Address(street="200 N Spring St", postal_code="90012"),
+    )
+    evening = START + timedelta(hours=11, minutes=40)  # 20:40 in Chicago is 18:40 in Los Angeles
+    apply(runtime, job_event(ev.PaymentCaptured, evening, customer=in_los_angeles, payment_ref="p", amount_cents=1))
+    assert the_message(runtime).scheduled_for == evening + REVIEW_DELAY

@@ -77,7 +77,7 @@ def parse_window(window: str) -> OpeningHours:
     if not (0 <= h1 <= 23 and (0 <= h2 <= 23 or (h2, m2) == (24, 0)) and m1 < 60 and m2 < 60):
         raise ValueError(f"business hours {window!r} are not valid times")
     opens = time(h1, m1)
-    closes = time(23, 59) if h2 == 24 else time(h2, m2)
+    closes = time.max if h2 == 24 else time(h2, m2)  # "24:00": to the end of the day
     if closes <= opens:
         raise ValueError(f"business hours {window!r} close before they open")
     return OpeningHours(opens=opens, closes=closes)
@@ -237,6 +237,9 @@ class Settings(_Strict):
     connectors: Connectors = Connectors()
     review_request: ReviewRequest = ReviewRequest()
     max_webhook_bytes: int = Field(default=1_000_000, ge=1024)
+    # Texts reach a customer only inside this window of their local day (their time zone from the ZIP code, else the
+    # shop's); one due outside it waits for the next opening.
+    text_hours: Window = "08:00-21:00"
     field_mapping: FieldMapping = FieldMapping.model_validate(DEFAULT_FIELD_MAPPING)
     pipeline: Pipeline = Pipeline()
     job_texts: JobTexts = JobTexts()

@@ -9,10 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2.sandbox import SandboxedEnvironment
 
 from fieldrelay.domain.lifecycle import JobStatus
+from fieldrelay.domain.quiet_hours import next_allowed
+from fieldrelay.rules.config import parse_window
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.records import MessageRecord
 
@@ -35,8 +38,12 @@ def plan_text(
     trigger_at: datetime,
     payload: Mapping[str, object],
 ) -> bool:
-    """A timer and a scheduled message for one text, once per ``key`` ever; True when planned now."""
+    """A timer and a scheduled message for one text, once per ``key`` ever; True when planned now.
+
+    A text due outside the allowed hours of the customer's day waits for the next opening (``text_hours``).
+    """
     store = ctx.store
+    due = within_text_hours(ctx, customer_id, due)
     message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fieldrelay:{ctx.settings.account_id}:{key}"))
     if not store.schedule_timer(key, kind, due, customer_id, {**payload, "job_id": job_id, "message_id": message_id}):
         return False  # already planned (the same event delivered again): the first plan stands
@@ -56,6 +63,18 @@ def plan_text(
         }
     )
     return True
+
+
+def within_text_hours(ctx: HandlerContext, customer_id: str, due: datetime) -> datetime:
+    """``due``, or the next moment inside ``text_hours`` of the customer's local day (their zone, else the shop's)."""
+    known = ctx.store.fields_of(customer_id).get("time_zone")
+    zone_name = known.value if known is not None and isinstance(known.value, str) else None
+    try:
+        zone = ZoneInfo(zone_name or ctx.settings.business.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(ctx.settings.business.time_zone)
+    window = parse_window(ctx.settings.text_hours)
+    return next_allowed(due, zone, window.opens, window.closes)
 
 
 def send_or_cancel(
