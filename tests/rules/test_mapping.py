@@ -11,8 +11,9 @@ import textwrap
 import pytest
 
 from fieldrelay.rules.config import Settings
-from fieldrelay.rules.loader import DEFAULT_YAML, ConfigError, ConfigProblem, parse_settings
+from fieldrelay.rules.loader import DEFAULT_YAML, ConfigError, ConfigProblem, load_settings, parse_settings
 from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, MAPPED_EVENTS, FieldMapping, MappingRow, check_row
+from fieldrelay.rules.pipeline import Pipeline
 
 HEAD = "business:\n  name: Rapid Rooter Plumbing\n"
 
@@ -480,3 +481,10 @@ def test_problems_in_different_sections_are_all_reported() -> None:
         (14, "enrichment.equipment_rules.0"),
         (9, "identity"),
     ]
+
+
+def test_the_packaged_configuration_spells_out_the_default_table_and_pipeline() -> None:
+    """A shop reads and edits the playbook in fieldrelay.yaml: the file says what the code would do without it."""
+    packaged = load_settings(DEFAULT_YAML)
+    assert packaged.field_mapping == FieldMapping.model_validate(DEFAULT_FIELD_MAPPING)
+    assert packaged.pipeline == Pipeline()
