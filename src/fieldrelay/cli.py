@@ -101,6 +101,14 @@ def check(config: ConfigOpt = None) -> None:
     hours = settings.business.opening_hours()
     days = ", ".join(f"{d} {h.opens:%H:%M}-{h.closes:%H:%M}" for d, h in hours.items()) or "closed every day"
     console.print(f"[green]OK[/] {settings.business.name} ({settings.business.time_zone}): {days}")
+    rows = settings.field_mapping.rows
+    writes = sum(len(row.write) for row in rows.values())
+    triggers = sorted({action for row in rows.values() for action in row.trigger})
+    console.print(
+        f"field mapping: {len(rows)} events write {writes} CRM fields; triggers: {', '.join(triggers) or 'none'}; "
+        f"pipeline: {len(settings.pipeline.stages)} stages; texts {settings.text_hours} customer time",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -253,6 +253,9 @@ def test_check_good_file() -> None:
     assert result.exit_code == 0, result.output
     assert "OK" in result.output
     assert "Rapid Rooter Plumbing (America/Chicago)" in result.output
+    summary = " ".join(result.output.split())
+    assert "field mapping: 10 events write 19 CRM fields" in summary
+    assert "pipeline: 9 stages; texts 08:00-21:00 customer time" in summary
 
 
 def test_check_bad_file(tmp_path: Path) -> None:
