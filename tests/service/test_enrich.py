@@ -45,7 +45,7 @@ def test_a_value_a_person_typed_survives_the_next_vendor_update(runtime: Runtime
     apply(runtime, created(address=ev.Address(street="1 Elm St", city="Austin", postal_code="78701")))
     customer = only_customer(runtime)
     typed = {"city": FieldWrite("Rollingwood", "person", None)}
-    in_store(runtime, lambda s: s.write_fields(customer.id, typed, s.fields_of(customer.id).keys()))
+    in_store(runtime, lambda s: s.write_fields(customer.id, typed))
     in_store(runtime, lambda s: s.update_customer(customer.id, {"city": "Rollingwood"}))
 
     updated = ev.CustomerSnapshot(

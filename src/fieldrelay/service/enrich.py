@@ -69,7 +69,7 @@ def record_and_enrich(
     if columns:
         store.update_customer(customer_id, columns)
     writes.update({name: FieldWrite(value.value, value.source, at) for name, value in accepted.items()})
-    store.write_fields(customer_id, writes, held.keys())
+    store.write_fields(customer_id, writes)
     return accepted
 
 

@@ -49,7 +49,7 @@ def apply(ctx: HandlerContext, applied: Applied) -> None:
     for action in row.trigger:
         _trigger(ctx, applied, held, writes, action)
     if writes:
-        ctx.store.write_fields(applied.customer_id, writes, held.keys())
+        ctx.store.write_fields(applied.customer_id, writes)
 
 
 def local_date(ctx: HandlerContext, at: datetime) -> date:

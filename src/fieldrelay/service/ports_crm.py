@@ -20,8 +20,8 @@ class CrmStore(Protocol):
         """Every CRM field stored for the customer."""
         ...
 
-    def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite], held: Collection[str]) -> None:
-        """Set several fields at once; ``held`` names the fields the customer already has (updated, not inserted)."""
+    def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite]) -> None:
+        """Set several fields at once (insert or replace each)."""
         ...
 
     def add_service_history(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Insert, bindparam, func, select
 
 from fieldrelay.service.records import DealRecord, FieldWrite, StoredField
 from fieldrelay.storage import prepared
@@ -17,15 +17,14 @@ _f, _d, _j = customer_fields.c, deals.c, jobs.c
 _FIELDS_OF = select(_f.field, _f.value, _f.source, _f.value_at).where(
     _f.customer_id == bindparam("b_customer"), _f.account_id == bindparam("b_account")
 )
-_UPDATE_FIELD = (
-    update(customer_fields)
-    .where(
-        _f.customer_id == bindparam("b_customer"),
-        _f.field == bindparam("b_field"),
-        _f.account_id == bindparam("b_account"),
+
+
+def _upsert_fields(dialect_name: str) -> Insert:
+    return prepared.upsert_into(
+        dialect_name, customer_fields, ("customer_id", "field"), ("value", "source", "value_at", "updated_at")
     )
-    .values(value=bindparam("value"), source=bindparam("source"), value_at=bindparam("value_at"))
-)
+
+
 _OPEN_BALANCE = select(func.coalesce(func.sum(_j.balance_cents), 0)).where(
     _j.customer_id == bindparam("b_customer"),
     _j.account_id == bindparam("b_account"),
@@ -69,16 +68,11 @@ class SqlCrm:
         if cached is not None:
             cached.update({name: StoredField(w.value, w.source, w.value_at) for name, w in writes.items()})
 
-    def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite], held: Collection[str]) -> None:
-        """Set several fields at once: UPDATE those ``held`` names, one multi-row INSERT for the rest."""
-        known = set(held)
-        keys = {"b_customer": customer_id, "b_account": self._account, "updated_at": self._now}
-        updates = [
-            {**keys, "b_field": name, "value": w.value, "source": w.source, "value_at": w.value_at}
-            for name, w in writes.items()
-            if name in known
-        ]
-        inserts = [
+    def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite]) -> None:
+        """Set several fields at once: one multi-row upsert (a field another transaction just added is replaced)."""
+        if not writes:
+            return
+        rows = [
             {
                 "account_id": self._account,
                 "customer_id": customer_id,
@@ -89,14 +83,8 @@ class SqlCrm:
                 "updated_at": self._now,
             }
             for name, w in writes.items()
-            if name not in known
         ]
-        # The caller read ``held`` under the customer's row lock (get_customer), so no other transaction adds one
-        # of these fields in between; a plain INSERT is safe.
-        if updates:
-            self._conn.execute(_UPDATE_FIELD, updates)
-        if inserts:
-            self._conn.execute(prepared.insert_into(customer_fields), inserts)
+        self._conn.execute(_upsert_fields(self._conn.dialect.name), rows)
         self._remember(customer_id, writes)
 
     def add_service_history(

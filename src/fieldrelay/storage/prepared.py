@@ -31,6 +31,17 @@ def insert_ignore_into(dialect_name: str, table: Table) -> Insert:
 
 
 @cache
+def upsert_into(dialect_name: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> Insert:
+    """INSERT … ON CONFLICT (``keys``) DO UPDATE SET ``columns`` from the row offered, on either database."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    upsert: Insert = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in columns}
+    )
+    return upsert
+
+
+@cache
 def update_by_id(table: Table) -> Update:
     """UPDATE one row by ``b_id`` within account ``b_account``; the columns set are the other parameter keys."""
     return update(table).where(table.c.id == bindparam("b_id"), table.c.account_id == bindparam("b_account"))
