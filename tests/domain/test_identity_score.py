@@ -14,6 +14,7 @@ from fieldrelay.domain.identity import (
     Matcher,
     Person,
     decide,
+    key_strength,
     match_keys,
     score,
 )
@@ -188,3 +189,13 @@ def test_a_lone_name_that_is_the_other_records_surname_is_read_as_the_surname() 
     assert decide(match) is Decision.REVIEW
     # A lone first name at a shared phone is still another adult of the household.
     assert score(Person.from_raw("Maria", None, phones=["512 555 0100"]), on_file).rule == "household"
+
+
+def test_a_shared_phone_or_email_says_more_than_a_shared_address_and_that_more_than_a_name_key() -> None:
+    keys = sorted(
+        match_keys(
+            Person.from_raw("Ana", "Lopez", phones=["512-555-0100"], street="1 Elm St", unit="4", postal_code="78701")
+        )
+    )
+    by_kind = {key.split(":", 1)[0]: key_strength(key) for key in keys}
+    assert by_kind["p"] > by_kind["a"] > by_kind["n"] == 1

@@ -7,12 +7,21 @@ can act on; several problems are reported together.
 from __future__ import annotations
 
 import textwrap
+from typing import get_args
 
 import pytest
 
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import DEFAULT_YAML, ConfigError, ConfigProblem, load_settings, parse_settings
-from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, MAPPED_EVENTS, FieldMapping, MappingRow, check_row
+from fieldrelay.rules.mapping import (
+    ACTIONS,
+    DEFAULT_FIELD_MAPPING,
+    MAPPED_EVENTS,
+    Action,
+    FieldMapping,
+    MappingRow,
+    check_row,
+)
 from fieldrelay.rules.pipeline import Pipeline
 
 HEAD = "business:\n  name: Rapid Rooter Plumbing\n"
@@ -488,3 +497,8 @@ def test_the_packaged_configuration_spells_out_the_default_table_and_pipeline() 
     packaged = load_settings(DEFAULT_YAML)
     assert packaged.field_mapping == FieldMapping.model_validate(DEFAULT_FIELD_MAPPING)
     assert packaged.pipeline == Pipeline()
+
+
+def test_the_action_literal_and_the_action_table_name_the_same_actions() -> None:
+    """Pydantic checks a trigger against ``Action``; ``check_row`` looks it up in ``ACTIONS``: they must agree."""
+    assert set(get_args(Action)) == set(ACTIONS)

@@ -26,7 +26,7 @@ Patricia live) goes to review, unless an identifier agrees with the best of them
 
 from __future__ import annotations
 
-from fieldrelay.domain.identity_features import Features, Person, features, keys_of, match_keys
+from fieldrelay.domain.identity_features import Features, Person, features, key_strength, keys_of, match_keys
 from fieldrelay.domain.identity_index import MAX_POSTINGS, Candidate, Matcher
 from fieldrelay.domain.identity_score import (
     HOUSEHOLD_CAP,
@@ -60,6 +60,7 @@ __all__ = [
     "Person",
     "decide",
     "features",
+    "key_strength",
     "keys_of",
     "match_keys",
     "score",

@@ -110,6 +110,16 @@ def features(person: Person) -> Features:
     )
 
 
+# What two records sharing a key say, by the key's kind (its prefix, see keys_of): a phone, an email or an
+# identifier names one person; an address with its unit one household; the looser keys a neighbourhood at most.
+_KEY_STRENGTH = {"p": 8, "e": 8, "i": 8, "a": 4, "s": 3, "u": 2, "h": 2, "d": 2}
+
+
+def key_strength(key: str) -> int:
+    """How much sharing this key says about two records being one person (name keys: 1)."""
+    return _KEY_STRENGTH.get(key.split(":", 1)[0], 1)
+
+
 def keys_of(f: Features) -> frozenset[str]:
     """``match_keys`` on precomputed features."""
     keys = {f"p:{p}" for p in f.phones} | {f"e:{e}" for e in f.emails}

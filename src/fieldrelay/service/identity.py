@@ -15,6 +15,7 @@ from fieldrelay.domain.identity import (
     Person,
     decide,
     features,
+    key_strength,
     keys_of,
     score_features,
 )
@@ -30,9 +31,7 @@ MAX_REVIEW_PAIRS = 3
 MAX_SCORED = 10
 # A key more live customers share than this is not read at all (the in-memory matcher's MAX_POSTINGS is 500, for a
 # whole data set in memory): a name and ZIP shared by a hundred customers cannot single one of them out.
-MAX_POSTINGS = 100
-# What sharing a key says, by kind (the prefix before ":" in domain/identity_features.keys_of).
-_KEY_STRENGTH = {"p": 8, "e": 8, "i": 8, "a": 4, "s": 3, "u": 2, "h": 2, "d": 2}
+MAX_SHARED_BY = 100
 
 
 def person_of(record: IdentityRecord) -> Person:
@@ -76,7 +75,7 @@ def index(ctx: HandlerContext, customer_id: str, record: IdentityRecord | None =
 
 def strongest(shared: dict[str, list[str]], limit: int) -> list[str]:
     """The candidates sharing the strongest keys with a record, best first (first indexed first among equals)."""
-    strength = {cid: sum(_KEY_STRENGTH.get(key.split(":", 1)[0], 1) for key in keys) for cid, keys in shared.items()}
+    strength = {cid: sum(key_strength(key) for key in keys) for cid, keys in shared.items()}
     return sorted(strength, key=lambda cid: -strength[cid])[:limit]
 
 
@@ -87,7 +86,7 @@ def place(ctx: HandlerContext, new: IdentityRecord, source: str) -> str:
     mine = index(ctx, new_id, new)
     settings = ctx.settings.identity
     scored: list[tuple[str, MatchScore, Decision]] = []
-    shared = store.customers_by_keys(keys_of(mine), MAX_POSTINGS)
+    shared = store.customers_by_keys(keys_of(mine), MAX_SHARED_BY)
     shared.pop(new_id, None)
     for record in store.identities_of(strongest(shared, MAX_SCORED)):
         match = score_features(mine, features(person_of(record)))
