@@ -129,6 +129,13 @@ def finish(
 ) -> None:
     """Set the outcome of a claimed row, only if this worker still holds it; else raise LeaseLost."""
     params = {"b_id": row_id, "b_worker": worker_id, "b_in_flight": in_flight, "locked_by": None, "locked_until": None}
-    result = conn.execute(_held(table), {**values, **params})
+    storable = {key: _without_nul(value) if isinstance(value, str) else value for key, value in values.items()}
+    result = conn.execute(_held(table), {**storable, **params})
     if result.rowcount != 1:
         raise LeaseLost(f"{table.name} {row_id} is no longer held by {worker_id}")
+
+
+def _without_nul(text: str) -> str:
+    """The text with NUL shown as ``\\x00``: PostgreSQL refuses NUL in text, and an error or event type can quote a
+    vendor's bytes (a signed webhook naming an item ``"\\x00…"`` must still end ignored or in the error queue)."""
+    return text.replace("\x00", "\\x00")

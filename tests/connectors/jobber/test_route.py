@@ -289,6 +289,20 @@ def test_signed_but_unreadable_body_is_stored_in_the_error_queue(client: TestCli
     assert item.source == "jobber" and item.error is not None and item.error.startswith("body is not JSON")
 
 
+def test_an_item_id_holding_a_nul_character_ends_ignored_on_every_database(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Found by the property test below: PostgreSQL refuses NUL in text, so quoting the id in the row's outcome
+    failed and the row was retried for ever instead of ending ignored."""
+    body = {
+        "data": {"webHookEvent": {"topic": "PAYMENT_CREATE", "itemId": "a\x00b", "occurredAt": "2026-03-04T10:31:18Z"}}
+    }
+    assert post(client, json.dumps(body).encode())[0] == 202
+    drain(runtime)
+    ((status, error),) = [(r.status, r.last_error) for r in inbox_rows(runtime)]
+    assert (status, error) == ("ignored", "paymentRecord a\\x00b no longer exists in Jobber")
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=16),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
