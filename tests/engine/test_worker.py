@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -112,9 +112,9 @@ class FakeSms:
             raise Crash("process killed right after the provider accepted the text")
         return result
 
-    def lookup(self, idempotency_key: str, account_id: str) -> SendResult | None:
-        self.lookups.append(idempotency_key)
-        return self.inner.lookup(idempotency_key, account_id)
+    def lookup(self, request: SmsRequest, since: datetime) -> SendResult | None:
+        self.lookups.append(request.idempotency_key)
+        return self.inner.lookup(request, since)
 
 
 def fake_worker(runtime: Runtime, sms: FakeSms, worker_id: str = "fake-worker") -> Worker:
@@ -414,11 +414,11 @@ class FailingLookupSms(FakeSms):
         super().__init__(runtime)
         self.lookup_failures = [SendFailed("message list unavailable", retryable=True, status_code=503)]
 
-    def lookup(self, idempotency_key: str, account_id: str) -> SendResult | None:
-        self.lookups.append(idempotency_key)
+    def lookup(self, request: SmsRequest, since: datetime) -> SendResult | None:
+        self.lookups.append(request.idempotency_key)
         if self.lookup_failures:
             raise self.lookup_failures.pop(0)
-        return self.inner.lookup(idempotency_key, account_id)
+        return self.inner.lookup(request, since)
 
 
 def test_a_failed_reconciliation_lookup_still_never_resends_a_text(

@@ -9,6 +9,15 @@ from typing import Protocol
 
 from fieldrelay.domain.events import FieldEvent
 from fieldrelay.service.ports_crm import CrmStore, IdentityStore
+from fieldrelay.service.ports_followup import FollowupStore
+
+# Message-provider ports live in ports_messaging; re-exported here for the modules that import them from ports.
+from fieldrelay.service.ports_messaging import EmailRequest as EmailRequest
+from fieldrelay.service.ports_messaging import EmailSender as EmailSender
+from fieldrelay.service.ports_messaging import SendFailed as SendFailed
+from fieldrelay.service.ports_messaging import SendResult as SendResult
+from fieldrelay.service.ports_messaging import SmsRequest as SmsRequest
+from fieldrelay.service.ports_messaging import SmsSender as SmsSender
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
 
 
@@ -88,49 +97,7 @@ class InboundConnector(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SmsRequest:
-    """One text to send."""
-
-    to: str
-    body: str
-    idempotency_key: str
-    account_id: str
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """What the provider said about a message."""
-
-    provider_message_id: str
-    status: str  # queued | sent | delivered
-    at: datetime
-
-
-class SendFailed(Exception):
-    """The provider refused or could not be reached; ``retryable`` says whether trying again can help."""
-
-    def __init__(self, detail: str, *, retryable: bool = True, status_code: int | None = None) -> None:
-        super().__init__(detail)
-        self.retryable = retryable
-        self.status_code = status_code
-
-
-class SmsSender(Protocol):
-    """An SMS provider."""
-
-    name: str
-
-    def send(self, request: SmsRequest) -> SendResult:
-        """Send one text; raise SendFailed when it did not go out."""
-        ...
-
-    def lookup(self, idempotency_key: str, account_id: str) -> SendResult | None:
-        """Find a text already sent under this key (reconciling after a crash), or None."""
-        ...
-
-
-class MirrorStore(CrmStore, IdentityStore, Protocol):
+class MirrorStore(CrmStore, IdentityStore, FollowupStore, Protocol):
     """Reads and writes of the built-in CRM inside one transaction (the unit of work)."""
 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:

@@ -7,6 +7,7 @@ be outside ours: a crash between its "send" and our bookkeeping is reconciled th
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
 
@@ -42,13 +43,13 @@ class DevSmsSender:
             )
         return result
 
-    def lookup(self, idempotency_key: str, account_id: str) -> SendResult | None:
-        """The text recorded under this key, if any."""
+    def lookup(self, request: SmsRequest, since: datetime) -> SendResult | None:
+        """The text recorded under this request's key, if any (this provider keeps the key, so ``since`` is moot)."""
         s = dev_sms_sent.c
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(s.provider_message_id, s.sent_at)
-                .where(s.account_id == account_id, s.idempotency_key == idempotency_key)
+                .where(s.account_id == request.account_id, s.idempotency_key == request.idempotency_key)
                 .order_by(s.id)
                 .limit(1)
             ).first()

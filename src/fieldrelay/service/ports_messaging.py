@@ -1,0 +1,87 @@
+"""What the service asks of message providers: send a text or an email, and find one already sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+Category = Literal["transactional", "marketing"]
+
+
+@dataclass(frozen=True)
+class SmsRequest:
+    """One text to send."""
+
+    to: str
+    body: str
+    idempotency_key: str
+    account_id: str
+    # Where the provider reports delivery (Twilio's StatusCallback); None when no public URL is configured.
+    status_callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class EmailRequest:
+    """One email to send (plain text; providers may add an HTML part of their own)."""
+
+    to: str
+    subject: str
+    body: str
+    idempotency_key: str
+    account_id: str
+    category: Category = "transactional"
+    # Marketing email carries a one-click unsubscribe link (List-Unsubscribe, RFC 8058); None for transactional.
+    unsubscribe_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said about a message."""
+
+    provider_message_id: str
+    status: str  # queued | sent | delivered
+    at: datetime
+
+
+class SendFailed(Exception):
+    """The provider refused or could not be reached; ``retryable`` says whether trying again can help.
+
+    ``error_code`` is the provider's own code (Twilio 21610: the recipient has replied STOP) when it gave one.
+    """
+
+    def __init__(
+        self, detail: str, *, retryable: bool = True, status_code: int | None = None, error_code: str | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.retryable = retryable
+        self.status_code = status_code
+        self.error_code = error_code
+
+
+class SmsSender(Protocol):
+    """An SMS provider."""
+
+    name: str
+
+    def send(self, request: SmsRequest) -> SendResult:
+        """Send one text; raise SendFailed when it did not go out."""
+        ...
+
+    def lookup(self, request: SmsRequest, since: datetime) -> SendResult | None:
+        """A text already sent for this request since ``since`` (reconciling after a crash), or None."""
+        ...
+
+
+class EmailSender(Protocol):
+    """An email provider."""
+
+    name: str
+
+    def send(self, request: EmailRequest) -> SendResult:
+        """Send one email; raise SendFailed when it did not go out."""
+        ...
+
+    def lookup(self, request: EmailRequest, since: datetime) -> SendResult | None:
+        """An email already sent for this request since ``since``, or None when the provider cannot tell."""
+        ...
