@@ -1,1 +1,1 @@
-"""SendGrid connector (inbound signed Event Webhook)."""
+"""SendGrid connector: the signed Event Webhook (opens, clicks, bounces, unsubscribes) and outbound Mail Send."""

@@ -1,0 +1,1 @@
+"""Development email provider: records emails in the database instead of sending them."""

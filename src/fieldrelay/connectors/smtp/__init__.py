@@ -1,0 +1,1 @@
+"""SMTP connector (outbound email through the shop's own relay)."""
