@@ -47,6 +47,8 @@ field_mapping:
   job.paid:
     write: {account_status: "text:active", last_paid_at: event.occurred_at, balance_cents: customer.open_balance_cents}
     trigger: [review_request]
+# No follow-up sequences for the same reason; tests/service/test_sequences*.py run the default library.
+sequences: {}
 """
 
 

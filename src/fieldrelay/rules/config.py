@@ -11,8 +11,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from fieldrelay.domain.enrichment_equipment import DEFAULT_EQUIPMENT_RULES, EquipmentRule
 from fieldrelay.domain.identity import MERGE_THRESHOLD, REVIEW_THRESHOLD
+from fieldrelay.rules.library import packaged_section
 from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, FieldMapping
+from fieldrelay.rules.messaging import Messaging
 from fieldrelay.rules.pipeline import Pipeline
+from fieldrelay.rules.problems import LocatedProblems
+from fieldrelay.rules.sequences import Followup, Sequence, Template, check_references
 from fieldrelay.rules.texts import JobTexts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -230,8 +234,7 @@ class Settings(_Strict):
     account_id: str = Field(default="default", min_length=1, max_length=64)
     business: Business
     default_phone_region: str = "US"
-    # Only the development provider exists so far: it records texts as delivered in the database.
-    sms_provider: Literal["devsms"] = "devsms"
+    messaging: Messaging = Messaging()
     retry: RetryPolicy = RetryPolicy()
     worker: WorkerSettings = WorkerSettings()
     connectors: Connectors = Connectors()
@@ -251,3 +254,18 @@ class Settings(_Strict):
     stale_after_minutes: float = Field(default=15.0, gt=0)
     # The address vendors post to when the service sits behind a proxy or tunnel (Twilio signs the full URL).
     public_base_url: str | None = None
+    # Follow-up sequences and their templates (rules/sequences.py); the defaults are the packaged default.yaml's.
+    followup: Followup = Field(default_factory=lambda: Followup.model_validate(packaged_section("followup")))
+    sequences: dict[str, Sequence] = Field(
+        default_factory=lambda: {k: Sequence.model_validate(v) for k, v in packaged_section("sequences").items()}
+    )
+    templates: dict[str, Template] = Field(
+        default_factory=lambda: {k: Template.model_validate(v) for k, v in packaged_section("templates").items()}
+    )
+
+    @model_validator(mode="after")
+    def _templates_exist(self) -> Settings:
+        problems = check_references(self.sequences, self.templates)
+        if problems:
+            raise LocatedProblems(problems)
+        return self

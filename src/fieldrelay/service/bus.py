@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from fieldrelay.domain import events as ev
-from fieldrelay.service import customers, deals, estimates, followups, job_texts, jobs, leads, messaging, payments
+from fieldrelay.service import (
+    customers,
+    deals,
+    estimates,
+    followups,
+    job_texts,
+    jobs,
+    leads,
+    messaging,
+    payments,
+    sequence_steps,
+    sequences,
+)
 from fieldrelay.service.context import HandlerContext
 
 EventHandler = Callable[[HandlerContext, ev.FieldEvent], None]
@@ -40,6 +52,7 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
     followups.REVIEW_REQUEST: followups.fire_review_request,
     job_texts.JOB_TEXT: job_texts.fire,
     deals.NO_DECISION: deals.fire_no_decision,
+    sequences.STEP_KIND: sequence_steps.fire_step,
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from fieldrelay.rules.pipeline import Stage
+from fieldrelay.service import sequences
 from fieldrelay.service.context import HandlerContext
 
 NO_DECISION = "deal_no_decision"
@@ -116,4 +117,7 @@ def fire_no_decision(ctx: HandlerContext, payload: Mapping[str, object]) -> None
     days = f"{pipeline.no_decision_after_days:g}"
     _note(
         ctx, estimate.customer_id, ctx.now, f"Deal moved to {target.name}", f"no answer to the estimate in {days} days"
+    )
+    sequences.on_trigger(
+        ctx, "estimate.no_decision", customer_id=estimate.customer_id, at=ctx.now, subject_key=f"estimate:{estimate.id}"
     )

@@ -16,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.domain.quiet_hours import next_allowed
 from fieldrelay.rules.config import parse_window
+from fieldrelay.service import consent, templates
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.records import MessageRecord
 
@@ -37,6 +38,7 @@ def plan_text(
     due: datetime,
     trigger_at: datetime,
     payload: Mapping[str, object],
+    category: str = "transactional",
 ) -> bool:
     """A timer and a scheduled message for one text, once per ``key`` ever; True when planned now.
 
@@ -55,6 +57,7 @@ def plan_text(
             "job_id": job_id,
             "channel": "sms",
             "purpose": purpose,
+            "category": category,
             "to_address": phones[0] if phones else "",
             "body": "",
             "status": "scheduled",
@@ -84,10 +87,17 @@ def send_or_cancel(
     store = ctx.store
     customer = store.get_customer(message.customer_id)
     phones = store.phones_of(customer.id)
+    category = "marketing" if message.purpose == REVIEW_REQUEST else "transactional"
     if reason is None:
-        if customer.sms_opted_out or store.is_opted_out("sms", phones[0] if phones else ""):
-            reason = "the customer opted out of texts"
-        elif not phones:
+        reason = consent.withheld_reason(
+            store,
+            ctx.settings,
+            customer_id=customer.id,
+            channel="sms",
+            category=category,
+            address=phones[0] if phones else "",
+        )
+        if reason is None and not phones:
             reason = "no phone number on record"
     if reason:
         store.update_message(message.id, {"status": "cancelled"})
@@ -104,7 +114,7 @@ def send_or_cancel(
         ordering_key=f"customer:{customer.id}",
         customer_id=customer.id,
         message_id=message.id,
-        payload={"to": phones[0], "body": body},
+        payload={"to": phones[0], "body": body, "category": category},
     )
 
 
@@ -122,6 +132,7 @@ def schedule_review_request(ctx: HandlerContext, *, customer_id: str, job_id: st
         due=due,
         trigger_at=paid_at,
         payload={},
+        category="marketing",
     )
 
 
@@ -140,6 +151,6 @@ def fire_review_request(ctx: HandlerContext, payload: Mapping[str, object]) -> N
         reason,
         "Review request",
         settings.template,
-        review_url=settings.review_url,
+        review_url=templates.review_link(ctx.settings, store.get_customer(message.customer_id).lead_source),
         service=job.service_type,
     )

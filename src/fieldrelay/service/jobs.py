@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
-from fieldrelay.service import customers, deals, mapping
+from fieldrelay.service import customers, deals, mapping, sequence_hooks
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 from fieldrelay.service.records import JobRecord
 
@@ -119,6 +119,7 @@ def _after_change(
     )
     value = amount if amount is not None else job.total_cents if job else None
     deals.move(ctx, customer_id, name, occurred_at, value_cents=value, reason=reason)
+    sequence_hooks.on_job(ctx, name, customer_id, job, occurred_at)
 
 
 def _details(snap: ev.JobSnapshot) -> dict[str, object]:

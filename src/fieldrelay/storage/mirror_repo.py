@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, exists, select, upd
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
 from fieldrelay.storage import prepared
 from fieldrelay.storage.crm_repo import SqlCrm
+from fieldrelay.storage.followup_repo import SqlFollowup
 from fieldrelay.storage.identity_repo import SqlIdentity
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import (
@@ -62,7 +63,7 @@ _HAS_ESTIMATE = select(
 )
 
 
-class SqlMirror(SqlCrm, SqlIdentity):
+class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup):
     """Mirror reads and writes inside the caller's transaction."""
 
     def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:

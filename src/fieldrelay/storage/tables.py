@@ -288,6 +288,14 @@ messages = Table(
     # When the provider last reported on the message, and the error code it gave (Twilio 30xxx, SMTP bounce …).
     Column("status_at", _utc()),
     Column("error_code", String(32)),
+    # transactional (confirmations, ETAs, receipts) | marketing (offers, reviews): consent and the weekly cap differ.
+    Column("category", String(16), nullable=False, server_default="transactional"),
+    Column("subject", String(200)),
+    # The sequence enrollment that sent it (storage/tables_followup.py), so a branch can ask "opened? clicked?".
+    Column("enrollment_id", String(36), index=True),
+    # First open and first click the provider reported (email events), for sequence branches.
+    Column("opened_at", _utc()),
+    Column("clicked_at", _utc()),
 )
 Index("ix_messages_provider_message_id", messages.c.account_id, messages.c.provider_message_id)
 
@@ -439,3 +447,10 @@ dev_sms_sent = Table(
     Column("body", Text, nullable=False),
     Column("sent_at", _utc(), nullable=False),
 )
+
+
+# Sequences, tasks and the development mail provider live in their own module; importing it here puts them on
+# ``metadata`` for Alembic and for tests that create the schema from it.
+from fieldrelay.storage import tables_followup as _followup  # noqa: E402
+
+__all__ = ["_followup"]

@@ -1,0 +1,86 @@
+"""Message templates: the values every template gets, the links chosen per customer, and rendering (Jinja2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from fieldrelay.rules.config import Settings
+from fieldrelay.rules.sequences import Plan, Season
+from fieldrelay.service.records import CustomerRecord, JobRecord
+
+# Templates are the shop's text; the sandbox keeps a template from reaching into Python objects. StrictUndefined:
+# a misspelt variable is an error a person sees (preview, error queue), not a blank in a customer's text.
+_ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+class TemplateFailed(Exception):
+    """A template could not be rendered (unknown template, or a variable it names is missing)."""
+
+
+def service_text(job: JobRecord | None) -> str:
+    """What was serviced, for matching seasons and plans: the service type and the description."""
+    if job is None:
+        return ""
+    return " ".join(part for part in (job.service_type, job.description) if part)
+
+
+def season_for(settings: Settings, service: str) -> Season | None:
+    """The first configured season whose pattern matches the service."""
+    return next((s for s in settings.followup.seasons if re.search(s.match, service, re.IGNORECASE)), None)
+
+
+def plan_for(settings: Settings, service: str) -> Plan | None:
+    """The first configured maintenance plan whose pattern matches the service."""
+    return next((p for p in settings.followup.plans if re.search(p.match, service, re.IGNORECASE)), None)
+
+
+def review_link(settings: Settings, lead_source: str | None) -> str:
+    """The review page for where the customer came from (their lead source); the shop's Google link otherwise."""
+    links = settings.followup.review_links
+    if lead_source and lead_source.lower() in links:
+        return links[lead_source.lower()]
+    return settings.review_request.review_url
+
+
+def base_values(settings: Settings, customer: CustomerRecord, job: JobRecord | None) -> dict[str, object]:
+    """The values every template may use."""
+    service = job.service_type if job is not None else None
+    plan = plan_for(settings, service_text(job))
+    season = season_for(settings, service_text(job))
+    balance = job.balance_cents if job is not None and job.balance_cents is not None else None
+    return {
+        "first_name": customer.first_name,
+        "business_name": settings.business.name,
+        "service": service,
+        "booking_url": settings.followup.booking_url,
+        "review_url": review_link(settings, customer.lead_source),
+        "plan": plan.name if plan else "maintenance plan",
+        "plan_url": plan.url if plan else None,
+        "season": season.name if season else "tune-up",
+        "balance": f"${balance / 100:,.2f}" if balance else "the balance",
+        "renewal_date": None,
+        "rating": None,
+    }
+
+
+def render(
+    settings: Settings, name: str, values: Mapping[str, object], renewal_date: date | None = None
+) -> tuple[str | None, str]:
+    """(subject or None, body) of a named template; TemplateFailed says what is wrong with it."""
+    template = settings.templates.get(name)
+    if template is None:
+        raise TemplateFailed(f"no template named {name!r}")
+    scope = dict(values)
+    if renewal_date is not None:
+        scope["renewal_date"] = f"{renewal_date:%B %-d}"
+    try:
+        subject = _ENV.from_string(template.subject).render(scope) if template.subject else None
+        body = _ENV.from_string(template.body).render(scope)
+    except TemplateError as exc:
+        raise TemplateFailed(f"template {name!r}: {exc}") from exc
+    return subject, body
