@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from fieldrelay.connectors.registry import SMS, inbound_connectors
+from fieldrelay.connectors.registry import EMAIL, SMS, inbound_connectors
 from fieldrelay.engine.clock import Clock, RealClock
 from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
@@ -31,8 +31,9 @@ class Runtime:
 
     def new_worker(self, worker_id: str | None = None) -> Worker:
         """A worker bound to this runtime."""
-        sms = SMS[self.settings.sms_provider](self.engine, self.clock)
-        return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id)
+        sms = SMS[self.settings.messaging.sms_provider](self.engine, self.clock, self.settings)
+        email = EMAIL[self.settings.messaging.email_provider](self.engine, self.clock, self.settings)
+        return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id, email=email)
 
     @contextmanager
     def unit_of_work(self, account_id: str) -> Iterator[HandlerContext]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, or_, select
 
 from fieldrelay.engine.clock import RealClock
 from fieldrelay.engine.intake import Intake, receive
@@ -196,10 +196,13 @@ def wait_for(condition: Callable[[], bool], what: str, workers: Workers, timeout
 
 def all_work_finished(engine: Engine) -> bool:
     """Nothing pending or in flight. Checked along the chain inbox → timers → outbox, so that work created
-    by a row after its table was checked cannot exist (its parent would have been seen pending)."""
+    by a row after its table was checked cannot exist (its parent would have been seen pending). The packaged
+    sequences also run: their later steps (a review email on day 2, a seasonal offer at day 30) stay pending,
+    not due."""
+    due = or_(timers.c.status == "processing", timers.c.due_at <= datetime.now(UTC))
     return (
         count(engine, inbox, inbox.c.status.in_(("pending", "processing"))) == 0
-        and count(engine, timers, timers.c.status.in_(("pending", "processing"))) == 0
+        and count(engine, timers, timers.c.status.in_(("pending", "processing")), due) == 0
         and count(engine, outbox, outbox.c.status.in_(("pending", "sending"))) == 0
     )
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.connectors.devsms.outbound import DevSmsSender
 from fieldrelay.connectors.forms.inbound import FormsInbound
 from fieldrelay.connectors.housecallpro.inbound import HousecallProInbound
@@ -13,13 +14,16 @@ from fieldrelay.connectors.jobber.api import default_client
 from fieldrelay.connectors.jobber.inbound import JobberInbound
 from fieldrelay.connectors.postmark.inbound import PostmarkInbound
 from fieldrelay.connectors.sendgrid.inbound import SendGridInbound
+from fieldrelay.connectors.sendgrid.outbound import SendGridEmailSender
 from fieldrelay.connectors.servicetitan.inbound import ServiceTitanInbound
+from fieldrelay.connectors.smtp.outbound import SmtpEmailSender
 from fieldrelay.connectors.stripe.inbound import StripeInbound
 from fieldrelay.connectors.twilio.inbound import TwilioInbound
+from fieldrelay.connectors.twilio.outbound import twilio_sender
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.config import Settings
-from fieldrelay.rules.secrets import connector_secret
-from fieldrelay.service.ports import InboundConnector, SmsSender
+from fieldrelay.rules.secrets import connector_secret, sendgrid_api_key, smtp_password
+from fieldrelay.service.ports import EmailSender, InboundConnector, SmsSender
 
 INBOUND: dict[str, Callable[[Settings], InboundConnector]] = {
     "housecallpro": lambda s: HousecallProInbound(
@@ -47,8 +51,18 @@ INBOUND: dict[str, Callable[[Settings], InboundConnector]] = {
     ),
 }
 
-SMS: dict[str, Callable[[Engine, Clock], SmsSender]] = {
-    "devsms": DevSmsSender,
+# Message providers, chosen by ``messaging.sms_provider`` / ``messaging.email_provider``.
+SMS: dict[str, Callable[[Engine, Clock, Settings], SmsSender]] = {
+    "devsms": lambda engine, clock, _settings: DevSmsSender(engine, clock),
+    "twilio": twilio_sender,
+}
+
+EMAIL: dict[str, Callable[[Engine, Clock, Settings], EmailSender]] = {
+    "devmail": lambda engine, clock, _settings: DevMailSender(engine, clock),
+    "smtp": lambda _engine, clock, s: SmtpEmailSender(s.messaging.smtp, s.messaging.email, smtp_password(), clock),
+    "sendgrid": lambda _engine, clock, s: SendGridEmailSender(
+        s.messaging.sendgrid, s.messaging.email, sendgrid_api_key(), clock
+    ),
 }
 
 

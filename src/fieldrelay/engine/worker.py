@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, Table, and_, func, or_, select
 
+from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.engine import metrics
 from fieldrelay.engine.backoff import retry_delay
 from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
@@ -23,6 +24,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 from fieldrelay.service.ports import (
+    EmailSender,
     InboundConnector,
     Parsed,
     ParseError,
@@ -54,12 +56,16 @@ class Worker:
         inbound: Mapping[str, InboundConnector],
         sms: SmsSender,
         worker_id: str | None = None,
+        *,
+        email: EmailSender | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self.inbound = inbound
         self.sms = sms
+        # Without a provider chosen (tests, tools), email goes to the development sink as texts go to DevSms.
+        self.email: EmailSender = email if email is not None else DevMailSender(engine, clock)
         self.worker_id = worker_id or new_worker_id()
         self._lease = timedelta(seconds=settings.worker.lease_seconds)
         self._batch = settings.worker.batch_size
@@ -308,7 +314,16 @@ class Worker:
     def deliver_outbox(self) -> int:
         """Deliver claimed outbox rows, one customer's rows strictly in order."""
         claimed = self._claim(outbox, in_flight="sending", extra=outbox_in_order(outbox))
-        deliverer = OutboxDelivery(self.engine, self.clock, self.sms, self.worker_id, self._lease, self._retry_or_dead)
+        deliverer = OutboxDelivery(
+            self.engine,
+            self.clock,
+            self.settings,
+            self.sms,
+            self.email,
+            self.worker_id,
+            self._lease,
+            self._retry_or_dead,
+        )
         for item in claimed:
             deliverer.deliver(item)
         return len(claimed)
