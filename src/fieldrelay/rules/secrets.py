@@ -15,3 +15,27 @@ def api_token() -> str | None:
     """The bearer token of the JSON API, or None when unset (the API then refuses everything)."""
     value = os.environ.get("FIELDRELAY_API_TOKEN", "").strip()
     return value or None
+
+
+def smtp_password() -> str | None:
+    """The SMTP relay's password (``FIELDRELAY_SMTP_PASSWORD``), or None when unset (no login, or no start)."""
+    value = os.environ.get("FIELDRELAY_SMTP_PASSWORD", "").strip()
+    return value or None
+
+
+def sendgrid_api_key() -> str | None:
+    """SendGrid's API key (``FIELDRELAY_SENDGRID_API_KEY``), or None when unset (the sender then refuses to start)."""
+    value = os.environ.get("FIELDRELAY_SENDGRID_API_KEY", "").strip()
+    return value or None
+
+
+def twilio_account_sid() -> str | None:
+    """Twilio's account SID (``FIELDRELAY_TWILIO_ACCOUNT_SID``, AC…), or None when unset (the sender then refuses)."""
+    value = os.environ.get("FIELDRELAY_TWILIO_ACCOUNT_SID", "").strip()
+    return value or None
+
+
+def unsubscribe_secret() -> str | None:
+    """The key signing unsubscribe links (``FIELDRELAY_UNSUBSCRIBE_SECRET``), or None when unset (no links)."""
+    value = os.environ.get("FIELDRELAY_UNSUBSCRIBE_SECRET", "").strip()
+    return value or None
