@@ -131,6 +131,9 @@ def test_report_prints_and_serialises_the_stale_records(
     assert "stale records (CRM lags a field event by more than 15 min)" in text
     assert "1 of 2 (50.0%)" in text
     assert f"stale housecallpro job job_2: {ERROR_REASON} (45 min behind, threshold 15 min)" in text
+    # The test configuration runs no sequences: the follow-up section is there, with nothing in it.
+    assert as_json["followup"]["enrollments_by_status"] == {} and as_json["followup"]["review_click_rate"] is None
+    assert "enrolments active" in text and "review asks whose link was clicked │ 0 of 0" in text
 
 
 def test_report_command_judges_staleness_as_of_the_given_time(

@@ -13,6 +13,7 @@ from rich.table import Table
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.staleness import Staleness, check_staleness
 from fieldrelay.storage import report
+from fieldrelay.storage.report_followup import FollowupFigures, followup_figures
 
 # How many stale records the report names (the count and rate cover all of them).
 SHOWN_STALE = 10
@@ -30,6 +31,7 @@ class Report:
     deals: dict[str, int]
     review_lags: list[float]
     review_statuses: dict[str, int]
+    followup: FollowupFigures
     where: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -61,6 +63,15 @@ class Report:
                 "count": len(self.review_lags),
             },
             "review_requests_by_status": self.review_statuses,
+            "followup": {
+                "enrollments_by_status": self.followup.enrollments,
+                "sequence_messages_by_status": self.followup.messages,
+                "tasks_open": self.followup.tasks_open,
+                "tasks_overdue": self.followup.tasks_overdue,
+                "review_asks_sent": self.followup.review_asks_out,
+                "review_asks_clicked": self.followup.review_clicks,
+                "review_click_rate": self.followup.review_click_rate,
+            },
             "where": self.where,
         }
 
@@ -91,6 +102,7 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
             deals=report.deals_by_stage(conn, account),
             review_lags=lags,
             review_statuses=statuses,
+            followup=followup_figures(conn, account, checked_at),
         )
 
 
@@ -143,6 +155,7 @@ def print_report(data: Report, console: Console) -> None:
     for status, count in sorted(data.review_statuses.items()):
         followups.add_row(f"review requests {status}", str(count))
     console.print(followups)
+    console.print(_followup_table(data.followup))
     for stale in check.stale[:SHOWN_STALE]:
         console.print(
             f"[yellow]stale[/] {escape(stale.label)}: {escape(stale.reason)} "
@@ -150,3 +163,16 @@ def print_report(data: Report, console: Console) -> None:
         )
     for label, value in data.where.items():
         console.print(f"{label}: {value}")
+
+
+def _followup_table(figures: FollowupFigures) -> Table:
+    table = Table(title="Follow-up sequences", show_header=False)
+    for status in ("active", "completed", "exited"):
+        table.add_row(f"enrolments {status}", str(figures.enrollments.get(status, 0)))
+    for status, count in sorted(figures.messages.items()):
+        table.add_row(f"sequence messages {status}", str(count))
+    table.add_row("tasks open (overdue)", f"{figures.tasks_open} ({figures.tasks_overdue})")
+    rate = figures.review_click_rate
+    clicked = f"{figures.review_clicks} of {figures.review_asks_out}" + (f" ({rate:.0%})" if rate is not None else "")
+    table.add_row("review asks whose link was clicked", clicked)
+    return table
