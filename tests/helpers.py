@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, insert
 
 from fieldrelay.connectors.housecallpro.signature import compute_signature
@@ -113,3 +115,15 @@ def add_sent_email(
             )
         )
     return message_id
+
+
+class RecordingVendor:
+    """A vendor's HTTP side for ``httpx.MockTransport``: answers with ``handler`` and keeps every request it saw."""
+
+    def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.handler = handler
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.handler(request)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, or_, select
+from sqlalchemy import Engine, func, or_, select
 
 from fieldrelay.engine.clock import RealClock
 from fieldrelay.engine.intake import Intake, receive
@@ -61,7 +61,7 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-def backlog_order(waves: bool) -> list[tuple[int, int]]:
+def backlog_order(waves: bool, jobs: int = JOBS) -> list[tuple[int, int]]:
     """(job, step) pairs in delivery order.
 
     Per job: booked, completed, paid of one job follow each other. In waves: each batch-sized group of jobs is
@@ -69,32 +69,33 @@ def backlog_order(waves: bool) -> list[tuple[int, int]]:
     different events of the same new jobs concurrently.
     """
     if not waves:
-        return [(n, step) for n in range(JOBS) for step in range(len(EVENTS))]
+        return [(n, step) for n in range(jobs) for step in range(len(EVENTS))]
     group = BATCH
     return [
         (n, step)
-        for first in range(0, JOBS, group)
+        for first in range(0, jobs, group)
         for step in range(len(EVENTS))
-        for n in range(first, min(first + group, JOBS))
+        for n in range(first, min(first + group, jobs))
     ]
 
 
-def fill_backlog(url: str, config: Path, waves: bool = False) -> int:
-    """Migrate, then sign, verify and receive booked/completed/paid for every job; return the inbox size."""
+def fill_backlog(url: str, config: Path, waves: bool = False, jobs: int = JOBS, first_phone: int = 1000) -> int:
+    """Migrate, then sign, verify and receive booked/completed/paid for each of ``jobs`` jobs (customer ``n`` has
+    the phone (512) 555-``first_phone + n``); return the inbox size."""
     runtime = build_runtime(url, config_path=config, clock=RealClock())
     try:
         connector = runtime.inbound["housecallpro"]
         now = runtime.clock.now()
         base = now.replace(microsecond=0) - timedelta(hours=4)
         total = 0
-        for n, step in backlog_order(waves):
+        for n, step in backlog_order(waves, jobs):
             event = EVENTS[step]
             envelope = job_envelope(
                 event,
                 _iso(base + timedelta(minutes=n, seconds=step * 600)),
                 job_id=f"job_{n}",
                 customer_id=f"cus_{n}",
-                phone=f"(512) 555-{1000 + n:04d}",
+                phone=f"(512) 555-{first_phone + n:04d}",
                 email=f"customer{n}@example.com",
                 balance=0 if event == "job.paid" else None,
             )
@@ -107,16 +108,6 @@ def fill_backlog(url: str, config: Path, waves: bool = False) -> int:
         return total
     finally:
         runtime.engine.dispose()
-
-
-@pytest.fixture
-def reader(db_url: str) -> Iterator[Engine]:
-    """A plain engine for polling: no BEGIN IMMEDIATE, so on SQLite it never takes the write lock."""
-    engine = create_engine(db_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 class Workers:

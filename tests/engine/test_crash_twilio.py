@@ -16,24 +16,19 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 
-from fieldrelay.engine.clock import RealClock
-from fieldrelay.engine.intake import Intake, receive
-from fieldrelay.runtime import build_runtime
 from fieldrelay.storage.tables import delivery_attempts, inbox, messages, outbox, timers
-from tests.engine.test_crash import Workers, count, wait_for
-from tests.helpers import delivery, job_envelope, signed
+from tests.engine.test_crash import Workers, count, fill_backlog, wait_for
 
 pytestmark = pytest.mark.slow
 
 JOBS = 4
-EVENTS = ("job.created", "job.completed", "job.paid")
 ACCOUNT_SID = "AC" + "c0ffee00" * 4
 AUTH_TOKEN = "crash-test-twilio-auth-token"
 FAKE_TWILIO = Path(__file__).with_name("fake_twilio.py")
@@ -126,16 +121,6 @@ def config_file(tmp_path: Path, twilio: TwilioStandIn) -> Path:
 
 
 @pytest.fixture
-def reader(db_url: str) -> Iterator[Engine]:
-    """A plain engine for polling: no BEGIN IMMEDIATE, so on SQLite it never takes the write lock."""
-    engine = create_engine(db_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
 def workers(db_url: str, config_file: Path, tmp_path: Path) -> Iterator[Workers]:
     pool = Workers(db_url, config_file, tmp_path)
     pool.env |= {"FIELDRELAY_TWILIO_ACCOUNT_SID": ACCOUNT_SID, "FIELDRELAY_TWILIO_SECRET": AUTH_TOKEN}
@@ -143,41 +128,6 @@ def workers(db_url: str, config_file: Path, tmp_path: Path) -> Iterator[Workers]
         yield pool
     finally:
         pool.stop_all()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def fill_inbox(url: str, config: Path) -> int:
-    """Migrate, then sign, verify and receive booked/completed/paid for every job; return the inbox size."""
-    runtime = build_runtime(url, config_path=config, clock=RealClock())
-    try:
-        connector = runtime.inbound["housecallpro"]
-        now = runtime.clock.now()
-        base = now.replace(microsecond=0) - timedelta(hours=4)
-        total = 0
-        for n in range(JOBS):
-            for step, event in enumerate(EVENTS):
-                envelope = job_envelope(
-                    event,
-                    _iso(base + timedelta(minutes=n, seconds=step * 600)),
-                    job_id=f"job_{n}",
-                    customer_id=f"cus_{n}",
-                    phone=f"(512) 555-{2000 + n:04d}",
-                    email=f"customer{n}@example.com",
-                    balance=0 if event == "job.paid" else None,
-                )
-                raw, headers = signed(envelope, now)
-                lowered = {k.lower(): v for k, v in headers.items()}
-                assert connector.verify(delivery(lowered, raw), now) is None
-                assert receive(runtime.engine, connector, lowered, raw, now, runtime.settings.account_id) == (
-                    Intake.ACCEPTED
-                )
-                total += 1
-        return total
-    finally:
-        runtime.engine.dispose()
 
 
 def every_text_sent(engine: Engine) -> bool:
@@ -195,7 +145,7 @@ def every_text_sent(engine: Engine) -> bool:
 def test_worker_killed_while_twilio_holds_its_text_is_reconciled_not_resent(
     db_url: str, config_file: Path, secrets_env: None, reader: Engine, workers: Workers, twilio: TwilioStandIn
 ) -> None:
-    total = fill_inbox(db_url, config_file)
+    total = fill_backlog(db_url, config_file, jobs=JOBS, first_phone=2000)
 
     victim = workers.start("worker-1")
     wait_for(lambda: len(twilio.texts()) >= 1, "the stand-in to receive the first text", workers, WAIT_SECONDS)

@@ -57,6 +57,18 @@ def reply(body: str, occurred_at: datetime, phone: str = "+15125550142") -> ev.R
     )
 
 
+def engaged(provider_message_id: str, action: str, occurred_at: datetime, url: str | None = None) -> ev.MessageEngaged:
+    """SendGrid reporting that Pat opened (or clicked a link in) one of our emails."""
+    return ev.MessageEngaged(
+        source="sendgrid",
+        occurred_at=occurred_at,
+        customer=None,
+        provider_message_id=provider_message_id,
+        action=action,
+        url=url,
+    )
+
+
 def run_until(runtime: Runtime, moment: datetime) -> None:
     """Move the clock to ``moment`` and let a worker do everything due by then."""
     clock = sim_clock(runtime)

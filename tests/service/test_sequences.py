@@ -17,6 +17,7 @@ from tests.conftest import START
 from tests.service.sequence_support import (
     at,
     emails,
+    engaged,
     enrolled_in,
     enrollment,
     job,
@@ -117,13 +118,7 @@ def test_an_offer_email_opened_but_not_clicked_gets_a_text_nudge_and_a_reply_ski
     (offer_email,) = emails(runtime)
     apply(
         runtime,
-        ev.MessageEngaged(
-            source="sendgrid",
-            occurred_at=at(50),
-            customer=None,
-            provider_message_id=offer_email.provider_message_id,
-            action="opened",
-        ),
+        engaged(offer_email.provider_message_id, "opened", at(50)),
         reply("what does the plan cost?", at(60)),
         now=at(60),
     )
@@ -139,14 +134,7 @@ def test_a_click_on_the_offer_means_no_nudge(runtime: Runtime) -> None:
     (offer_email,) = emails(runtime)
     apply(
         runtime,
-        ev.MessageEngaged(
-            source="sendgrid",
-            occurred_at=at(49),
-            customer=None,
-            provider_message_id=offer_email.provider_message_id,
-            action="clicked",
-            url="https://example.com/book",
-        ),
+        engaged(offer_email.provider_message_id, "clicked", at(49), "https://example.com/book"),
         now=at(49),
     )
     run_until(runtime, at(121))
@@ -222,14 +210,7 @@ def test_a_click_on_the_review_link_stops_the_review_nudges(runtime: Runtime) ->
     (email,) = emails(runtime)
     apply(
         runtime,
-        ev.MessageEngaged(
-            source="sendgrid",
-            occurred_at=at(49),
-            customer=None,
-            provider_message_id=email.provider_message_id,
-            action="clicked",
-            url="https://g.page/r/rapid-rooter/review",
-        ),
+        engaged(email.provider_message_id, "clicked", at(49), "https://g.page/r/rapid-rooter/review"),
         now=at(49),
     )
     run_until(runtime, at(24 * 8))

@@ -9,7 +9,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.report_followup import FollowupFigures, followup_figures
 from tests.conftest import START
-from tests.service.sequence_support import at, emails, job, library_settings, reply, run_until
+from tests.service.sequence_support import at, emails, engaged, job, library_settings, reply, run_until
 from tests.service.support import apply
 
 
@@ -38,14 +38,7 @@ def test_a_poor_rating_and_a_clicked_review_email_are_counted(runtime: Runtime) 
     apply(runtime, job(ev.PaymentCaptured, at(2)), now=at(2))
     run_until(runtime, at(50))  # the review-request text at 2.5 h, the review email on day 2
     (email,) = emails(runtime)
-    clicked = ev.MessageEngaged(
-        source="sendgrid",
-        occurred_at=at(51),
-        customer=None,
-        provider_message_id=email.provider_message_id,
-        action="clicked",
-        url="https://g.page/r/rapid-rooter/review",
-    )
+    clicked = engaged(email.provider_message_id, "clicked", at(51), "https://g.page/r/rapid-rooter/review")
     apply(runtime, clicked, now=at(51))
 
     before_due, late = figures(runtime, 4.9), figures(runtime, 52)

@@ -12,19 +12,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TRIGGERS = (
-    "job.booked",
-    "job.completed",
-    "job.invoiced",
-    "job.paid",
-    "job.cancelled",
-    "estimate.no_decision",
-    "rating.received",
-)
 Trigger = Literal[
     "job.booked",
     "job.completed",
@@ -34,6 +25,7 @@ Trigger = Literal[
     "estimate.no_decision",
     "rating.received",
 ]
+TRIGGERS: tuple[str, ...] = get_args(Trigger)
 Channel = Literal["sms", "email", "task"]
 Category = Literal["transactional", "marketing"]
 Role = Literal["owner", "operations", "dispatcher", "office", "sales", "technician"]

@@ -17,6 +17,7 @@ from fieldrelay.rules.loader import parse_settings
 from fieldrelay.rules.messaging import Email, SendGridSending
 from fieldrelay.rules.secrets import sendgrid_api_key
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
+from tests.helpers import RecordingVendor
 
 API_KEY = "SG.test-key.0123456789"
 MESSAGE_ID = "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"
@@ -28,16 +29,8 @@ UNSUBSCRIBE = "https://relay.example.com/u/abc123"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-class FakeSendGrid:
+class FakeSendGrid(RecordingVendor):
     """Answers with ``handler`` and keeps every request it saw."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
 
     @property
     def body(self) -> Any:

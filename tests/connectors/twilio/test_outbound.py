@@ -29,6 +29,7 @@ from fieldrelay.rules.loader import parse_settings
 from fieldrelay.rules.messaging import TwilioSending
 from fieldrelay.service.ports import SendFailed, SendResult, SmsRequest
 from tests.connectors.twilio.support import FIXTURES, TWILIO_TOKEN
+from tests.helpers import RecordingVendor
 
 CREATE_RESPONSE: dict[str, Any] = json.loads(
     (FIXTURES / "outbound" / "message-resource.create-response.json").read_text(encoding="utf-8")
@@ -46,16 +47,8 @@ ROW_CREATED = datetime(2015, 7, 30, 20, 12, 0, tzinfo=UTC)
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-class FakeTwilio:
+class FakeTwilio(RecordingVendor):
     """Answers the SDK's requests with ``handler`` and keeps every request it saw."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
 
     @property
     def form(self) -> dict[str, list[str]]:
