@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
@@ -21,6 +21,7 @@ from fieldrelay.cli_templates import templates_app
 from fieldrelay.engine.clock import Clock, RealClock, SimulatedClock
 from fieldrelay.engine.logs import configure_logging
 from fieldrelay.rules.loader import ConfigError, load_settings
+from fieldrelay.runtime import ProviderNotConfigured
 from fieldrelay.storage import errors as error_queue
 
 app = typer.Typer(
@@ -64,7 +65,10 @@ def serve(
     runtime = open_runtime(db, config, chosen)
     # On a simulated clock, work runs only inside POST /api/clock/advance: a background worker would see its
     # leases expire whenever the clock jumps, and another worker would take over rows still in its hands.
-    application = create_app(runtime, run_worker=clock is ClockKind.real)
+    try:
+        application = create_app(runtime, run_worker=clock is ClockKind.real)
+    except ProviderNotConfigured as exc:
+        _cannot_start(exc)
     uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False)
 
 
@@ -91,7 +95,16 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    runtime.new_worker(worker_id).run_forever(stop)
+    try:
+        started = runtime.new_worker(worker_id)
+    except ProviderNotConfigured as exc:
+        _cannot_start(exc)
+    started.run_forever(stop)
+
+
+def _cannot_start(exc: ProviderNotConfigured) -> NoReturn:
+    console.print(f"cannot start: {exc}", style="red", markup=False, highlight=False)
+    raise typer.Exit(2) from exc
 
 
 @app.command()

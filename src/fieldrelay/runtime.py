@@ -20,6 +20,10 @@ from fieldrelay.storage.db import make_engine, upgrade
 from fieldrelay.storage.mirror_repo import SqlMirror
 
 
+class ProviderNotConfigured(Exception):
+    """A message provider chosen in fieldrelay.yaml cannot start (its secret is missing from the environment)."""
+
+
 @dataclass
 class Runtime:
     """Everything a process needs, shared by the API and its worker."""
@@ -30,9 +34,13 @@ class Runtime:
     inbound: dict[str, InboundConnector] = field(default_factory=dict)
 
     def new_worker(self, worker_id: str | None = None) -> Worker:
-        """A worker bound to this runtime."""
-        sms = SMS[self.settings.messaging.sms_provider](self.engine, self.clock, self.settings)
-        email = EMAIL[self.settings.messaging.email_provider](self.engine, self.clock, self.settings)
+        """A worker bound to this runtime; ProviderNotConfigured when a message provider cannot start."""
+        messaging = self.settings.messaging
+        try:
+            sms = SMS[messaging.sms_provider](self.engine, self.clock, self.settings)
+            email = EMAIL[messaging.email_provider](self.engine, self.clock, self.settings)
+        except ValueError as exc:  # the senders refuse to start without their credentials, saying which
+            raise ProviderNotConfigured(str(exc)) from exc
         return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id, email=email)
 
     @contextmanager

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from fieldrelay.domain.followup_time import next_business_moment, season_moment
+from fieldrelay.rules.config import DAYS
 from fieldrelay.rules.sequences import ExitRule, Sequence
 from fieldrelay.service import consent, followups, templates
 from fieldrelay.service.context import HandlerContext
@@ -82,9 +83,11 @@ def entry_refused(
     """Why the customer may not enrol, or None."""
     entry = sequence.entry
     rating = context.get("rating")
-    if entry.rating_at_least is not None and not (isinstance(rating, int) and rating >= entry.rating_at_least):
+    if (entry.rating_at_least is not None or entry.rating_at_most is not None) and not isinstance(rating, int):
+        return "no rating given"
+    if entry.rating_at_least is not None and isinstance(rating, int) and rating < entry.rating_at_least:
         return f"rating {rating} is below {entry.rating_at_least}"
-    if entry.rating_at_most is not None and not (isinstance(rating, int) and rating <= entry.rating_at_most):
+    if entry.rating_at_most is not None and isinstance(rating, int) and rating > entry.rating_at_most:
         return f"rating {rating} is above {entry.rating_at_most}"
     if entry.min_ticket is not None:
         total = job.total_cents if job is not None else None
@@ -210,8 +213,7 @@ def end_on(
 
 def _business_moment(ctx: HandlerContext, due: datetime) -> datetime:
     hours: dict[int, tuple[time, time]] = {
-        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(day): (w.opens, w.closes)
-        for day, w in ctx.settings.business.opening_hours().items()
+        DAYS.index(day): (w.opens, w.closes) for day, w in ctx.settings.business.opening_hours().items()
     }
     return next_business_moment(due, ZoneInfo(ctx.settings.business.time_zone), hours)
 

@@ -1,0 +1,28 @@
+"""Starting a worker or the service with a message provider that cannot start: a clear error and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fieldrelay.cli import app
+
+TWILIO_YAML = 'business:\n  name: X\nmessaging:\n  sms_provider: twilio\n  twilio:\n    from_number: "+15005550006"\n'
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_twilio_without_its_credentials_refuses_to_start_and_says_which(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FIELDRELAY_TWILIO_ACCOUNT_SID", raising=False)
+    monkeypatch.delenv("FIELDRELAY_TWILIO_SECRET", raising=False)
+    config = tmp_path / "fieldrelay.yaml"
+    config.write_text(TWILIO_YAML, encoding="utf-8")
+
+    result = CliRunner().invoke(app, [command, "--config", str(config), "--db", f"sqlite:///{tmp_path / 'f.db'}"])
+
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("cannot start: sms_provider twilio needs FIELDRELAY_TWILIO_ACCOUNT_SID")
+    assert "Traceback" not in result.output
