@@ -22,6 +22,7 @@ from fieldrelay.engine.clock import Clock, RealClock, SimulatedClock
 from fieldrelay.engine.logs import configure_logging
 from fieldrelay.rules.loader import ConfigError, load_settings
 from fieldrelay.runtime import ProviderNotConfigured
+from fieldrelay.service import templates
 from fieldrelay.storage import errors as error_queue
 
 app = typer.Typer(
@@ -115,6 +116,12 @@ def check(config: ConfigOpt = None) -> None:
     except ConfigError as exc:
         print_config_error(exc)
         raise typer.Exit(1) from exc
+    broken = templates.problems(settings)
+    if broken:
+        console.print("Templates that cannot render:", style="red", markup=False)
+        for problem in broken:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(1)
     hours = settings.business.opening_hours()
     days = ", ".join(f"{d} {h.opens:%H:%M}-{h.closes:%H:%M}" for d, h in hours.items()) or "closed every day"
     console.print(f"[green]OK[/] {settings.business.name} ({settings.business.time_zone}): {days}")
@@ -124,6 +131,12 @@ def check(config: ConfigOpt = None) -> None:
     console.print(
         f"field mapping: {len(rows)} events write {writes} CRM fields; triggers: {', '.join(triggers) or 'none'}; "
         f"pipeline: {len(settings.pipeline.stages)} stages; texts {settings.text_hours} customer time",
+        highlight=False,
+    )
+    enabled = sum(sequence.enabled for sequence in settings.sequences.values())
+    console.print(
+        f"sequences: {enabled} of {len(settings.sequences)} enabled; templates: {len(settings.templates)}; "
+        f"texts by {settings.messaging.sms_provider}, email by {settings.messaging.email_provider}",
         highlight=False,
     )
 

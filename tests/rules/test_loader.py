@@ -256,6 +256,18 @@ def test_check_good_file() -> None:
     summary = " ".join(result.output.split())
     assert "field mapping: 10 events write 19 CRM fields" in summary
     assert "pipeline: 9 stages; texts 08:00-21:00 customer time" in summary
+    assert "sequences: 9 of 9 enabled; templates: 14; texts by devsms, email by devmail" in summary
+
+
+def test_check_refuses_a_template_naming_a_value_no_template_gets(tmp_path: Path) -> None:
+    path = tmp_path / "fieldrelay.yaml"
+    text = DEFAULT_YAML.read_text(encoding="utf-8").replace("{{ review_url }}", "{{ reveiw_url }}", 1)
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", "--config", str(path)])
+    assert result.exit_code == 1, result.output
+    summary = " ".join(result.output.split())
+    assert summary.startswith("Templates that cannot render:")
+    assert "'reveiw_url' is undefined" in summary and "OK" not in summary
 
 
 def test_check_bad_file(tmp_path: Path) -> None:

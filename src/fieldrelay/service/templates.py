@@ -14,8 +14,25 @@ from fieldrelay.rules.sequences import Plan, Season
 from fieldrelay.service.records import CustomerRecord, JobRecord
 
 # Templates are the shop's text; the sandbox keeps a template from reaching into Python objects. StrictUndefined:
-# a misspelt variable is an error a person sees (preview, error queue), not a blank in a customer's text.
+# a misspelt variable is an error a person sees (fieldrelay check, templates render, the skipped step on the
+# customer's timeline), never a blank in a customer's text.
 _ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+
+
+# Every value a template may name: base_values fills each, and fieldrelay check renders every template with them.
+VALUE_NAMES = (
+    "first_name",
+    "business_name",
+    "service",
+    "booking_url",
+    "review_url",
+    "plan",
+    "plan_url",
+    "season",
+    "balance",
+    "renewal_date",
+    "rating",
+)
 
 
 class TemplateFailed(Exception):
@@ -84,3 +101,15 @@ def render(
     except TemplateError as exc:
         raise TemplateFailed(f"template {name!r}: {exc}") from exc
     return subject, body
+
+
+def problems(settings: Settings) -> list[str]:
+    """Each configured template that cannot render (a syntax error, a name no template gets), in words."""
+    sample = {name: f"<{name}>" for name in VALUE_NAMES}
+    found = []
+    for name in settings.templates:
+        try:
+            render(settings, name, sample)
+        except TemplateFailed as exc:
+            found.append(str(exc))
+    return found
