@@ -14,6 +14,8 @@ from fieldrelay.cli_common import console
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
+from fieldrelay.service.records import FieldWrite
+from fieldrelay.storage.mirror_repo import SqlMirror
 from fieldrelay.storage.tables import activities, messages, outbox, timers
 from fieldrelay.storage.tables_followup import enrollments
 from tests.conftest import START
@@ -133,6 +135,20 @@ def test_templates_render_for_a_customer(runtime: Runtime, base: list[str]) -> N
 
     code, output = invoke("templates", "list", *base)
     assert code == 0 and "satisfaction_check.ask" in output
+
+
+def test_templates_render_fills_the_renewal_date_from_the_crm_field(runtime: Runtime, base: list[str]) -> None:
+    apply(runtime, job(ev.PaymentCaptured, START))
+    customer = only_customer(runtime).id
+    code, output = invoke("templates", "render", "renewal_text", "--customer", customer, *base)
+    assert code == 0 and "is due soon. Book:" in output, output
+
+    # The playbook's renewal_scheduling writes renewal_due_on a year after a payment.
+    with runtime.engine.begin() as conn:
+        store = SqlMirror(conn, runtime.settings.account_id, START)
+        store.write_fields(customer, {"renewal_due_on": FieldWrite("2027-11-02", "rule:renewal_scheduling", START)})
+    code, output = invoke("templates", "render", "renewal_text", "--customer", customer, *base)
+    assert code == 0 and "is due November 2. Book:" in output, output
 
 
 def test_templates_render_refuses_an_unknown_template_or_customer(runtime: Runtime, base: list[str]) -> None:

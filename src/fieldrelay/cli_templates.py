@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 from fieldrelay.cli_common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.cli_sequences import add_row
 from fieldrelay.service import templates
+from fieldrelay.service.records import StoredField
 from fieldrelay.storage import followup_queries
 from fieldrelay.storage.mirror_repo import SqlMirror
 
@@ -57,8 +59,10 @@ def render(
             raise typer.Exit(2) from exc
         job_id = followup_queries.latest_job_id(conn, settings.account_id, record.id)
         job = store.get_job(job_id) if job_id else None
+        renewal = _renewal_date(store.fields_of(record.id).get("renewal_due_on"))
     try:
-        subject, body = templates.render(settings, name, templates.base_values(settings, record, job))
+        values = templates.base_values(settings, record, job)
+        subject, body = templates.render(settings, name, values, renewal_date=renewal)
     except templates.TemplateFailed as exc:
         console.print(f"Cannot render: {exc}", style="red", markup=False, highlight=False)
         raise typer.Exit(2) from exc
@@ -66,3 +70,13 @@ def render(
         console.print(f"Subject: {subject}", markup=False, highlight=False, soft_wrap=True)
         console.print()
     console.print(body, markup=False, highlight=False, soft_wrap=True)
+
+
+def _renewal_date(field: StoredField | None) -> date | None:
+    """The customer's renewal date from the CRM field the field mapping writes, when it holds one."""
+    if field is None or not isinstance(field.value, str):
+        return None
+    try:
+        return date.fromisoformat(field.value[:10])
+    except ValueError:
+        return None

@@ -80,7 +80,7 @@ def base_values(settings: Settings, customer: CustomerRecord, job: JobRecord | N
         "plan_url": plan.url if plan else None,
         "season": season.name if season else "tune-up",
         "balance": f"${balance / 100:,.2f}" if balance else "the balance",
-        "renewal_date": None,
+        "renewal_date": "soon",  # renewal reminders get the date; a preview without one reads naturally
         "rating": None,
     }
 
