@@ -1,4 +1,4 @@
-"""The demo's week end to end: the driver posts the simulated webhooks and form submissions to the real app.
+"""The demo's week end to end: the driver posts the simulated webhooks, form submissions and text replies to the app.
 
 The app runs in-process on a simulated clock, behind uvicorn's proxy-headers middleware as ``fieldrelay serve`` runs
 it (the driver names each form visitor in ``X-Forwarded-For``, which uvicorn trusts from 127.0.0.1). SQLite only:
@@ -24,18 +24,23 @@ from fieldrelay.runtime import Runtime, build_runtime
 from fieldrelay.sim.demo import DEMO_START
 from fieldrelay.sim.driver import DriveResult, drive
 from fieldrelay.sim.leads import FORM_ID, HOUSEHOLD, NEW, RETURNING, UNCERTAIN, SimSubmission, build_leads
+from fieldrelay.sim.replies import SimReply, build_replies
 from fieldrelay.sim.shop import build_week
-from fieldrelay.storage.tables import customers, external_ids, merge_candidates, merges
+from fieldrelay.storage.tables import activities, customer_fields, customers, external_ids, merge_candidates, merges
+from fieldrelay.storage.tables_followup import enrollments, tasks
 
 API_TOKEN, HCP_SECRET, FORMS_TOKEN = "week-api-token", "week-hcp-secret", "week-forms-token"
+TWILIO_TOKEN = "week-twilio-token"
 END = DEMO_START + timedelta(days=7)
 
 
 class Week:
     """The figures and the database after one simulated week."""
 
-    def __init__(self, runtime: Runtime, result: DriveResult, leads: list[SimSubmission]) -> None:
-        self.runtime, self.result, self.leads = runtime, result, leads
+    def __init__(
+        self, runtime: Runtime, result: DriveResult, leads: list[SimSubmission], replies: list[SimReply]
+    ) -> None:
+        self.runtime, self.result, self.leads, self.replies = runtime, result, leads, replies
         self.report: Report = build_report(runtime, now=END)
 
     def record(self, conn: Connection, connector: str, external_id: str) -> str:
@@ -67,6 +72,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         env.setenv("FIELDRELAY_API_TOKEN", API_TOKEN)
         env.setenv("FIELDRELAY_HOUSECALLPRO_SECRET", HCP_SECRET)
         env.setenv("FIELDRELAY_FORMS_SECRET", f"{FORM_ID}={FORMS_TOKEN}")
+        env.setenv("FIELDRELAY_TWILIO_SECRET", TWILIO_TOKEN)
         db_url = f"sqlite:///{tmp_path_factory.mktemp('week') / 'fieldrelay.db'}"
         runtime = build_runtime(db_url, settings=load_settings(), clock=SimulatedClock(DEMO_START))
         try:
@@ -75,6 +81,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
             transport: httpx.BaseTransport = client._transport  # the ASGI app as an httpx transport
             deliveries = build_week(DEMO_START)
             leads = build_leads(deliveries, DEMO_START)
+            replies = build_replies(deliveries)
             result = drive(
                 "http://testserver",
                 API_TOKEN,
@@ -86,8 +93,10 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
                 progress=False,
                 submissions=leads,
                 forms_token=FORMS_TOKEN,
+                replies=replies,
+                twilio_token=TWILIO_TOKEN,
             )
-            yield Week(runtime, result, leads)
+            yield Week(runtime, result, leads, replies)
         finally:
             runtime.engine.dispose()
 
@@ -98,6 +107,7 @@ def of_kind(week: Week, kind: str) -> list[SimSubmission]:
 
 def test_every_request_is_accepted_applied_and_current(week: Week) -> None:
     assert week.result.refused == 0 and week.result.form_submissions == len(week.leads)
+    assert week.result.replies == len(week.replies) > 0
     intake = week.report.intake
     assert (intake["errors"], intake["pending"]) == (0, 0)
     assert intake["received"] == week.result.sent
@@ -152,3 +162,20 @@ def test_new_people_become_new_leads(week: Week) -> None:
             assert row.lifecycle_stage == "lead"
             mine = merge_candidates.c.customer_id == live
             assert conn.execute(select(merge_candidates).where(mine)).all() == []
+
+
+def test_replies_become_ratings_a_recovery_task_and_plan_offers(week: Week) -> None:
+    with week.runtime.engine.connect() as conn:
+        rated = conn.execute(select(activities.c.summary).where(activities.c.kind == "rating.received")).scalars()
+        ratings = [int(summary.split("Rated the job ")[1].split("/")[0]) for summary in rated]
+        fields = customer_fields.c
+        stored = conn.execute(select(fields.value).where(fields.field == "satisfaction_rating")).scalars().all()
+        recovery = conn.execute(select(func.count()).where(tasks.c.title.like("Service recovery%"))).scalar_one()
+        e = enrollments.c
+        offers = conn.execute(select(func.count()).where(e.sequence == "maintenance_plan_offer")).scalar_one()
+        replied = conn.execute(select(func.count()).where(activities.c.kind == "message.replied")).scalar_one()
+    assert replied >= len(week.replies)
+    assert len(ratings) >= len(week.replies) * 0.8 and stored
+    assert any(r <= 3 for r in ratings) and any(r >= 4 for r in ratings)
+    assert recovery == sum(r <= 3 for r in ratings) >= 1
+    assert offers >= 1

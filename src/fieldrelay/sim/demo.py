@@ -18,6 +18,7 @@ from fieldrelay.reporting import build_report, print_report
 from fieldrelay.runtime import build_runtime
 from fieldrelay.sim.driver import DriveResult, drive
 from fieldrelay.sim.leads import FORM_ID, build_leads
+from fieldrelay.sim.replies import build_replies
 from fieldrelay.sim.shop import build_week
 
 # Monday 07:00 in Chicago: the simulated week starts before the shop opens.
@@ -60,15 +61,18 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
         "FIELDRELAY_API_TOKEN": secrets.token_urlsafe(24),
         "FIELDRELAY_HOUSECALLPRO_SECRET": secrets.token_urlsafe(24),
         "FIELDRELAY_FORMS_SECRET": f"{FORM_ID}={forms_token}",
+        "FIELDRELAY_TWILIO_SECRET": secrets.token_urlsafe(24),
     }
     start = DEMO_START
     end = start + timedelta(days=7)
     deliveries = build_week(start, seed=seed)
     leads = build_leads(deliveries, start, seed=seed)
+    replies = build_replies(deliveries, seed=seed)
     console.print(
         f"Simulated 9-technician plumbing shop, week of {start:%Y-%m-%d}: {len(deliveries)} signed "
-        f"Housecall Pro webhooks (redeliveries and late ones included) and {len(leads)} website form submissions "
-        f"(customers writing in again, a spouse, new people) → {base_url}"
+        f"Housecall Pro webhooks (redeliveries and late ones included), {len(leads)} website form submissions "
+        f"(customers writing in again, a spouse, new people) and {len(replies)} signed Twilio text replies "
+        f"(customers answering the 1-5 satisfaction question) → {base_url}"
     )
     log_path = workdir / "service.log"
     with log_path.open("wb") as log_file:
@@ -102,12 +106,15 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
                 end,
                 submissions=leads,
                 forms_token=forms_token,
+                replies=replies,
+                twilio_token=env["FIELDRELAY_TWILIO_SECRET"],
             )
         finally:
             process.terminate()
             process.wait(timeout=30)
     console.print(
-        f"Sent {result.sent} ({result.webhooks} signed webhooks, {result.form_submissions} form submissions): "
+        f"Sent {result.sent} ({result.webhooks} signed webhooks, {result.form_submissions} form submissions, "
+        f"{result.replies} text replies): "
         f"{result.accepted} accepted, {result.duplicates} acknowledged as duplicates, {result.refused} refused."
     )
     runtime = build_runtime(db_url, migrate=False)

@@ -1,8 +1,9 @@
 """Drive a running fieldrelay service through a simulated week: signed webhooks, form submissions, clock advances.
 
-Housecall Pro deliveries and website form submissions are posted in one time order, each in its simulated step. A
-submission carries the form's token and, as the reverse proxy in front of the service would, the visitor's address in
-``X-Forwarded-For`` (the per-address rate limit of the forms endpoint counts each visitor, not the driver).
+Housecall Pro deliveries, website form submissions and customers' text replies are posted in one time order, each in
+its simulated step. A submission carries the form's token and, as the reverse proxy in front of the service would, the
+visitor's address in ``X-Forwarded-For`` (the per-address rate limit of the forms endpoint counts each visitor, not the
+driver). A text reply is Twilio's inbound-SMS form post, signed with the auth token for the URL the service sees.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from fieldrelay.connectors.housecallpro.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, compute_signature
 from fieldrelay.sim.leads import SimSubmission
 from fieldrelay.sim.people import SHOP_TZ
+from fieldrelay.sim.replies import TWILIO_PATH, SimReply, reply_request
 from fieldrelay.sim.shop import SimDelivery
 
 WEBHOOK_PATH = "/webhooks/housecallpro"
@@ -30,7 +32,7 @@ MAX_CHUNK = timedelta(minutes=15)
 
 @dataclass
 class DriveResult:
-    """What the service answered to the webhooks and form submissions the driver sent (``sent`` counts both)."""
+    """What the service answered to the webhooks, form submissions and text replies the driver sent (``sent``: all)."""
 
     sent: int
     accepted: int
@@ -38,11 +40,12 @@ class DriveResult:
     refused: int
     statuses: dict[int, int]
     form_submissions: int = 0  # of ``sent``, how many went to the forms endpoint
+    replies: int = 0  # of ``sent``, how many were customers' texts posted to the Twilio endpoint
 
     @property
     def webhooks(self) -> int:
         """How many Housecall Pro deliveries were sent."""
-        return self.sent - self.form_submissions
+        return self.sent - self.form_submissions - self.replies
 
 
 def signed_request(hcp_secret: str, delivery: SimDelivery) -> tuple[bytes, dict[str, str]]:
@@ -102,17 +105,22 @@ def drive(
     progress: bool = True,
     submissions: Sequence[SimSubmission] = (),
     forms_token: str | None = None,
+    replies: Sequence[SimReply] = (),
+    twilio_token: str | None = None,
 ) -> DriveResult:
-    """POST each delivery and form submission in its simulated step, advancing the service clock to ``end``."""
+    """POST each delivery, form submission and text reply in its simulated step, advancing the clock to ``end``."""
     if step_seconds <= 0:
         raise ValueError("step_seconds must be positive")
     if submissions and not forms_token:
         raise ValueError("form submissions need the form's token")
+    if replies and not twilio_token:
+        raise ValueError("text replies need the Twilio auth token")
     start, end, step = start.astimezone(UTC), end.astimezone(UTC), timedelta(seconds=step_seconds)
-    outgoing: list[SimDelivery | SimSubmission] = [*deliveries, *submissions]
+    outgoing: list[SimDelivery | SimSubmission | SimReply] = [*deliveries, *submissions, *replies]
     pending = sorted((d for d in outgoing if d.deliver_at < end), key=lambda d: d.deliver_at)
     statuses: Counter[int] = Counter()
-    forms = 0
+    forms = texts = 0
+    twilio_url = base_url.rstrip("/") + TWILIO_PATH  # what the service validates against (no public_base_url)
     auth = {"Authorization": f"Bearer {api_token}"}
     now, index = start, 0
     with (
@@ -126,6 +134,10 @@ def drive(
                     assert forms_token is not None
                     path, (body, headers) = FORMS_PATH, form_request(forms_token, item)
                     forms += 1
+                elif isinstance(item, SimReply):
+                    assert twilio_token is not None
+                    path, (body, headers) = TWILIO_PATH, reply_request(twilio_token, twilio_url, item)
+                    texts += 1
                 else:
                     path, (body, headers) = WEBHOOK_PATH, signed_request(hcp_secret, item)
                 statuses[client.post(path, content=body, headers=headers).status_code] += 1
@@ -152,4 +164,5 @@ def drive(
         refused=sent - accepted - duplicates,
         statuses=dict(statuses),
         form_submissions=forms,
+        replies=texts,
     )
