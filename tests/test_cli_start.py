@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from fieldrelay.cli import app
 
 TWILIO_YAML = 'business:\n  name: X\nmessaging:\n  sms_provider: twilio\n  twilio:\n    from_number: "+15005550006"\n'
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """worker and serve configure logging onto the CliRunner's stderr, which is closed after the call: put the
+    configuration back, or every later test that logs would write to a closed file."""
+    structlog_config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        structlog.configure(**structlog_config)
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 @pytest.mark.parametrize("command", ["worker", "serve"])
