@@ -180,11 +180,19 @@ def errors_list(
     config: ConfigOpt = None,
     db: DbOpt = None,
     kind: Annotated[str | None, typer.Option(help="inbox, timer or outbox")] = None,
+    source: Annotated[str | None, typer.Option(help="connector, timer kind or outbox target")] = None,
+    older_than: Annotated[str | None, typer.Option(help="only items at least this old: 30m, 2h, 7d")] = None,
 ) -> None:
     """List what failed and waits for a person."""
+    try:
+        age = None if older_than is None else error_queue.parse_age(older_than)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--older-than: {exc}") from exc
     runtime = open_runtime(db, config, migrate=False)
     with runtime.engine.connect() as conn:
-        items = error_queue.list_errors(conn, runtime.settings.account_id, kind)
+        items = error_queue.list_errors(
+            conn, runtime.settings.account_id, kind, source=source, older_than=age, now=runtime.clock.now()
+        )
     if not items:
         console.print("[green]The error queue is empty.[/]")
         return
@@ -220,6 +228,58 @@ def errors_retry(
             console.print(f"[red]No open error {error_id!r}.[/]")
             raise typer.Exit(1)
     console.print(f"{error_id} put back in line; a running worker will pick it up.")
+
+
+@errors_app.command("dismiss")
+def errors_dismiss(
+    error_id: Annotated[str, typer.Argument(help="an id from `errors list`, e.g. outbox-7")],
+    by: Annotated[str | None, typer.Option(help="who closes it")] = None,
+    reason: Annotated[str | None, typer.Option(help="why it needs no retry")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Close an error without retrying it; an outbox row's message is cancelled."""
+    runtime = open_runtime(db, config, migrate=False)
+    with runtime.engine.begin() as conn:
+        if not error_queue.dismiss(conn, runtime.settings.account_id, error_id, by, reason):
+            console.print(f"[red]No open error {error_id!r}.[/]")
+            raise typer.Exit(1)
+    console.print(f"{error_id} dismissed.")
+
+
+@errors_app.command("show")
+def errors_show(
+    error_id: Annotated[str, typer.Argument(help="an id from `errors list`, e.g. outbox-7")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Show one open error and its delivery attempts."""
+    runtime = open_runtime(db, config, migrate=False)
+    with runtime.engine.connect() as conn:
+        detail = error_queue.error_detail(conn, runtime.settings.account_id, error_id)
+    if detail is None:
+        console.print(f"[red]No open error {error_id!r}.[/]")
+        raise typer.Exit(1)
+    item = Table(title=error_id, show_header=False)
+    for key, value in detail.items():
+        if key not in ("id", "attempts"):
+            item.add_row(key, "" if value is None else str(value))
+    console.print(item)
+    if not detail["attempts"]:
+        return
+    attempts = Table(title="Delivery attempts")
+    for column in ("#", "started", "ms", "outcome", "status", "detail"):
+        attempts.add_column(column)
+    for a in detail["attempts"]:
+        attempts.add_row(
+            str(a["attempt"]),
+            a["started_at"],
+            str(a["duration_ms"]),
+            a["outcome"],
+            str(a["status_code"] or ""),
+            a["detail"] or "",
+        )
+    console.print(attempts)
 
 
 @db_app.command("upgrade")

@@ -12,6 +12,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from tests.conftest import API_TOKEN
 from tests.helpers import job_envelope, signed
+from tests.storage.error_rows import add_dead_outbox, add_inbox_error
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -126,3 +127,59 @@ def test_health_and_readiness(client: TestClient, clock: SimulatedClock) -> None
     )
     assert client.get("/readyz").json() == {"db": "ok", "inbox_pending": 1, "outbox_pending": 0, "timers_due": 0}
     assert "fieldrelay_webhooks_total" in client.get("/metrics").text
+
+
+def test_error_queue_filters_detail_and_dismiss(client: TestClient, runtime: Runtime, clock: SimulatedClock) -> None:
+    """Filter by source and age, read an outbox row's attempts, dismiss it (body optional), then 404."""
+    now = clock.now()
+    inbox_id = add_inbox_error(runtime.engine, now - timedelta(minutes=10), connector="jobber")
+    outbox_id, _ = add_dead_outbox(runtime.engine, now - timedelta(hours=3))
+
+    def listed(**params: str) -> list[str]:
+        response = client.get("/api/errors", params=params, headers=AUTH)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert listed() == [outbox_id, inbox_id]
+    assert listed(source="jobber") == [inbox_id]
+    assert listed(older_than="2h") == [outbox_id]
+    assert listed(kind="outbox", older_than="7d") == []
+    for bad in ("2 hours", "-2h"):
+        refused = client.get("/api/errors", params={"older_than": bad}, headers=AUTH)
+        assert refused.status_code == 422 and "older_than" in refused.json()["detail"]
+
+    detail = client.get(f"/api/errors/{outbox_id}", headers=AUTH).json()
+    assert (detail["id"], detail["source"], detail["error"]) == (outbox_id, "sms", "not a mobile number")
+    assert [(a["attempt"], a["outcome"], a["status_code"]) for a in detail["attempts"]] == [
+        (1, "failed", None),
+        (2, "failed", 400),
+    ]
+    inbox_detail = client.get(f"/api/errors/{inbox_id}", headers=AUTH).json()
+    assert (inbox_detail["connector"], inbox_detail["event_type"], inbox_detail["attempts"]) == (
+        "jobber",
+        "job.created",
+        [],
+    )
+
+    dismissed = client.post(f"/api/errors/{outbox_id}/dismiss", json={"by": "dana", "reason": "landline"}, headers=AUTH)
+    assert dismissed.json() == {"id": outbox_id, "status": "dismissed"}
+    assert client.post(f"/api/errors/{inbox_id}/dismiss", headers=AUTH).status_code == 200
+    assert client.post(f"/api/errors/{outbox_id}/dismiss", headers=AUTH).status_code == 404
+    assert client.get(f"/api/errors/{outbox_id}", headers=AUTH).status_code == 404
+    assert client.get("/api/errors/nonsense", headers=AUTH).status_code == 404
+    assert listed() == []
+
+
+def test_metrics_gauge_the_error_queue_and_the_oldest_waiting_row(
+    client: TestClient, runtime: Runtime, clock: SimulatedClock
+) -> None:
+    """One dead outbox row reads 1 on the error-queue gauge; a waiting delivery ages on the clock."""
+    add_dead_outbox(runtime.engine, clock.now() - timedelta(hours=1))
+    _deliver(client, job_envelope("job.paid", "2026-11-02T14:59:00Z"), clock)
+    clock.advance(120)
+    text = client.get("/metrics").text
+    assert 'fieldrelay_error_queue_rows{kind="outbox",source="sms"} 1.0' in text
+    assert 'fieldrelay_oldest_pending_age_seconds{table="inbox"} 120.0' in text
+    assert 'fieldrelay_oldest_pending_age_seconds{table="outbox"} 0.0' in text
+    assert "fieldrelay_webhooks_total" in text
+    assert 'source="sms"} 1.0' in TestClient(create_app(runtime)).get("/metrics").text, "a second app registers too"

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fieldrelay import __version__
-from fieldrelay.api import clock, followup_routes, identity_routes, routes, unsubscribe, webhooks
+from fieldrelay.api import clock, followup_routes, gauges, identity_routes, routes, unsubscribe, webhooks
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.runtime import Runtime
@@ -68,6 +68,8 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     )
     for w in workers:
         w.intake_busy = app.state.intake.busy
+    # The gauges read this runtime's database, so each app has its own registry beside the process's counters.
+    app.state.metrics_registry = gauges.app_registry(runtime)
     app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
     app.router.routes.append(webhooks.route)
     app.include_router(routes.router)

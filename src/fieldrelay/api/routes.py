@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from fieldrelay.api.auth import require_token
@@ -62,15 +64,46 @@ def get_messages(
         return {"items": queries.list_messages(conn, account, customer_id)}
 
 
+class Dismissal(BaseModel):
+    """Who closes an error without retrying it, and why."""
+
+    by: str | None = Field(None, max_length=100)
+    reason: str | None = Field(None, max_length=500)
+
+
+def _older_than(raw: str | None) -> timedelta | None:
+    if raw is None:
+        return None
+    try:
+        return errors.parse_age(raw)
+    except ValueError as exc:
+        raise HTTPException(422, f"older_than: {exc}") from exc
+
+
 @router.get("/api/errors", tags=["errors"])
 def get_errors(
     request: Request,
     account: str = Depends(require_token),
     kind: str | None = Query(None, pattern="^(inbox|timer|outbox)$"),
+    source: str | None = Query(None, description="connector, timer kind or outbox target"),
+    older_than: str | None = Query(None, description="a duration like 30m, 2h or 7d"),
 ) -> dict[str, Any]:
-    """The error queue."""
+    """The error queue, optionally only one kind, one source, or items at least this old."""
+    runtime = _runtime(request)
+    age = _older_than(older_than)
+    with runtime.engine.connect() as conn:
+        items = errors.list_errors(conn, account, kind, source=source, older_than=age, now=runtime.clock.now())
+    return {"items": [item.as_json() for item in items]}
+
+
+@router.get("/api/errors/{error_id}", tags=["errors"])
+def get_error(error_id: str, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
+    """One open error with its delivery attempts (outbox rows) or connector and event type (inbox rows)."""
     with _runtime(request).engine.connect() as conn:
-        return {"items": [item.as_json() for item in errors.list_errors(conn, account, kind)]}
+        detail = errors.error_detail(conn, account, error_id)
+    if detail is None:
+        raise HTTPException(404, f"no open error {error_id!r}")
+    return detail
 
 
 @router.post("/api/errors/{error_id}/retry", tags=["errors"])
@@ -81,6 +114,19 @@ def retry_error(error_id: str, request: Request, account: str = Depends(require_
         if not errors.retry(conn, account, error_id, runtime.clock.now()):
             raise HTTPException(404, f"no open error {error_id!r}")
     return {"id": error_id, "status": "pending"}
+
+
+@router.post("/api/errors/{error_id}/dismiss", tags=["errors"])
+def dismiss_error(
+    error_id: str, request: Request, body: Dismissal | None = None, account: str = Depends(require_token)
+) -> dict[str, Any]:
+    """Close one open error without retrying it; an outbox row's message is cancelled."""
+    runtime = _runtime(request)
+    given = body or Dismissal()
+    with runtime.engine.begin() as conn:
+        if not errors.dismiss(conn, account, error_id, given.by, given.reason):
+            raise HTTPException(404, f"no open error {error_id!r}")
+    return {"id": error_id, "status": "dismissed"}
 
 
 @router.get("/healthz", tags=["health"])
@@ -102,6 +148,7 @@ def readyz(request: Request) -> dict[str, Any] | JSONResponse:
 
 
 @router.get("/metrics", tags=["health"], include_in_schema=False)
-def metrics() -> Response:
-    """Prometheus metrics."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: the process's counters, then this app's gauges read from the database."""
+    body = generate_latest() + generate_latest(request.app.state.metrics_registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Column, Connection, Row, Select, Table, func, select, update
 
-from fieldrelay.storage.tables import inbox, messages, outbox, timers
+from fieldrelay.rules.sequences import parse_duration
+from fieldrelay.storage.tables import delivery_attempts, inbox, messages, outbox, timers
 
 _KINDS: dict[str, tuple[Table, tuple[str, ...]]] = {
     "inbox": (inbox, ("error", "dead")),
     "timer": (timers, ("dead",)),
     "outbox": (outbox, ("dead",)),
+}
+# Per kind: the column ErrorItem.source comes from and the one ErrorItem.at comes from.
+_SOURCE_AND_AT: dict[str, tuple[str, str]] = {
+    "inbox": ("connector", "received_at"),
+    "timer": ("kind", "due_at"),
+    "outbox": ("target", "created_at"),
 }
 
 
@@ -28,6 +36,7 @@ class ErrorItem:
     error: str | None
     attempts: int
     at: datetime
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         """The API shape."""
@@ -38,44 +47,87 @@ class ErrorItem:
             "summary": self.summary,
             "error": self.error,
             "attempts": self.attempts,
-            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "at": _iso(self.at),
         }
 
 
-def list_errors(conn: Connection, account_id: str, kind: str | None = None) -> list[ErrorItem]:
-    """Everything waiting for a person, oldest first."""
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _inbox_item(r: Row[Any]) -> ErrorItem:
+    summary = f"webhook {r.event_type or '(unreadable)'}"
+    extra = {"connector": r.connector, "event_type": r.event_type}
+    return ErrorItem(f"inbox-{r.id}", "inbox", r.connector, summary, r.last_error, r.attempts, r.received_at, extra)
+
+
+def _timer_item(t: Row[Any]) -> ErrorItem:
+    return ErrorItem(f"timer-{t.id}", "timer", t.kind, t.key, t.last_error, t.attempts, t.due_at)
+
+
+def _outbox_item(o: Row[Any]) -> ErrorItem:
+    summary = f"{o.kind} {o.idempotency_key}"
+    return ErrorItem(f"outbox-{o.id}", "outbox", o.target, summary, o.last_error, o.attempts, o.created_at)
+
+
+_SELECTS: dict[str, tuple[Callable[[], Select[Any]], Callable[[Row[Any]], ErrorItem]]] = {
+    "inbox": (
+        lambda: select(
+            *(inbox.c[n] for n in ("id", "connector", "event_type", "last_error", "attempts", "received_at"))
+        ),
+        _inbox_item,
+    ),
+    "timer": (
+        lambda: select(*(timers.c[n] for n in ("id", "kind", "key", "last_error", "attempts", "due_at"))),
+        _timer_item,
+    ),
+    "outbox": (
+        lambda: select(
+            *(outbox.c[n] for n in ("id", "target", "kind", "idempotency_key", "last_error", "attempts", "created_at"))
+        ),
+        _outbox_item,
+    ),
+}
+
+
+def _open(kind: str, account_id: str) -> tuple[Select[Any], Callable[[Row[Any]], ErrorItem]]:
+    """The select of one kind's open error rows of the account, and how a row becomes an item."""
+    table, statuses = _KINDS[kind]
+    make_select, to_item = _SELECTS[kind]
+    return make_select().where(table.c.account_id == account_id, table.c.status.in_(statuses)), to_item
+
+
+def list_errors(
+    conn: Connection,
+    account_id: str,
+    kind: str | None = None,
+    *,
+    source: str | None = None,
+    older_than: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[ErrorItem]:
+    """Everything waiting for a person, oldest first; ``older_than`` (with ``now``) keeps items at least that old."""
+    if older_than is not None and now is None:
+        raise ValueError("older_than needs now")
     items: list[ErrorItem] = []
-    if kind in (None, "inbox"):
-        c = inbox.c
-        for r in conn.execute(
-            select(c.id, c.connector, c.event_type, c.last_error, c.attempts, c.received_at).where(
-                c.account_id == account_id, c.status.in_(_KINDS["inbox"][1])
-            )
-        ):
-            summary = f"webhook {r.event_type or '(unreadable)'}"
-            items.append(
-                ErrorItem(f"inbox-{r.id}", "inbox", r.connector, summary, r.last_error, r.attempts, r.received_at)
-            )
-    if kind in (None, "timer"):
-        c = timers.c
-        for t in conn.execute(
-            select(c.id, c.kind, c.key, c.last_error, c.attempts, c.due_at).where(
-                c.account_id == account_id, c.status == "dead"
-            )
-        ):
-            items.append(ErrorItem(f"timer-{t.id}", "timer", t.kind, t.key, t.last_error, t.attempts, t.due_at))
-    if kind in (None, "outbox"):
-        c = outbox.c
-        for o in conn.execute(
-            select(c.id, c.target, c.kind, c.idempotency_key, c.last_error, c.attempts, c.created_at).where(
-                c.account_id == account_id, c.status == "dead"
-            )
-        ):
-            summary = f"{o.kind} {o.idempotency_key}"
-            items.append(
-                ErrorItem(f"outbox-{o.id}", "outbox", o.target, summary, o.last_error, o.attempts, o.created_at)
-            )
+    for name in _KINDS if kind is None else (kind,):
+        query, to_item = _open(name, account_id)
+        table = _KINDS[name][0]
+        source_column, at_column = _SOURCE_AND_AT[name]
+        if source is not None:
+            query = query.where(table.c[source_column] == source)
+        if older_than is not None and now is not None:
+            query = query.where(table.c[at_column] <= now - older_than)
+        items.extend(to_item(r) for r in conn.execute(query))
     return sorted(items, key=lambda item: item.at)
+
+
+def parse_age(text: str) -> timedelta:
+    """An ``older_than`` filter like ``30m``, ``2h`` or ``7d``; ValueError when it is no duration or negative."""
+    delta = parse_duration(text)
+    if delta < timedelta(0):
+        raise ValueError(f"{text!r} is negative; give a duration like 30m, 2h or 7d")
+    return delta
 
 
 def parse_error_id(error_id: str) -> tuple[str, int] | None:
@@ -84,6 +136,41 @@ def parse_error_id(error_id: str) -> tuple[str, int] | None:
     if kind not in _KINDS or not number.isdigit():
         return None
     return kind, int(number)
+
+
+def get_error(conn: Connection, account_id: str, error_id: str) -> ErrorItem | None:
+    """One open error, or None."""
+    parsed = parse_error_id(error_id)
+    if parsed is None:
+        return None
+    kind, row_id = parsed
+    query, to_item = _open(kind, account_id)
+    row = conn.execute(query.where(_KINDS[kind][0].c.id == row_id)).first()
+    return None if row is None else to_item(row)
+
+
+def error_detail(conn: Connection, account_id: str, error_id: str) -> dict[str, Any] | None:
+    """An open error's JSON with its delivery attempts (outbox rows, oldest first); None when it is not open."""
+    item = get_error(conn, account_id, error_id)
+    if item is None:
+        return None
+    attempts: list[dict[str, Any]] = []
+    if item.kind == "outbox":
+        a = delivery_attempts.c
+        rows = conn.execute(
+            select(a.attempt, a.started_at, a.duration_ms, a.outcome, a.status_code, a.detail)
+            .where(a.account_id == account_id, a.outbox_id == int(item.id.removeprefix("outbox-")))
+            .order_by(a.started_at, a.attempt, a.id)
+        )
+        attempts = [{**r._asdict(), "started_at": _iso(r.started_at)} for r in rows]
+    # "attempts" is the list of delivery attempts here, so the item's count of tries moves to "tries".
+    return {**item.as_json(), **item.extra, "tries": item.attempts, "attempts": attempts}
+
+
+def _set_message_status(conn: Connection, table: Table, row_id: int, status: str) -> None:
+    message_id = conn.execute(select(table.c.message_id).where(table.c.id == row_id)).scalar()
+    if message_id:
+        conn.execute(update(messages).where(messages.c.id == message_id).values(status=status))
 
 
 def retry(conn: Connection, account_id: str, error_id: str, now: datetime) -> bool:
@@ -102,12 +189,53 @@ def retry(conn: Connection, account_id: str, error_id: str, now: datetime) -> bo
     if result.rowcount != 1:
         return False
     if kind == "outbox":
-        message_id = conn.execute(select(c.message_id).where(c.id == row_id)).scalar()
-        if message_id:
-            conn.execute(update(messages).where(messages.c.id == message_id).values(status="queued"))
+        _set_message_status(conn, table, row_id, "queued")
     return True
 
 
 def retry_all(conn: Connection, account_id: str, now: datetime) -> int:
     """Put every open error back to work; returns how many."""
     return sum(retry(conn, account_id, item.id, now) for item in list_errors(conn, account_id))
+
+
+def _cut(column: Column[Any], text: str) -> str:
+    length: int | None = getattr(column.type, "length", None)
+    return text if length is None else text[:length]
+
+
+def dismiss(conn: Connection, account_id: str, error_id: str, by: str | None, reason: str | None) -> bool:
+    """Close one open error without retrying it (an outbox row's message is cancelled); False when none is open."""
+    parsed = parse_error_id(error_id)
+    if parsed is None:
+        return False
+    kind, row_id = parsed
+    table, statuses = _KINDS[kind]
+    c = table.c
+    where = (c.id == row_id, c.account_id == account_id, c.status.in_(statuses))
+    found = conn.execute(select(c.last_error).where(*where)).first()
+    if found is None:
+        return False
+    before = f"{found.last_error} — " if found.last_error else ""
+    note = f"{before}dismissed by {by or 'a person'}{': ' + reason if reason else ''}"
+    result = conn.execute(
+        update(table).where(*where).values(status="dismissed", last_error=_cut(c.last_error, note), locked_by=None)
+    )
+    if result.rowcount != 1:
+        return False
+    if kind == "outbox":
+        _set_message_status(conn, table, row_id, "cancelled")
+    return True
+
+
+def open_error_counts(conn: Connection, account_id: str) -> dict[tuple[str, str], int]:
+    """Open errors of the account by (kind, source)."""
+    counts: dict[tuple[str, str], int] = {}
+    for kind, (table, statuses) in _KINDS.items():
+        source = table.c[_SOURCE_AND_AT[kind][0]]
+        rows = conn.execute(
+            select(source, func.count())
+            .where(table.c.account_id == account_id, table.c.status.in_(statuses))
+            .group_by(source)
+        )
+        counts.update({(kind, str(s)): int(n) for s, n in rows})
+    return counts

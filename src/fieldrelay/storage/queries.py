@@ -205,3 +205,17 @@ def readiness(conn: Connection, now: datetime) -> dict[str, int]:
         )
     ).scalar_one()
     return {"inbox_pending": inbox_pending, "outbox_pending": outbox_pending, "timers_due": timers_due}
+
+
+def oldest_pending_ages(conn: Connection, now: datetime) -> dict[str, float]:
+    """Per table, seconds the oldest waiting inbox row, due timer or undelivered outbox row has waited (0: none)."""
+    waiting = (
+        (inbox, inbox.c.received_at, inbox.c.status.in_(("pending", "processing"))),
+        (timers, timers.c.due_at, and_(timers.c.status.in_(("pending", "processing")), timers.c.due_at <= now)),
+        (outbox, outbox.c.created_at, outbox.c.status.in_(("pending", "sending"))),
+    )
+    ages: dict[str, float] = {}
+    for table, since, where in waiting:
+        oldest = conn.execute(select(func.min(since)).where(where)).scalar()
+        ages[table.name] = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return ages

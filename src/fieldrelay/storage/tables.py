@@ -95,7 +95,7 @@ inbox = Table(
     Column("deliveries", Integer, nullable=False, default=1),
     Column("headers", JSON, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    # pending → processing → done | ignored | error (needs a person) | dead (retries spent)
+    # pending → processing → done | ignored | error (needs a person) | dead (retries spent); error, dead → dismissed
     *_claim_columns(),
     Column("processed_at", _utc()),
     UniqueConstraint("account_id", "connector", "dedupe_key", name="uq_inbox_delivery"),
@@ -112,7 +112,7 @@ timers = Table(
     Column("customer_id", String(36)),
     Column("due_at", _utc(), nullable=False),
     Column("payload", JSON, nullable=False),
-    # pending → processing → done | cancelled | dead
+    # pending → processing → done | cancelled | dead → dismissed (by a person)
     *_claim_columns(),
     Column("created_at", _utc(), nullable=False),
     Column("fired_at", _utc()),
@@ -133,7 +133,8 @@ outbox = Table(
     Column("customer_id", String(36)),
     Column("message_id", String(36)),
     Column("payload", JSON, nullable=False),
-    # pending → sending → sent | dead | cancelled; a failed attempt returns to pending with a later next_attempt_at
+    # pending → sending → sent | dead | cancelled; dead → dismissed (by a person); a failed attempt returns to pending
+    # with a later next_attempt_at
     *_claim_columns(),
     Column("created_at", _utc(), nullable=False),
     Column("sent_at", _utc()),
