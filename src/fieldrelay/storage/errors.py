@@ -70,19 +70,18 @@ def _outbox_item(o: Row[Any]) -> ErrorItem:
     return ErrorItem(f"outbox-{o.id}", "outbox", o.target, summary, o.last_error, o.attempts, o.created_at)
 
 
-_SELECTS: dict[str, tuple[Callable[[], Select[Any]], Callable[[Row[Any]], ErrorItem]]] = {
+# Per kind: the columns an item is read from (statements are immutable, so one of each serves every call).
+_SELECTS: dict[str, tuple[Select[Any], Callable[[Row[Any]], ErrorItem]]] = {
     "inbox": (
-        lambda: select(
-            *(inbox.c[n] for n in ("id", "connector", "event_type", "last_error", "attempts", "received_at"))
-        ),
+        select(*(inbox.c[n] for n in ("id", "connector", "event_type", "last_error", "attempts", "received_at"))),
         _inbox_item,
     ),
     "timer": (
-        lambda: select(*(timers.c[n] for n in ("id", "kind", "key", "last_error", "attempts", "due_at"))),
+        select(*(timers.c[n] for n in ("id", "kind", "key", "last_error", "attempts", "due_at"))),
         _timer_item,
     ),
     "outbox": (
-        lambda: select(
+        select(
             *(outbox.c[n] for n in ("id", "target", "kind", "idempotency_key", "last_error", "attempts", "created_at"))
         ),
         _outbox_item,
@@ -93,8 +92,8 @@ _SELECTS: dict[str, tuple[Callable[[], Select[Any]], Callable[[Row[Any]], ErrorI
 def _open(kind: str, account_id: str) -> tuple[Select[Any], Callable[[Row[Any]], ErrorItem]]:
     """The select of one kind's open error rows of the account, and how a row becomes an item."""
     table, statuses = _KINDS[kind]
-    make_select, to_item = _SELECTS[kind]
-    return make_select().where(table.c.account_id == account_id, table.c.status.in_(statuses)), to_item
+    base, to_item = _SELECTS[kind]
+    return base.where(table.c.account_id == account_id, table.c.status.in_(statuses)), to_item
 
 
 def list_errors(
