@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, Row, Select, Table, func, select, update
+from sqlalchemy import Connection, Row, Select, Table, func, select, update
 
 from fieldrelay.rules.sequences import parse_duration
 from fieldrelay.storage.tables import delivery_attempts, inbox, messages, outbox, timers
@@ -197,11 +197,6 @@ def retry_all(conn: Connection, account_id: str, now: datetime) -> int:
     return sum(retry(conn, account_id, item.id, now) for item in list_errors(conn, account_id))
 
 
-def _cut(column: Column[Any], text: str) -> str:
-    length: int | None = getattr(column.type, "length", None)
-    return text if length is None else text[:length]
-
-
 def dismiss(conn: Connection, account_id: str, error_id: str, by: str | None, reason: str | None) -> bool:
     """Close one open error without retrying it (an outbox row's message is cancelled); False when none is open."""
     parsed = parse_error_id(error_id)
@@ -216,9 +211,7 @@ def dismiss(conn: Connection, account_id: str, error_id: str, by: str | None, re
         return False
     before = f"{found.last_error} — " if found.last_error else ""
     note = f"{before}dismissed by {by or 'a person'}{': ' + reason if reason else ''}"
-    result = conn.execute(
-        update(table).where(*where).values(status="dismissed", last_error=_cut(c.last_error, note), locked_by=None)
-    )
+    result = conn.execute(update(table).where(*where).values(status="dismissed", last_error=note, locked_by=None))
     if result.rowcount != 1:
         return False
     if kind == "outbox":
