@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from fieldrelay.api.auth import require_token
+from fieldrelay.api.state import runtime_of
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.worker import Worker
-from fieldrelay.runtime import Runtime
 
 router = APIRouter()
 
@@ -26,7 +26,7 @@ class Advance(BaseModel):
 @router.post("/api/clock/advance", tags=["clock"])
 async def advance(body: Advance, request: Request, _account: str = Depends(require_token)) -> dict[str, Any]:
     """Move the simulated clock, then return once everything due has run."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     clock = runtime.clock
     assert isinstance(clock, SimulatedClock)  # the route is only mounted on a simulated clock
     worker = request.app.state.drain_worker

@@ -7,18 +7,13 @@ from typing import Any, get_args
 from fastapi import APIRouter, Depends, Query, Request
 
 from fieldrelay.api.auth import require_token
+from fieldrelay.api.state import runtime_of
 from fieldrelay.rules.sequences import Role
-from fieldrelay.runtime import Runtime
 from fieldrelay.storage import followup_queries
 
 router = APIRouter(tags=["follow-up"])
 
 _ROLES = f"^({'|'.join(get_args(Role))})$"
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 @router.get("/api/enrollments")
@@ -31,7 +26,7 @@ def get_enrollments(
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Sequence enrolments, newest first: the next step and when it falls due, the last step, why one ended."""
-    with _runtime(request).engine.connect() as conn:
+    with runtime_of(request).engine.connect() as conn:
         items = followup_queries.list_enrollments(
             conn, account, customer_id=customer_id, sequence=sequence, status=status, limit=limit
         )
@@ -48,7 +43,7 @@ def get_tasks(
     limit: int = Query(200, ge=1, le=1000),
 ) -> dict[str, Any]:
     """Tasks for people (service-recovery calls, offer calls), soonest due first."""
-    with _runtime(request).engine.connect() as conn:
+    with runtime_of(request).engine.connect() as conn:
         items = followup_queries.list_tasks(
             conn, account, status=status, role=role, customer_id=customer_id, limit=limit
         )

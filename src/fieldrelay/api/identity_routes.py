@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from fieldrelay.api.auth import require_token
-from fieldrelay.runtime import Runtime
+from fieldrelay.api.state import runtime_of
 from fieldrelay.service import merge_review
 from fieldrelay.service.ports_crm import MergeRefused
 from fieldrelay.storage import identity_queries, queries
@@ -22,15 +22,10 @@ class Decision(BaseModel):
     by: str = Field(default="api", min_length=1, max_length=80)
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 @router.get("/api/customers/{customer_id}", tags=["customers"])
 def get_customer(customer_id: str, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
     """One customer: contact details, CRM fields with where each value came from, deals, history, equipment."""
-    with _runtime(request).engine.connect() as conn:
+    with runtime_of(request).engine.connect() as conn:
         found = queries.customer_detail(conn, account, customer_id)
     if found is None:
         raise HTTPException(404, "no such customer")
@@ -45,7 +40,7 @@ def get_merge_candidates(
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Pairs the matcher was unsure of, both records side by side with the evidence, the likeliest first."""
-    with _runtime(request).engine.connect() as conn:
+    with runtime_of(request).engine.connect() as conn:
         return {"items": identity_queries.list_candidates(conn, account, status, limit)}
 
 
@@ -56,7 +51,7 @@ def merge_candidate(
     """Merge the pair: the newer record folds into the older one (undo with POST /api/merges/{id}/undo)."""
     by = (decision or Decision()).by
     try:
-        with _runtime(request).unit_of_work(account) as ctx:
+        with runtime_of(request).unit_of_work(account) as ctx:
             merge_id = merge_review.merge_pair(ctx, candidate_id, by)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
@@ -71,7 +66,7 @@ def keep_apart(
 ) -> dict[str, Any]:
     """Record that the pair are two different people; the pair leaves the queue."""
     try:
-        with _runtime(request).unit_of_work(account) as ctx:
+        with runtime_of(request).unit_of_work(account) as ctx:
             merge_review.keep_apart(ctx, candidate_id, (decision or Decision()).by)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
@@ -88,7 +83,7 @@ def get_merges(
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Merges, automatic and by a person, newest first."""
-    with _runtime(request).engine.connect() as conn:
+    with runtime_of(request).engine.connect() as conn:
         return {"items": identity_queries.list_merges(conn, account, customer_id, limit)}
 
 
@@ -98,7 +93,7 @@ def undo_merge(
 ) -> dict[str, Any]:
     """Undo a merge: the merged record comes back with its ids, contact points, jobs and timeline."""
     try:
-        with _runtime(request).unit_of_work(account) as ctx:
+        with runtime_of(request).unit_of_work(account) as ctx:
             survivor_id, restored_id = merge_review.unmerge(ctx, merge_id, (decision or Decision()).by)
     except MergeRefused as exc:
         raise HTTPException(409, str(exc)) from exc

@@ -12,16 +12,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from fieldrelay.api.auth import require_token
+from fieldrelay.api.state import runtime_of
 from fieldrelay.domain.contact import normalize_email, normalize_phone
-from fieldrelay.runtime import Runtime
 from fieldrelay.storage import errors, queries
 
 router = APIRouter()
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 @router.get("/api/customers", tags=["customers"])
@@ -33,7 +28,7 @@ def get_customers(
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Customers by phone or email, or the most recently changed."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     e164 = normalize_phone(phone, runtime.settings.default_phone_region) if phone is not None else None
     if phone is not None and e164 is None:
         raise HTTPException(422, f"{phone!r} is not a phone number")
@@ -48,7 +43,7 @@ def get_customers(
 @router.get("/api/customers/{customer_id}/timeline", tags=["customers"])
 def get_timeline(customer_id: str, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
     """The customer's activity log, oldest first."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     with runtime.engine.connect() as conn:
         if not queries.customer_exists(conn, account, customer_id):
             raise HTTPException(404, "no such customer")
@@ -60,7 +55,7 @@ def get_messages(
     request: Request, account: str = Depends(require_token), customer_id: str | None = None
 ) -> dict[str, Any]:
     """Messages planned and sent."""
-    with _runtime(request).engine.connect() as conn:
+    with runtime_of(request).engine.connect() as conn:
         return {"items": queries.list_messages(conn, account, customer_id)}
 
 
@@ -89,7 +84,7 @@ def get_errors(
     older_than: str | None = Query(None, description="a duration like 30m, 2h or 7d"),
 ) -> dict[str, Any]:
     """The error queue, optionally only one kind, one source, or items at least this old."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     age = _older_than(older_than)
     with runtime.engine.connect() as conn:
         items = errors.list_errors(conn, account, kind, source=source, older_than=age, now=runtime.clock.now())
@@ -99,7 +94,7 @@ def get_errors(
 @router.get("/api/errors/{error_id}", tags=["errors"])
 def get_error(error_id: str, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
     """One open error with its delivery attempts (outbox rows) or connector and event type (inbox rows)."""
-    with _runtime(request).engine.connect() as conn:
+    with runtime_of(request).engine.connect() as conn:
         detail = errors.error_detail(conn, account, error_id)
     if detail is None:
         raise HTTPException(404, f"no open error {error_id!r}")
@@ -109,7 +104,7 @@ def get_error(error_id: str, request: Request, account: str = Depends(require_to
 @router.post("/api/errors/{error_id}/retry", tags=["errors"])
 def retry_error(error_id: str, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
     """Put one failed row back to work with a fresh retry budget."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     with runtime.engine.begin() as conn:
         if not errors.retry(conn, account, error_id, runtime.clock.now()):
             raise HTTPException(404, f"no open error {error_id!r}")
@@ -121,7 +116,7 @@ def dismiss_error(
     error_id: str, request: Request, body: Dismissal | None = None, account: str = Depends(require_token)
 ) -> dict[str, Any]:
     """Close one open error without retrying it; an outbox row's message is cancelled."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     given = body or Dismissal()
     with runtime.engine.begin() as conn:
         if not errors.dismiss(conn, account, error_id, given.by, given.reason):
@@ -138,7 +133,7 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", tags=["health"], response_model=None)
 def readyz(request: Request) -> dict[str, Any] | JSONResponse:
     """The database answers; how much work is waiting."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         with runtime.engine.connect() as conn:
             counts = queries.readiness(conn, runtime.clock.now())

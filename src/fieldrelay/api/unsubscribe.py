@@ -8,9 +8,9 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from fieldrelay.api.state import runtime_of
 from fieldrelay.domain import events as ev
 from fieldrelay.rules import secrets
-from fieldrelay.runtime import Runtime
 from fieldrelay.service import bus, messaging
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.unsubscribe_links import Unsubscribe, read_token
@@ -32,7 +32,7 @@ def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
 
 def _link(request: Request, token: str) -> Unsubscribe | None:
     """The token's content when we signed it for this shop's account, else None."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     secret = secrets.unsubscribe_secret()
     link = read_token(secret, token) if secret else None
     return link if link is not None and link.account_id == runtime.settings.account_id else None
@@ -62,7 +62,7 @@ def confirm_page(request: Request, token: str) -> HTMLResponse:
     link = _link(request, token)
     if link is None:
         return _page("Link not valid", f"<p>{escape(_NOT_FOUND)}</p>", 404)
-    shop = request.app.state.runtime.settings.business.name
+    shop = runtime_of(request).settings.business.name
     body = (
         f"<p>Stop marketing email from {escape(shop)} to <strong>{escape(link.address)}</strong>?</p>"
         '<form method="post"><button type="submit">Unsubscribe</button></form>'
@@ -76,7 +76,7 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     link = _link(request, token)
     if link is None:
         return _page("Link not valid", f"<p>{escape(_NOT_FOUND)}</p>", 404)
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     with runtime.unit_of_work(link.account_id) as ctx:
         recorded = _opt_out(ctx, link)
     log.info("unsubscribe.link", customer_id=link.customer_id, recorded=recorded)

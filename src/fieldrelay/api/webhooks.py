@@ -16,10 +16,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fieldrelay.api.ratelimit import SlidingWindowLimiter
+from fieldrelay.api.state import runtime_of
 from fieldrelay.engine.intake import Intake, prepare
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.engine.metrics import WEBHOOKS
-from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import WebhookRequest
 
 log = structlog.get_logger("fieldrelay.webhooks")
@@ -62,7 +62,7 @@ def _refuse(connector: str, code: int, reason: str) -> JSONResponse:
 async def receive_webhook(request: Request) -> JSONResponse:
     """Accept one signed vendor delivery; 401 when unsigned or stale, 404 for an unknown connector."""
     connector: str = request.path_params["connector"]
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     inbound = runtime.inbound.get(connector)
     if inbound is None:
         return _refuse("unknown", 404, f"unknown connector {connector!r}")
