@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from fieldrelay.domain.enrichment_equipment import DEFAULT_EQUIPMENT_RULES, EquipmentRule
 from fieldrelay.domain.identity import MERGE_THRESHOLD, REVIEW_THRESHOLD
+from fieldrelay.rules.crm import Crm
 from fieldrelay.rules.library import packaged_section
 from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, FieldMapping
 from fieldrelay.rules.messaging import Messaging
@@ -250,6 +251,8 @@ class Settings(_Strict):
     renewal_after_months: int = Field(default=12, ge=1, le=120)
     enrichment: Enrichment = Enrichment()
     identity: Identity = Identity()
+    # Outside CRMs (HubSpot, Salesforce, a signed webhook) that receive the mapped changes (rules/crm.py).
+    crm: Crm = Crm()
     # A customer is stale when a field event about them, received longer ago than this, is not in the CRM yet.
     stale_after_minutes: float = Field(default=15.0, gt=0)
     # The address vendors post to when the service sits behind a proxy or tunnel (Twilio signs the full URL).

@@ -39,3 +39,9 @@ def unsubscribe_secret() -> str | None:
     """The key signing unsubscribe links (``FIELDRELAY_UNSUBSCRIBE_SECRET``), or None when unset (no links)."""
     value = os.environ.get("FIELDRELAY_UNSUBSCRIBE_SECRET", "").strip()
     return value or None
+
+
+def env_secret(name: str) -> str | None:
+    """``FIELDRELAY_<NAME>`` from the environment, or None when unset or blank."""
+    value = os.environ.get(f"FIELDRELAY_{name.upper()}", "").strip()
+    return value or None
