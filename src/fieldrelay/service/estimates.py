@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
-from fieldrelay.service import customers, deals, mapping
+from fieldrelay.service import crm_sync, customers, deals, mapping
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 
 _SUMMARY = {"sent": "Estimate sent", "accepted": "Estimate accepted", "declined": "Estimate declined"}
@@ -47,7 +47,16 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     customers.refresh_stage(ctx, customer_id)
     name = f"estimate.{status.value}"
     applied = mapping.Applied(name, customer_id, event.occurred_at, event.source, estimate=snap)
-    mapping.apply(ctx, applied)
+    written = mapping.apply(ctx, applied)
     deals.move(ctx, customer_id, name, event.occurred_at, value_cents=snap.total_cents)
+    crm_sync.queue(
+        ctx,
+        event=name,
+        customer_id=customer_id,
+        occurred_at=event.occurred_at,
+        record_id=estimate_id,
+        changed=written,
+        summary=summary,
+    )
     if isinstance(event, ev.EstimateSent):
         deals.schedule_no_decision(ctx, customer_id, estimate_id, event.occurred_at)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
-from fieldrelay.service import customers, deals, mapping, sequence_hooks
+from fieldrelay.service import crm_sync, customers, deals, mapping, sequence_hooks
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 from fieldrelay.service.records import JobRecord
 
@@ -104,7 +104,7 @@ def _after_change(
     amount = getattr(event, "amount_cents", None)
     reason = event.reason if isinstance(event, ev.JobCancelled) else None
     name = f"job.{status.value}"
-    mapping.apply(
+    written = mapping.apply(
         ctx,
         mapping.Applied(
             event=name,
@@ -119,6 +119,15 @@ def _after_change(
     )
     value = amount if amount is not None else job.total_cents if job else None
     deals.move(ctx, customer_id, name, occurred_at, value_cents=value, reason=reason)
+    crm_sync.queue(
+        ctx,
+        event=name,
+        customer_id=customer_id,
+        occurred_at=occurred_at,
+        record_id=job_id,
+        changed=written,
+        summary=summary,
+    )
     sequence_hooks.on_job(ctx, name, customer_id, job, occurred_at)
 
 

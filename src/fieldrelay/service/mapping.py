@@ -33,11 +33,12 @@ class Applied:
     lead: ev.LeadReceived | None = None
 
 
-def apply(ctx: HandlerContext, applied: Applied) -> None:
-    """Write the event's mapped fields (an older event never overwrites a newer value) and run its triggers."""
+def apply(ctx: HandlerContext, applied: Applied) -> frozenset[str]:
+    """Write the event's mapped fields (an older event never overwrites a newer value) and run its triggers; return
+    the names of the fields written."""
     row = ctx.settings.field_mapping.row(applied.event)
     if not row.write and not row.trigger:
-        return
+        return frozenset()
     # Read once and written once per event: a row sets several fields, each checked against the value it replaces.
     held = ctx.store.fields_of(applied.customer_id)
     writes: dict[str, FieldWrite] = {}
@@ -50,6 +51,7 @@ def apply(ctx: HandlerContext, applied: Applied) -> None:
         _trigger(ctx, applied, held, writes, action)
     if writes:
         ctx.store.write_fields(applied.customer_id, writes)
+    return frozenset(writes)
 
 
 def local_date(ctx: HandlerContext, at: datetime) -> date:

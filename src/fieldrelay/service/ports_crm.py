@@ -61,6 +61,10 @@ class CrmStore(Protocol):
         """The customer's open deal (the newest, should there be several)."""
         ...
 
+    def latest_deal(self, customer_id: str) -> DealRecord | None:
+        """The customer's deal changed last, open or closed."""
+        ...
+
     def insert_deal(self, values: Mapping[str, object]) -> str:
         """Create a deal; return its id."""
         ...

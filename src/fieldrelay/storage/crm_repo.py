@@ -42,6 +42,14 @@ _OPEN_DEAL = (
     .limit(1)
 )
 
+# The deal changed last, open or closed: what an outside CRM is told after an event (a paid job closes it as won).
+_LATEST_DEAL = (
+    select(_d.id, _d.customer_id, _d.stage, _d.stage_at, _d.is_open, _d.value_cents)
+    .where(_d.customer_id == bindparam("b_customer"), _d.account_id == bindparam("b_account"))
+    .order_by(_d.updated_at.desc(), _d.created_at.desc())
+    .limit(1)
+)
+
 
 class SqlCrm:
     """CRM reads and writes inside the caller's transaction (mixed into SqlMirror)."""
@@ -148,6 +156,13 @@ class SqlCrm:
         """The customer's open deal (the newest, should there be several)."""
         query = prepared.locked(_OPEN_DEAL) if self._lock else _OPEN_DEAL
         row = self._conn.execute(query, {"b_customer": customer_id, "b_account": self._account}).first()
+        if row is None:
+            return None
+        return DealRecord(row.id, row.customer_id, row.stage, row.stage_at, row.is_open, row.value_cents)
+
+    def latest_deal(self, customer_id: str) -> DealRecord | None:
+        """The customer's deal changed last, open or closed."""
+        row = self._conn.execute(_LATEST_DEAL, {"b_customer": customer_id, "b_account": self._account}).first()
         if row is None:
             return None
         return DealRecord(row.id, row.customer_id, row.stage, row.stage_at, row.is_open, row.value_cents)
