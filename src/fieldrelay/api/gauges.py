@@ -23,12 +23,13 @@ class QueueGauges:
         self._runtime = runtime
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """The two gauge families; nothing when the database does not answer."""
+        """The gauge families; nothing when the database does not answer."""
         runtime = self._runtime
         try:
             with runtime.engine.connect() as conn:
                 counts = errors.open_error_counts(conn, runtime.settings.account_id)
                 ages = queries.oldest_pending_ages(conn, runtime.clock.now())
+                by_target = queries.oldest_pending_by_target(conn, runtime.settings.account_id, runtime.clock.now())
         except SQLAlchemyError as exc:
             log.warning("metrics.database_unavailable", error=type(exc).__name__)
             return
@@ -44,6 +45,14 @@ class QueueGauges:
         for table, seconds in ages.items():
             age.add_metric([table], seconds)
         yield age
+        target_age = GaugeMetricFamily(
+            "fieldrelay_outbox_oldest_pending_age_seconds",
+            "Age of the oldest undelivered outbox row by target (sms, email, hubspot, salesforce, webhook)",
+            labels=["target"],
+        )
+        for target, seconds in sorted(by_target.items()):
+            target_age.add_metric([target], seconds)
+        yield target_age
 
 
 def app_registry(runtime: Runtime) -> CollectorRegistry:

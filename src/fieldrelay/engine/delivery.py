@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from fieldrelay.connectors.devmail.outbound import NAME as DEVMAIL
 from fieldrelay.domain import events as ev
 from fieldrelay.engine import metrics
+from fieldrelay.engine.attempts import record_attempt
 from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
 from fieldrelay.engine.clock import Clock
 from fieldrelay.engine.delivery_requests import TWILIO_OPTED_OUT, Outgoing, Undeliverable, outgoing
@@ -22,7 +23,7 @@ from fieldrelay.service.consent import withheld_reason
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import EmailSender, SendFailed, SendResult, SmsSender
 from fieldrelay.storage.mirror_repo import SqlMirror
-from fieldrelay.storage.tables import activities, delivery_attempts, messages, outbox
+from fieldrelay.storage.tables import activities, messages, outbox
 
 log = structlog.get_logger("fieldrelay.worker")
 
@@ -160,7 +161,7 @@ class OutboxDelivery:
         try:
             with self.engine.begin() as conn:
                 finish(conn, outbox, row.id, self.worker_id, in_flight="sending", status="sent", sent_at=result.at)
-                self._record_attempt(conn, row, attempt, started, t0, "sent", None, detail)
+                record_attempt(conn, row, attempt, started, t0, "sent", None, detail)
                 if row.message_id:
                     conn.execute(
                         update(messages)
@@ -218,7 +219,7 @@ class OutboxDelivery:
         try:
             with self.engine.begin() as conn:
                 finish(conn, outbox, row.id, self.worker_id, in_flight="sending", status="dead", last_error=detail)
-                self._record_attempt(conn, row, attempt, started, t0, "failed", exc.status_code, detail)
+                record_attempt(conn, row, attempt, started, t0, "failed", exc.status_code, detail)
                 if row.message_id:
                     conn.execute(
                         update(messages)
@@ -254,7 +255,7 @@ class OutboxDelivery:
         try:
             with self.engine.begin() as conn:
                 finish(conn, outbox, row.id, self.worker_id, in_flight="sending", last_error=detail, **outcome)
-                self._record_attempt(conn, row, attempt, started, t0, "failed", code, detail)
+                record_attempt(conn, row, attempt, started, t0, "failed", code, detail)
                 if outcome["status"] == "dead" and row.message_id:
                     conn.execute(update(messages).where(messages.c.id == row.message_id).values(status="failed"))
         except LeaseLost:
@@ -272,29 +273,5 @@ class OutboxDelivery:
                 source=source,
                 applied=True,
                 recorded_at=self.clock.now(),
-            )
-        )
-
-    def _record_attempt(
-        self,
-        conn: Connection,
-        row: Any,
-        attempt: int,
-        started: datetime,
-        t0: float,
-        outcome: str,
-        code: int | None,
-        detail: str,
-    ) -> None:
-        conn.execute(
-            insert(delivery_attempts).values(
-                account_id=row.account_id,
-                outbox_id=row.id,
-                attempt=attempt,
-                started_at=started,
-                duration_ms=int((time.perf_counter() - t0) * 1000),
-                outcome=outcome,
-                status_code=code,
-                detail=detail[:2000],
             )
         )

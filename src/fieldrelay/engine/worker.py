@@ -17,8 +17,10 @@ from sqlalchemy import Engine, Table, and_, func, or_, select
 from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.engine import metrics
 from fieldrelay.engine.backoff import retry_delay
+from fieldrelay.engine.breaker import CircuitBreakers
 from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
 from fieldrelay.engine.clock import Clock
+from fieldrelay.engine.crm_delivery import CrmDelivery
 from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
@@ -32,6 +34,7 @@ from fieldrelay.service.ports import (
     SmsSender,
     TemporaryFailure,
 )
+from fieldrelay.service.ports_crm_out import CRM_SYNC, CrmTarget
 from fieldrelay.storage.mirror_repo import SqlMirror
 from fieldrelay.storage.tables import inbox, outbox, timers
 
@@ -58,6 +61,7 @@ class Worker:
         worker_id: str | None = None,
         *,
         email: EmailSender | None = None,
+        crm: Mapping[str, CrmTarget] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -67,6 +71,9 @@ class Worker:
         # Without a provider chosen (tests, tools), email goes to the development sink as texts go to DevSms.
         self.email: EmailSender = email if email is not None else DevMailSender(engine, clock)
         self.worker_id = worker_id or new_worker_id()
+        # Outside CRMs by outbox target name; their circuit breakers outlive a pass, so an outage is remembered.
+        self.crm: Mapping[str, CrmTarget] = crm or {}
+        self.breakers = CircuitBreakers(settings.crm.breaker)
         self._lease = timedelta(seconds=settings.worker.lease_seconds)
         self._batch = settings.worker.batch_size
         self._account = settings.account_id
@@ -324,6 +331,12 @@ class Worker:
             self._lease,
             self._retry_or_dead,
         )
+        crm = CrmDelivery(
+            self.engine, self.clock, self.worker_id, self._lease, self._retry_or_dead, self.crm, self.breakers
+        )
         for item in claimed:
-            deliverer.deliver(item)
+            if item.row.kind == CRM_SYNC:
+                crm.deliver(item)
+            else:
+                deliverer.deliver(item)
         return len(claimed)

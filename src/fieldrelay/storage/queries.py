@@ -219,3 +219,14 @@ def oldest_pending_ages(conn: Connection, now: datetime) -> dict[str, float]:
         oldest = conn.execute(select(func.min(since)).where(where)).scalar()
         ages[table.name] = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     return ages
+
+
+def oldest_pending_by_target(conn: Connection, account_id: str, now: datetime) -> dict[str, float]:
+    """Per outbox target with undelivered rows, seconds its oldest undelivered row has waited."""
+    c = outbox.c
+    rows = conn.execute(
+        select(c.target, func.min(c.created_at))
+        .where(c.account_id == account_id, c.status.in_(("pending", "sending")))
+        .group_by(c.target)
+    ).all()
+    return {target: max((now - oldest).total_seconds(), 0.0) for target, oldest in rows}
