@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from fieldrelay.domain import events as ev
@@ -30,7 +32,7 @@ def settings() -> Settings:
     return parse_settings(CRM_YAML, "test.yaml")
 
 
-def crm_rows(runtime: Runtime, target: str | None = None) -> list[object]:
+def crm_rows(runtime: Runtime, target: str | None = None) -> list[Any]:
     """The crm.sync outbox rows, oldest first, of one target or all."""
     where = [outbox.c.kind == CRM_SYNC]
     if target is not None:
