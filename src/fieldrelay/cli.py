@@ -181,6 +181,7 @@ def errors_list(
     db: DbOpt = None,
     kind: Annotated[str | None, typer.Option(help="inbox, timer or outbox")] = None,
     source: Annotated[str | None, typer.Option(help="connector, timer kind or outbox target")] = None,
+    target: Annotated[str | None, typer.Option(help="deliveries to one target: sms, email, hubspot …")] = None,
     older_than: Annotated[str | None, typer.Option(help="only items at least this old: 30m, 2h, 7d")] = None,
 ) -> None:
     """List what failed and waits for a person."""
@@ -191,7 +192,13 @@ def errors_list(
     runtime = open_runtime(db, config, migrate=False)
     with runtime.engine.connect() as conn:
         items = error_queue.list_errors(
-            conn, runtime.settings.account_id, kind, source=source, older_than=age, now=runtime.clock.now()
+            conn,
+            runtime.settings.account_id,
+            kind,
+            source=source,
+            target=target,
+            older_than=age,
+            now=runtime.clock.now(),
         )
     if not items:
         console.print("[green]The error queue is empty.[/]")

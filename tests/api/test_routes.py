@@ -142,6 +142,7 @@ def test_error_queue_filters_detail_and_dismiss(client: TestClient, runtime: Run
 
     assert listed() == [outbox_id, inbox_id]
     assert listed(source="jobber") == [inbox_id]
+    assert listed(target="sms") == [outbox_id] and listed(target="jobber") == []
     assert listed(older_than="2h") == [outbox_id]
     assert listed(kind="outbox", older_than="7d") == []
     for bad in ("2 hours", "-2h"):

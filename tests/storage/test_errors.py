@@ -65,9 +65,16 @@ def test_filters_by_source_and_age(runtime: Runtime, clock: SimulatedClock) -> N
     sms_id, _ = add_dead_outbox(runtime.engine, now - timedelta(hours=1))
     email_id, _ = add_dead_outbox(runtime.engine, now - timedelta(minutes=5), target="email")
 
-    def ids(kind: str | None = None, source: str | None = None, older_than: timedelta | None = None) -> list[str]:
+    def ids(
+        kind: str | None = None,
+        source: str | None = None,
+        older_than: timedelta | None = None,
+        target: str | None = None,
+    ) -> list[str]:
         with runtime.engine.connect() as conn:
-            items = errors.list_errors(conn, ACCOUNT, kind, source=source, older_than=older_than, now=now)
+            items = errors.list_errors(
+                conn, ACCOUNT, kind, source=source, target=target, older_than=older_than, now=now
+            )
         return [item.id for item in items]
 
     assert ids() == [old_hcp, timer_id, sms_id, new_jobber, email_id]
@@ -75,6 +82,9 @@ def test_filters_by_source_and_age(runtime: Runtime, clock: SimulatedClock) -> N
     assert ids(source="sms") == [sms_id]
     assert ids(source="review_request") == [timer_id]
     assert ids(kind="inbox", source="sms") == []
+    assert ids(target="email") == [email_id]
+    assert ids(target="review_request") == [], "a target names deliveries, not timers"
+    assert ids(target="email", kind="inbox") == [] and ids(target="email", source="sms") == []
     assert ids(older_than=timedelta(hours=2)) == [old_hcp, timer_id]
     assert ids(older_than=timedelta(hours=1)) == [old_hcp, timer_id, sms_id], "exactly that old is kept"
     assert ids(kind="outbox", older_than=timedelta(minutes=30)) == [sms_id]

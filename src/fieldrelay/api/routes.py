@@ -81,13 +81,16 @@ def get_errors(
     account: str = Depends(require_token),
     kind: str | None = Query(None, pattern="^(inbox|timer|outbox)$"),
     source: str | None = Query(None, description="connector, timer kind or outbox target"),
+    target: str | None = Query(None, description="deliveries to one outbox target: sms, email, hubspot …"),
     older_than: str | None = Query(None, description="a duration like 30m, 2h or 7d"),
 ) -> dict[str, Any]:
-    """The error queue, optionally only one kind, one source, or items at least this old."""
+    """The error queue, optionally only one kind, one source, one delivery target, or items at least this old."""
     runtime = runtime_of(request)
     age = _older_than(older_than)
     with runtime.engine.connect() as conn:
-        items = errors.list_errors(conn, account, kind, source=source, older_than=age, now=runtime.clock.now())
+        items = errors.list_errors(
+            conn, account, kind, source=source, target=target, older_than=age, now=runtime.clock.now()
+        )
     return {"items": [item.as_json() for item in items]}
 
 

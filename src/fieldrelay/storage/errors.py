@@ -102,12 +102,20 @@ def list_errors(
     kind: str | None = None,
     *,
     source: str | None = None,
+    target: str | None = None,
     older_than: timedelta | None = None,
     now: datetime | None = None,
 ) -> list[ErrorItem]:
-    """Everything waiting for a person, oldest first; ``older_than`` (with ``now``) keeps items at least that old."""
+    """Everything waiting for a person, oldest first; ``older_than`` (with ``now``) keeps items at least that old.
+
+    ``target`` keeps the deliveries to one outbox target (sms, email, hubspot …): outbox rows of that source.
+    """
     if older_than is not None and now is None:
         raise ValueError("older_than needs now")
+    if target is not None:
+        if kind not in (None, "outbox") or source not in (None, target):
+            return []
+        kind, source = "outbox", target
     items: list[ErrorItem] = []
     for name in _KINDS if kind is None else (kind,):
         query, to_item = _open(name, account_id)
