@@ -1,0 +1,1 @@
+"""Tests of the signed outbound webhook (the ``webhook`` CRM target)."""
