@@ -1,0 +1,1 @@
+"""HubSpot outbound CRM connector tests."""
