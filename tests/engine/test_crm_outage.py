@@ -24,6 +24,7 @@ from fieldrelay.service.ports_crm_out import CRM_SYNC
 from fieldrelay.storage import errors
 from fieldrelay.storage.tables import outbox
 from tests.conftest import START, TEST_YAML
+from tests.connectors.hubspot.support import Sleeps
 from tests.engine.fake_hubspot import StatefulHubSpot
 from tests.service.support import apply, rows
 
@@ -65,7 +66,7 @@ def test_an_hour_of_503s_and_429s_loses_and_repeats_nothing(runtime: Runtime) ->
         "pat-na1-test",
         clock,
         transport=httpx.MockTransport(hubspot),
-        sleep=lambda seconds: clock.advance(seconds),
+        sleep=Sleeps(clock),
     )
     sms = DevSmsSender(runtime.engine, clock)
     worker = Worker(runtime.engine, runtime.settings, clock, runtime.inbound, sms, "outage", crm={"hubspot": target})
