@@ -44,3 +44,26 @@ def test_twilio_without_its_credentials_refuses_to_start_and_says_which(
     assert result.exit_code == 2, result.output
     assert result.output.startswith("cannot start: sms_provider twilio needs FIELDRELAY_TWILIO_ACCOUNT_SID")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("target", "extra", "says"),
+    [
+        ("hubspot", "", "crm target hubspot needs FIELDRELAY_HUBSPOT_TOKEN"),
+        ("webhook", "  webhook: {url: 'https://hooks.example.test/in'}\n", "crm target webhook needs"),
+        ("salesforce", "  salesforce: {instance_url: 'https://acme.my.salesforce.com'}\n", "FIELDRELAY_SALESFORCE"),
+    ],
+)
+def test_a_crm_target_without_its_secret_refuses_to_start_and_says_which(
+    target: str, extra: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HUBSPOT_TOKEN", "WEBHOOK_OUT_SECRET", "SALESFORCE_TOKEN", "SALESFORCE_CLIENT_ID"):
+        monkeypatch.delenv(f"FIELDRELAY_{name}", raising=False)
+    config = tmp_path / "fieldrelay.yaml"
+    config.write_text(f"business:\n  name: X\ncrm:\n  targets: [{target}]\n{extra}", encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["worker", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'f.db'}"])
+
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("cannot start: ") and says in result.output
+    assert "Traceback" not in result.output

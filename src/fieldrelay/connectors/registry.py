@@ -10,9 +10,12 @@ from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.connectors.devsms.outbound import DevSmsSender
 from fieldrelay.connectors.forms.inbound import FormsInbound
 from fieldrelay.connectors.housecallpro.inbound import HousecallProInbound
+from fieldrelay.connectors.hubspot.target import HubSpotTarget
 from fieldrelay.connectors.jobber.api import default_client
 from fieldrelay.connectors.jobber.inbound import JobberInbound
 from fieldrelay.connectors.postmark.inbound import PostmarkInbound
+from fieldrelay.connectors.salesforce.auth import credentials_from_env
+from fieldrelay.connectors.salesforce.target import SalesforceTarget
 from fieldrelay.connectors.sendgrid.inbound import SendGridInbound
 from fieldrelay.connectors.sendgrid.outbound import SendGridEmailSender
 from fieldrelay.connectors.servicetitan.inbound import ServiceTitanInbound
@@ -20,10 +23,12 @@ from fieldrelay.connectors.smtp.outbound import SmtpEmailSender
 from fieldrelay.connectors.stripe.inbound import StripeInbound
 from fieldrelay.connectors.twilio.inbound import TwilioInbound
 from fieldrelay.connectors.twilio.outbound import twilio_sender
+from fieldrelay.connectors.webhook_out.target import SignedWebhookTarget
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.config import Settings
-from fieldrelay.rules.secrets import connector_secret, sendgrid_api_key, smtp_password
+from fieldrelay.rules.secrets import connector_secret, env_secret, sendgrid_api_key, smtp_password
 from fieldrelay.service.ports import EmailSender, InboundConnector, SmsSender
+from fieldrelay.service.ports_crm_out import CrmTarget
 
 INBOUND: dict[str, Callable[[Settings], InboundConnector]] = {
     "housecallpro": lambda s: HousecallProInbound(
@@ -64,6 +69,19 @@ EMAIL: dict[str, Callable[[Engine, Clock, Settings], EmailSender]] = {
         s.messaging.sendgrid, s.messaging.email, sendgrid_api_key(), clock
     ),
 }
+
+
+# Outside CRMs, chosen by ``crm.targets``; each receives the mapped changes from the outbox.
+CRM: dict[str, Callable[[Clock, Settings], CrmTarget]] = {
+    "hubspot": lambda clock, s: HubSpotTarget(s.crm.hubspot, env_secret("hubspot_token"), clock),
+    "salesforce": lambda _clock, s: SalesforceTarget(s.crm.salesforce, credentials_from_env()),
+    "webhook": lambda clock, s: SignedWebhookTarget(s.crm.webhook, env_secret("webhook_out_secret"), clock),
+}
+
+
+def crm_targets(settings: Settings, clock: Clock) -> dict[str, CrmTarget]:
+    """The configured CRM targets by name; ValueError (saying which secret) when one cannot start."""
+    return {name: CRM[name](clock, settings) for name in settings.crm.targets}
 
 
 def inbound_connectors(settings: Settings) -> dict[str, InboundConnector]:
