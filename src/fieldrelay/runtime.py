@@ -9,11 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from fieldrelay.connectors.registry import EMAIL, SMS, inbound_connectors
+from fieldrelay.connectors.registry import EMAIL, SMS, crm_targets, inbound_connectors
 from fieldrelay.engine.clock import Clock, RealClock
 from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
+from fieldrelay.service import ops_digest
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import InboundConnector
 from fieldrelay.storage.db import make_engine, upgrade
@@ -21,7 +22,8 @@ from fieldrelay.storage.mirror_repo import SqlMirror
 
 
 class ProviderNotConfigured(Exception):
-    """A message provider chosen in fieldrelay.yaml cannot start (its secret is missing from the environment)."""
+    """A message provider or CRM target chosen in fieldrelay.yaml cannot start (its secret is missing from the
+    environment)."""
 
 
 @dataclass
@@ -39,9 +41,13 @@ class Runtime:
         try:
             sms = SMS[messaging.sms_provider](self.engine, self.clock, self.settings)
             email = EMAIL[messaging.email_provider](self.engine, self.clock, self.settings)
+            crm = crm_targets(self.settings, self.clock)
         except ValueError as exc:  # the senders refuse to start without their credentials, saying which
             raise ProviderNotConfigured(str(exc)) from exc
-        return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id, email=email)
+        # The daily digest's first timer: idempotent (keyed by day), so every worker start may ask for it.
+        with self.unit_of_work(self.settings.account_id) as ctx:
+            ops_digest.schedule_next(ctx, ctx.now)
+        return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id, email=email, crm=crm)
 
     @contextmanager
     def unit_of_work(self, account_id: str) -> Iterator[HandlerContext]:

@@ -14,6 +14,7 @@ from fieldrelay.service import (
     jobs,
     leads,
     messaging,
+    ops_digest,
     payments,
     sequence_steps,
     sequences,
@@ -53,6 +54,7 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
     job_texts.JOB_TEXT: job_texts.fire,
     deals.NO_DECISION: deals.fire_no_decision,
     sequences.STEP_KIND: sequence_steps.fire_step,
+    ops_digest.DIGEST: ops_digest.fire_digest,
 }
 
 

@@ -18,6 +18,7 @@ from fieldrelay.service.ports_messaging import SendFailed as SendFailed
 from fieldrelay.service.ports_messaging import SendResult as SendResult
 from fieldrelay.service.ports_messaging import SmsRequest as SmsRequest
 from fieldrelay.service.ports_messaging import SmsSender as SmsSender
+from fieldrelay.service.ports_ops import OpsStore
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
 
 
@@ -97,7 +98,7 @@ class InboundConnector(Protocol):
         ...
 
 
-class MirrorStore(CrmStore, IdentityStore, FollowupStore, Protocol):
+class MirrorStore(CrmStore, IdentityStore, FollowupStore, OpsStore, Protocol):
     """Reads and writes of the built-in CRM inside one transaction (the unit of work)."""
 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:

@@ -14,6 +14,7 @@ from fieldrelay.storage import prepared
 from fieldrelay.storage.crm_repo import SqlCrm
 from fieldrelay.storage.followup_repo import SqlFollowup
 from fieldrelay.storage.identity_repo import SqlIdentity
+from fieldrelay.storage.ops_repo import SqlOps
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import (
     activities,
@@ -63,7 +64,7 @@ _HAS_ESTIMATE = select(
 )
 
 
-class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup):
+class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps):
     """Mirror reads and writes inside the caller's transaction."""
 
     def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:
