@@ -60,9 +60,9 @@ def test_a_successful_probe_closes_the_circuit() -> None:
     assert b.failed("hubspot", START) is None
 
 
-def test_retry_after_keeps_the_circuit_open_at_least_that_long() -> None:
-    """A CRM asking for a ten-minute pause gets it, though the cool-down is shorter."""
+def test_a_requested_pause_opens_the_circuit_at_once_for_at_least_that_long() -> None:
+    """A CRM asking for a ten-minute pause gets it on the first refusal, though the cool-down is shorter; a short
+    Retry-After still waits the cool-down."""
     b = breakers()
-    b.failed("hubspot", START)
-    b.failed("hubspot", START)
     assert b.failed("hubspot", START, retry_after_seconds=600) == START + timedelta(seconds=600)
+    assert b.failed("salesforce", START, retry_after_seconds=10) == START + timedelta(seconds=30)

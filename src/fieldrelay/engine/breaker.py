@@ -57,8 +57,9 @@ class CircuitBreakers:
     def failed(self, target: str, now: datetime, retry_after_seconds: float | None = None) -> datetime | None:
         """Record an outage failure (5xx, timeout, throttling); the moment the circuit opens until, when it is open.
 
-        A failed probe opens the circuit again for twice the last cool-down (up to the configured maximum); a
-        target that asked for a pause (Retry-After) stays open at least that long.
+        A failed probe opens the circuit again for twice the last cool-down (up to the configured maximum). A target
+        that asked for a pause (a 429's Retry-After, a spent request limit) is taken at its word: the circuit opens at
+        once and stays open at least that long, since every other row would be refused the same way.
         """
         settings = self._settings
         with self._lock:
@@ -67,7 +68,7 @@ class CircuitBreakers:
                 state.cool_down = min(state.cool_down * 2, settings.max_cool_down_seconds)
             else:
                 state.failures += 1
-                if state.failures < settings.failures:
+                if state.failures < settings.failures and not retry_after_seconds:
                     return None
                 state.cool_down = settings.cool_down_seconds
             wait = max(state.cool_down, retry_after_seconds or 0.0)
