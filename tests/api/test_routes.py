@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
+from fieldrelay.storage.tables import outbox
 from tests.conftest import API_TOKEN
 from tests.helpers import job_envelope, signed
 from tests.storage.error_rows import add_dead_outbox, add_inbox_error
@@ -183,4 +185,9 @@ def test_metrics_gauge_the_error_queue_and_the_oldest_waiting_row(
     assert 'fieldrelay_oldest_pending_age_seconds{table="inbox"} 120.0' in text
     assert 'fieldrelay_oldest_pending_age_seconds{table="outbox"} 0.0' in text
     assert "fieldrelay_webhooks_total" in text
+    assert 'fieldrelay_outbox_oldest_pending_age_seconds{target="sms"}' not in text, "dead rows wait for no one"
     assert 'source="sms"} 1.0' in TestClient(create_app(runtime)).get("/metrics").text, "a second app registers too"
+    with runtime.engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.status == "dead").values(status="pending"))
+    waiting = TestClient(create_app(runtime)).get("/metrics").text
+    assert 'fieldrelay_outbox_oldest_pending_age_seconds{target="sms"} 3720.0' in waiting
