@@ -380,6 +380,15 @@ deals = Table(
     Column("is_open", Boolean, nullable=False),
     Column("value_cents", BigInteger),
     Column("reason", Text),
+    # The lead-handoff SOP: who owns the deal now, what happens next and by when, and what qualification confirmed.
+    Column("owner", String(100)),
+    Column("next_action", Text),
+    Column("next_action_due_at", _utc()),
+    Column("service_zip", String(10)),
+    Column("job_type", String(100)),
+    Column("requested_for", Text),
+    Column("lead_at", _utc()),
+    Column("first_response_at", _utc()),
     Column("created_at", _utc(), nullable=False),
     Column("updated_at", _utc(), nullable=False),
 )
@@ -450,8 +459,10 @@ dev_sms_sent = Table(
 )
 
 
-# Sequences, tasks and the development mail provider live in their own module; importing it here puts them on
+# Sequences, tasks and the development mail provider, and the SOP's and referral program's tables, live in their own
+# modules; importing it here puts them on
 # ``metadata`` for Alembic and for tests that create the schema from it.
 from fieldrelay.storage import tables_followup as _followup  # noqa: E402
+from fieldrelay.storage import tables_sop as _sop  # noqa: E402
 
-__all__ = ["_followup"]
+__all__ = ["_followup", "_sop"]

@@ -49,6 +49,10 @@ tasks = Table(
     # open → done | cancelled
     Column("status", String(16), nullable=False),
     Column("source", String(100), nullable=False),
+    # The deal a lead-handoff task is about; when it was escalated, and to whom (the owner's lead).
+    Column("deal_id", String(36)),
+    Column("escalated_at", _utc()),
+    Column("escalated_to", String(100)),
     Column("created_at", _utc(), nullable=False),
     Column("closed_at", _utc()),
     UniqueConstraint("account_id", "source", name="uq_tasks_source"),
