@@ -138,6 +138,14 @@ def test_an_outage_opens_the_circuit_and_the_rows_wait_without_spending_tries(ru
     assert sorted(c.contact.first_name or "" for c in hubspot.written) == ["Pat", "Sam"]
     assert [r.status for r in crm_rows(runtime)] == ["sent", "sent"]
     assert not worker.breakers.is_open("hubspot")
+    outcomes = [(a.outbox_id, a.attempt, a.outcome) for a in rows(runtime, delivery_attempts)]
+    assert outcomes == [
+        (first.id, 1, "failed"),
+        (second.id, 1, "held"),
+        (first.id, 2, "held"),
+        (first.id, 2, "sent"),
+        (second.id, 1, "sent"),
+    ], "every try is recorded; a held one keeps its number, since it spent nothing"
     with runtime.engine.connect() as conn:
         assert errors.list_errors(conn, runtime.settings.account_id) == []
 

@@ -127,7 +127,9 @@ class CrmDelivery:
         try:
             with self.engine.begin() as conn:
                 finish(conn, outbox, row.id, self.worker_id, in_flight="sending", last_error=detail, **outcome)
-                record_attempt(conn, row, attempt, started, t0, "failed", exc.status_code, detail)
+                # A held try is recorded as such: it failed, but it was handed back and counts against nothing.
+                outcome_name = "held" if label == "held" else "failed"
+                record_attempt(conn, row, attempt, started, t0, outcome_name, exc.status_code, detail)
         except LeaseLost:
             log.warning("outbox.lease_lost", outbox_id=row.id)
             return
