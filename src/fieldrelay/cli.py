@@ -16,7 +16,9 @@ from rich.table import Table
 
 from fieldrelay.cli_common import ConfigOpt, DbOpt, console, open_runtime, print_config_error
 from fieldrelay.cli_customers import customers_app
+from fieldrelay.cli_referrals import referrals_app
 from fieldrelay.cli_sequences import sequences_app
+from fieldrelay.cli_sop import register as register_sop
 from fieldrelay.cli_templates import templates_app
 from fieldrelay.engine.clock import Clock, RealClock, SimulatedClock
 from fieldrelay.engine.logs import configure_logging
@@ -33,8 +35,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(errors_app, name="errors")
 app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
+app.add_typer(referrals_app, name="referrals")
 app.add_typer(sequences_app, name="sequences")
 app.add_typer(templates_app, name="templates")
+register_sop(app)  # team, lead, review, assign
 
 
 class ClockKind(StrEnum):

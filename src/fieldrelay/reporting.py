@@ -10,10 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fieldrelay.reporting_referrals import referral_table
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.staleness import Staleness, check_staleness
 from fieldrelay.storage import report
+from fieldrelay.storage.referral_report import ReferralFigures, referral_figures
 from fieldrelay.storage.report_followup import FollowupFigures, followup_figures
+from fieldrelay.storage.sop_report import HandoffFigures, handoff_figures, handoff_table
 
 # How many stale records the report names (the count and rate cover all of them).
 SHOWN_STALE = 10
@@ -33,6 +36,8 @@ class Report:
     review_statuses: dict[str, int]
     followup: FollowupFigures
     where: dict[str, str] = field(default_factory=dict)
+    handoff: HandoffFigures | None = None
+    referrals: ReferralFigures | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Machine-readable form."""
@@ -73,6 +78,8 @@ class Report:
                 "review_click_rate": self.followup.review_click_rate,
             },
             "where": self.where,
+            "handoff": self.handoff.as_json() if self.handoff else None,
+            "referrals": self.referrals.as_json() if self.referrals else None,
         }
 
 
@@ -103,6 +110,8 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
             review_lags=lags,
             review_statuses=statuses,
             followup=followup_figures(conn, account, checked_at),
+            handoff=handoff_figures(conn, account, checked_at),
+            referrals=referral_figures(conn, account),
         )
 
 
@@ -156,6 +165,10 @@ def print_report(data: Report, console: Console) -> None:
         followups.add_row(f"review requests {status}", str(count))
     console.print(followups)
     console.print(_followup_table(data.followup))
+    if data.handoff is not None:
+        console.print(handoff_table(data.handoff))
+    if data.referrals is not None:
+        console.print(referral_table(data.referrals))
     for stale in check.stale[:SHOWN_STALE]:
         console.print(
             f"[yellow]stale[/] {escape(stale.label)}: {escape(stale.reason)} "

@@ -14,7 +14,7 @@ from fieldrelay.engine.clock import Clock, RealClock
 from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
-from fieldrelay.service import ops_digest
+from fieldrelay.service import handoff, handoff_review, ops_digest
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import InboundConnector
 from fieldrelay.storage.db import make_engine, upgrade
@@ -47,6 +47,8 @@ class Runtime:
         # The daily digest's first timer: idempotent (keyed by day), so every worker start may ask for it.
         with self.unit_of_work(self.settings.account_id) as ctx:
             ops_digest.schedule_next(ctx, ctx.now)
+            handoff.sync_team(ctx)  # the configured team, upserted: every worker start may do it
+            handoff_review.schedule_next(ctx, ctx.now)
         return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id, email=email, crm=crm)
 
     @contextmanager

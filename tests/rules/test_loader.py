@@ -256,7 +256,7 @@ def test_check_good_file() -> None:
     summary = " ".join(result.output.split())
     assert "field mapping: 10 events write 19 CRM fields" in summary
     assert "pipeline: 9 stages; texts 08:00-21:00 customer time" in summary
-    assert "sequences: 9 of 9 enabled; templates: 14; texts by devsms, email by devmail" in summary
+    assert "sequences: 11 of 11 enabled; templates: 16; texts by devsms, email by devmail" in summary
 
 
 def test_check_refuses_a_template_naming_a_value_no_template_gets(tmp_path: Path) -> None:

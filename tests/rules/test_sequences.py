@@ -37,6 +37,8 @@ def test_the_packaged_library_has_the_playbooks_sequences() -> None:
         "payment_reminders": "job.invoiced",
         "re_engagement": "job.cancelled",
         "rebooking": "estimate.no_decision",
+        "referral_invite": "referrer.enrolled",
+        "referral_thanks": "referral.rewarded",
     }
     offer = settings.sequences["maintenance_plan_offer"]
     assert (offer.entry.rating_at_least, offer.entry.min_ticket, offer.entry.no_plan) == (4, 250, True)

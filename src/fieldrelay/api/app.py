@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fieldrelay import __version__
-from fieldrelay.api import clock, followup_routes, gauges, identity_routes, routes, unsubscribe, webhooks
+from fieldrelay.api import (
+    clock,
+    followup_routes,
+    gauges,
+    identity_routes,
+    referral_routes,
+    routes,
+    sop_routes,
+    unsubscribe,
+    webhooks,
+)
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.runtime import Runtime
@@ -75,6 +85,8 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(identity_routes.router)
     app.include_router(followup_routes.router)
+    app.include_router(referral_routes.router)
+    app.include_router(sop_routes.router)
     app.include_router(unsubscribe.router)
     if isinstance(runtime.clock, SimulatedClock):
         app.state.drain_worker = runtime.new_worker()

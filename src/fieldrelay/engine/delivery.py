@@ -18,7 +18,7 @@ from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
 from fieldrelay.engine.clock import Clock
 from fieldrelay.engine.delivery_requests import TWILIO_OPTED_OUT, Outgoing, Undeliverable, outgoing
 from fieldrelay.rules.config import Settings
-from fieldrelay.service import bus, followups
+from fieldrelay.service import bus, followups, handoff_steps
 from fieldrelay.service.consent import withheld_reason
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import EmailSender, SendFailed, SendResult, SmsSender
@@ -177,6 +177,11 @@ class OutboxDelivery:
                         label = (purpose or "message").replace("_", " ")
                         summary = f"{out.noun} sent ({label}) to {out.to}"
                         self._timeline(conn, row, result.at, "message.sent", summary, out.provider)
+                        if row.target == followups.SMS_TARGET:
+                            # A text to a customer whose estimate awaits an answer is a follow-up: it logs itself.
+                            now = self.clock.now()
+                            ctx = HandlerContext(SqlMirror(conn, row.account_id, now), now, self.settings)
+                            handoff_steps.on_text_sent(ctx, row.customer_id, purpose or "message", result.at)
             metrics.DELIVERIES.labels(row.target, "sent").inc()
         except LeaseLost:
             # Another worker took the row over; it will find this message at the provider and not resend it.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,7 +17,9 @@ from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, FieldMapping
 from fieldrelay.rules.messaging import Messaging
 from fieldrelay.rules.pipeline import Pipeline
 from fieldrelay.rules.problems import LocatedProblems
+from fieldrelay.rules.referrals import Referrals
 from fieldrelay.rules.sequences import Followup, Sequence, Template, check_references
+from fieldrelay.rules.sop import Sop, Team
 from fieldrelay.rules.texts import JobTexts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -58,6 +60,8 @@ class Business(_Strict):
     time_zone: str = "America/Chicago"
     # Day → "HH:MM-HH:MM", or null / absent for closed.
     business_hours: dict[Day, Window | None] = Field(default_factory=lambda: _weekdays("08:00-17:00"))
+    # Days the shop is closed whatever the weekday (the lead-handoff clocks skip them).
+    holidays: list[date] = Field(default_factory=list)
 
     @field_validator("time_zone")
     @classmethod
@@ -251,12 +255,16 @@ class Settings(_Strict):
     renewal_after_months: int = Field(default=12, ge=1, le=120)
     enrichment: Enrichment = Enrichment()
     identity: Identity = Identity()
+    team: Team = Field(default_factory=list)
+    sop: Sop = Sop()
     # Outside CRMs (HubSpot, Salesforce, a signed webhook) that receive the mapped changes (rules/crm.py).
     crm: Crm = Crm()
     # A customer is stale when a field event about them, received longer ago than this, is not in the CRM yet.
     stale_after_minutes: float = Field(default=15.0, gt=0)
     # The address vendors post to when the service sits behind a proxy or tunnel (Twilio signs the full URL).
     public_base_url: str | None = None
+    # The referral program (rules/referrals.py): off unless configured.
+    referrals: Referrals = Referrals()
     # Follow-up sequences and their templates (rules/sequences.py); the defaults are the packaged default.yaml's.
     followup: Followup = Field(default_factory=lambda: Followup.model_validate(packaged_section("followup")))
     sequences: dict[str, Sequence] = Field(

@@ -10,6 +10,8 @@ from fieldrelay.service import (
     deals,
     estimates,
     followups,
+    handoff,
+    handoff_review,
     job_texts,
     jobs,
     leads,
@@ -55,6 +57,9 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
     deals.NO_DECISION: deals.fire_no_decision,
     sequences.STEP_KIND: sequence_steps.fire_step,
     ops_digest.DIGEST: ops_digest.fire_digest,
+    handoff.ACK: handoff.fire_ack,
+    handoff.ESCALATE: handoff_review.fire_escalation,
+    handoff_review.REVIEW: handoff_review.fire_review,
 }
 
 

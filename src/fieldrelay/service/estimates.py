@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
-from fieldrelay.service import crm_sync, customers, deals, mapping
+from fieldrelay.service import crm_sync, customers, deals, handoff_steps, mapping
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 
 _SUMMARY = {"sent": "Estimate sent", "accepted": "Estimate accepted", "declined": "Estimate declined"}
@@ -60,3 +60,4 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     )
     if isinstance(event, ev.EstimateSent):
         deals.schedule_no_decision(ctx, customer_id, estimate_id, event.occurred_at)
+        handoff_steps.on_estimate_sent(ctx, customer_id, event.occurred_at)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
-from fieldrelay.service import crm_sync, customers, deals, mapping, sequence_hooks
+from fieldrelay.service import crm_sync, customers, deals, mapping, referrals, sequence_hooks
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 from fieldrelay.service.records import JobRecord
 
@@ -129,6 +129,7 @@ def _after_change(
         summary=summary,
     )
     sequence_hooks.on_job(ctx, name, customer_id, job, occurred_at)
+    referrals.on_job(ctx, customer_id, job_id, occurred_at, amount)
 
 
 def _details(snap: ev.JobSnapshot) -> dict[str, object]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fieldrelay.domain import events as ev
-from fieldrelay.service import crm_sync, customers, deals, mapping
+from fieldrelay.service import crm_sync, customers, deals, handoff, mapping, referrals
 from fieldrelay.service.context import HandlerContext, Unattachable
 
 
@@ -22,9 +22,11 @@ def on_lead(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     if event.notes:
         summary += f": {event.notes[:500]}"
     ctx.store.add_activity(customer_id, event.occurred_at, "lead.received", summary, event.source, True)
+    referrals.on_lead(ctx, customer_id, event)
     applied = mapping.Applied("lead.received", customer_id, event.occurred_at, event.source, lead=event)
     written = mapping.apply(ctx, applied)
     deals.move(ctx, customer_id, "lead.received", event.occurred_at)
+    handoff.on_lead(ctx, customer_id, event.occurred_at)  # every source lands here: one SOP clock for all
     crm_sync.queue(
         ctx,
         event="lead.received",

@@ -19,6 +19,8 @@ from fieldrelay.service.ports_messaging import SendResult as SendResult
 from fieldrelay.service.ports_messaging import SmsRequest as SmsRequest
 from fieldrelay.service.ports_messaging import SmsSender as SmsSender
 from fieldrelay.service.ports_ops import OpsStore
+from fieldrelay.service.ports_referrals import ReferralStore
+from fieldrelay.service.ports_sop import SopStore
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
 
 
@@ -98,7 +100,7 @@ class InboundConnector(Protocol):
         ...
 
 
-class MirrorStore(CrmStore, IdentityStore, FollowupStore, OpsStore, Protocol):
+class MirrorStore(CrmStore, IdentityStore, FollowupStore, OpsStore, SopStore, ReferralStore, Protocol):
     """Reads and writes of the built-in CRM inside one transaction (the unit of work)."""
 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from fieldrelay.domain.ratings import parse_rating
 from fieldrelay.rules.sequences import TRIGGERS
-from fieldrelay.service import sequences
+from fieldrelay.service import referrals, sequences
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.records import FieldWrite, JobRecord
 from fieldrelay.service.templates import service_text
@@ -61,6 +61,7 @@ def take_rating(ctx: HandlerContext, customer_id: str, body: str, at: datetime) 
             anchor_at=enrollment.anchor_at,
             context={"rating": rating},
         )
+        referrals.on_rating(ctx, customer_id, rating, job)
         return rating
     return None
 

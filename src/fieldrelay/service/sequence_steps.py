@@ -176,6 +176,7 @@ def _send(
     customer = store.get_customer(customer_id)
     values = templates.base_values(ctx.settings, customer, job)
     values["rating"] = enrollment.context.get("rating")
+    values.update({k: v for k, v in enrollment.context.items() if k in templates.CONTEXT_VALUES})
     renewal = enrollment.anchor_at.date() if sequence.anchor == "renewal_due" else None
     assert step.template is not None
     try:

@@ -19,6 +19,9 @@ from fieldrelay.service.records import CustomerRecord, JobRecord
 _ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 
 
+# Values an enrolment carries in its context (the referral program's), given to its templates over base_values.
+CONTEXT_VALUES = ("referral_code", "referral_link", "reward", "referred_name")
+
 # Every value a template may name: base_values fills each, and fieldrelay check renders every template with them.
 VALUE_NAMES = (
     "first_name",
@@ -32,6 +35,7 @@ VALUE_NAMES = (
     "balance",
     "renewal_date",
     "rating",
+    *CONTEXT_VALUES,
 )
 
 
@@ -82,6 +86,11 @@ def base_values(settings: Settings, customer: CustomerRecord, job: JobRecord | N
         "balance": f"${balance / 100:,.2f}" if balance else "the balance",
         "renewal_date": "soon",  # renewal reminders get the date; a preview without one reads naturally
         "rating": None,
+        # The referral templates' values; an enrolment from the referral program carries the real ones.
+        "referral_code": "",
+        "referral_link": settings.referrals.link_base_url,
+        "reward": f"${settings.referrals.reward_cents / 100:,.2f}",
+        "referred_name": "your friend",
     }
 
 

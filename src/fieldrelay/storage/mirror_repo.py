@@ -16,6 +16,7 @@ from fieldrelay.storage.followup_repo import SqlFollowup
 from fieldrelay.storage.identity_repo import SqlIdentity
 from fieldrelay.storage.ops_repo import SqlOps
 from fieldrelay.storage.prepared import insert_ignore
+from fieldrelay.storage.referral_repo import SqlReferrals
 from fieldrelay.storage.tables import (
     activities,
     consents,
@@ -29,6 +30,7 @@ from fieldrelay.storage.tables import (
     outbox,
     timers,
 )
+from fieldrelay.storage.team_repo import SqlSop
 
 # Queries of the hot path, built once (see storage/prepared.py); parameters are named b_*.
 _x, _p, _e, _j, _est = external_ids.c, customer_phones.c, customer_emails.c, jobs.c, estimates.c
@@ -64,7 +66,7 @@ _HAS_ESTIMATE = select(
 )
 
 
-class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps):
+class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals):
     """Mirror reads and writes inside the caller's transaction."""
 
     def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:
