@@ -82,6 +82,18 @@ def sam(**changes: Any) -> ev.CustomerSnapshot:
     return ev.CustomerSnapshot(**values)
 
 
+def lou() -> ev.CustomerSnapshot:
+    """Lou, a second person Pat refers: no address, nothing shared with Pat or Sam."""
+    return sam(
+        external_id="sub_2",
+        first_name="Lou",
+        last_name="Park",
+        phones=("+1 737 555 0177",),
+        emails=("lou@example.com",),
+        address=None,
+    )
+
+
 def enrolled_pat(runtime: Runtime) -> tuple[str, str]:
     """Pat with a paid job, enrolled by hand; (her customer id, her code)."""
     apply(runtime, job_event(ev.PaymentCaptured, at(-600), customer=pat_with_address()), now=at(-600))

@@ -11,7 +11,7 @@ from fieldrelay.domain import events as ev
 from fieldrelay.reporting import build_report, print_report
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
-from tests.service.referral_support import configure, enrolled_pat, lead, referral_settings, sam, sam_job
+from tests.service.referral_support import configure, enrolled_pat, lead, lou, referral_settings, sam, sam_job
 from tests.service.support import apply, at
 
 
@@ -28,19 +28,12 @@ def test_report_counts_enrolments_referrals_rewards_and_referred_revenue(runtime
     apply(runtime, sam_job(ev.PaymentCaptured, at(60), amount_cents=45000), now=at(60))
     # Lou: referred, paid too, but rewards are now issued by hand -> qualified, pending.
     configure(runtime, reward_issue="manual")
-    lou = sam(
-        external_id="sub_2",
-        first_name="Lou",
-        last_name="Park",
-        phones=("+1 737 555 0177",),
-        emails=("lou@example.com",),
-        address=None,
-    )
-    apply(runtime, lead(code, at(100), lou, ref="sub_2"), now=at(100))
+    second = lou()
+    apply(runtime, lead(code, at(100), second, ref="sub_2"), now=at(100))
     lou_paid = ev.PaymentCaptured(
         source="housecallpro",
         occurred_at=at(200),
-        customer=lou,
+        customer=second,
         job=ev.JobSnapshot(external_id="job_l1", total_cents=30000),
         amount_cents=30000,
     )

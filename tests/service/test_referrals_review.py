@@ -13,6 +13,7 @@ from tests.service.referral_support import (
     configure,
     enrolled_pat,
     lead,
+    lou,
     referral_settings,
     rewards,
     sam,
@@ -72,14 +73,7 @@ def test_more_referrals_than_allowed_in_the_window_go_to_review(runtime: Runtime
     configure(runtime, max_referrals=1, milestone="booked")
     _, code = enrolled_pat(runtime)
     apply(runtime, lead(code, at(0)), now=at(0))
-    other = sam(
-        external_id="sub_2",
-        first_name="Lou",
-        last_name="Park",
-        phones=("+1 737 555 0177",),
-        emails=("lou@example.com",),
-        address=None,
-    )
+    other = lou()
     apply(runtime, lead(code, at(10), other, ref="sub_2"), now=at(10))
 
     first, second = sorted(all_referrals(runtime), key=lambda r: r.captured_at)
