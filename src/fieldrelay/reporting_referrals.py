@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from fieldrelay.domain.money import dollars
 from fieldrelay.storage.referral_report import ReferralFigures
 
 
@@ -16,7 +17,7 @@ def referral_table(figures: ReferralFigures) -> Table:
     table.add_row("qualified", f"{figures.qualified}" + (f" ({rate:.0%})" if rate is not None else ""))
     for status, count in sorted(figures.by_status.items()):
         table.add_row(f"referrals {status}", str(count))
-    table.add_row("rewards issued", f"{figures.rewards_issued} (${figures.rewards_issued_cents / 100:,.2f})")
+    table.add_row("rewards issued", f"{figures.rewards_issued} ({dollars(figures.rewards_issued_cents)})")
     table.add_row("rewards pending (qualified, approved or in review)", str(figures.rewards_pending))
-    table.add_row("revenue from referred customers' paid jobs", f"${figures.referred_revenue_cents / 100:,.2f}")
+    table.add_row("revenue from referred customers' paid jobs", dollars(figures.referred_revenue_cents))
     return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
+from fieldrelay.domain.money import dollars
 from fieldrelay.service import crm_sync, customers, deals, handoff_steps, mapping
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 
@@ -20,7 +21,7 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     known = estimate.customer_id if estimate else None
     customer_id = customers.for_event(ctx, event, known, f"estimate {snap.external_id}")
     number = f" #{snap.number}" if snap.number else ""
-    total = f" (${snap.total_cents / 100:,.2f})" if snap.total_cents is not None else ""
+    total = f" ({dollars(snap.total_cents)})" if snap.total_cents is not None else ""
     summary = f"{_SUMMARY[status.value]}{number}{total}"
     details = {"number": snap.number, "total_cents": snap.total_cents}
     details = {k: v for k, v in details.items() if v is not None}

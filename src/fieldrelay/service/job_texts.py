@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fieldrelay.domain.lifecycle import JobStatus
+from fieldrelay.domain.money import dollars
 from fieldrelay.service import followups
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.records import JobRecord
@@ -58,7 +59,7 @@ def fire(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
         reason = f"the job changed since (now {job.status} as of {job.status_at:%Y-%m-%d %H:%M}Z)"
     zone = ZoneInfo(ctx.settings.business.time_zone)
     appointment = f"{job.scheduled_start.astimezone(zone):%a %b %-d at %-I:%M %p}" if job.scheduled_start else None
-    balance = f"${job.balance_cents / 100:,.2f}" if job.balance_cents else None
+    balance = dollars(job.balance_cents) if job.balance_cents else None
     followups.send_or_cancel(
         ctx,
         message,

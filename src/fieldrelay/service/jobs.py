@@ -6,6 +6,7 @@ from datetime import datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
+from fieldrelay.domain.money import dollars
 from fieldrelay.service import crm_sync, customers, deals, mapping, referrals, sequence_hooks
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
 from fieldrelay.service.records import JobRecord
@@ -24,7 +25,7 @@ _SUMMARY = {
 
 def money(cents: int | None) -> str:
     """ " ($1,234.50)" for an amount in cents, nothing when unknown."""
-    return f" (${cents / 100:,.2f})" if cents is not None else ""
+    return f" ({dollars(cents)})" if cents is not None else ""
 
 
 def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fieldrelay.domain import referral_rules as rules
+from fieldrelay.domain.money import dollars
 from fieldrelay.service import sequences
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports_referrals import ReferralRecord
@@ -31,11 +32,6 @@ def display_name(ctx: HandlerContext, customer_id: str) -> str:
     """A customer's name as the timeline shows it."""
     customer = ctx.store.get_customer(customer_id)
     return " ".join(p for p in (customer.first_name, customer.last_name) if p) or customer_id[:8]
-
-
-def money(cents: int) -> str:
-    """$50.00 for 5000."""
-    return f"${cents / 100:,.2f}"
 
 
 def qualify(ctx: HandlerContext, referral: ReferralRecord, at: datetime, collected: int | None) -> None:
@@ -104,7 +100,7 @@ def issue(ctx: HandlerContext, referral_id: str, by: str) -> ReferralRecord:
         )
     referrer = store.get_referrer(referral.referrer_id)
     assert referrer is not None
-    amount = money(settings.reward_cents)
+    amount = dollars(settings.reward_cents)
     if store.insert_reward(
         {
             "referral_id": referral.id,

@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from fieldrelay.domain import referral_rules as rules
 from fieldrelay.domain.contact import normalize_email, normalize_phone
 from fieldrelay.domain.events import LeadReceived
+from fieldrelay.domain.money import dollars
 from fieldrelay.service import customers, referral_rewards, sequences
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports_referrals import ReferralRecord, ReferrerRecord
 from fieldrelay.service.records import JobRecord
 from fieldrelay.service.referral_rewards import ReferralError as ReferralError
-from fieldrelay.service.referral_rewards import display_name, money
+from fieldrelay.service.referral_rewards import display_name
 
 ENROLLED_TRIGGER = "referrer.enrolled"
 _CODE_TRIES = 20  # 32^6 codes: a collision is rare, twenty in a row means something is wrong
@@ -206,7 +207,7 @@ def on_job(ctx: HandlerContext, customer_id: str, job_id: str, at: datetime, amo
         minimum = ctx.settings.referrals.min_collected_cents
         if (collected or 0) < minimum:
             store.update_referral(referral.id, {"collected_cents": collected})
-            summary = f"Referral not qualified yet: {money(collected or 0)} collected, {money(minimum)} needed"
+            summary = f"Referral not qualified yet: {dollars(collected or 0)} collected, {dollars(minimum)} needed"
             store.add_activity(customer_id, at, "referral.short", summary, "fieldrelay", True)
             return
     referral_rewards.qualify(ctx, referral, at, collected)

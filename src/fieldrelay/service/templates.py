@@ -9,6 +9,7 @@ from datetime import date
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from fieldrelay.domain.money import dollars
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.sequences import Plan, Season
 from fieldrelay.service.records import CustomerRecord, JobRecord
@@ -83,13 +84,13 @@ def base_values(settings: Settings, customer: CustomerRecord, job: JobRecord | N
         "plan": plan.name if plan else "maintenance plan",
         "plan_url": plan.url if plan else None,
         "season": season.name if season else "tune-up",
-        "balance": f"${balance / 100:,.2f}" if balance else "the balance",
+        "balance": dollars(balance) if balance else "the balance",
         "renewal_date": "soon",  # renewal reminders get the date; a preview without one reads naturally
         "rating": None,
         # The referral templates' values; an enrolment from the referral program carries the real ones.
         "referral_code": "",
         "referral_link": settings.referrals.link_base_url,
-        "reward": f"${settings.referrals.reward_cents / 100:,.2f}",
+        "reward": dollars(settings.referrals.reward_cents),
         "referred_name": "your friend",
     }
 
