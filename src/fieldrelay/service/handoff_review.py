@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from fieldrelay.service import daily_mail
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports_sop import OpenLoop
 
@@ -87,23 +88,11 @@ def _lead_of(ctx: HandlerContext, assignee: str | None, deal_id: str | None) -> 
     return operations[0] if operations else LEAD_ROLE
 
 
-def next_run(ctx: HandlerContext, after: datetime) -> datetime:
-    """The first review time (shop time) strictly after ``after``."""
-    zone = ZoneInfo(ctx.settings.business.time_zone)
-    local = after.astimezone(zone)
-    moment = datetime.combine(local.date(), ctx.settings.sop.review_at, tzinfo=zone)
-    while moment <= local:
-        # A day added to the date (not 24 hours to the moment) keeps 07:30 at 07:30 across a DST change.
-        moment = datetime.combine(moment.date() + timedelta(days=1), moment.timetz())
-    return moment.astimezone(after.tzinfo)
-
-
 def schedule_next(ctx: HandlerContext, after: datetime) -> bool:
     """Schedule the next morning email when ``sop.review_to`` is set; False when unset or already planned."""
     if not ctx.settings.sop.review_to:
         return False
-    due = next_run(ctx, after)
-    return ctx.store.schedule_timer(f"{REVIEW}:{due.date().isoformat()}", REVIEW, due, None, {})
+    return daily_mail.schedule(ctx, REVIEW, after, ctx.settings.sop.review_at)
 
 
 def fire_review(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
@@ -114,18 +103,9 @@ def fire_review(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
     if not to or not items:
         return
     zone = ZoneInfo(ctx.settings.business.time_zone)
-    day = ctx.now.astimezone(zone).date().isoformat()
     overdue = sum(item.overdue for item in items)
     subject = f"Open estimates for {ctx.settings.business.name}: {len(items)} open, {overdue} overdue"
-    ctx.store.enqueue(
-        idempotency_key=f"email:{REVIEW}:{day}",
-        target="email",
-        kind="email",
-        ordering_key=REVIEW,
-        customer_id=None,
-        message_id=None,
-        payload={"to": to, "subject": subject, "body": body(items, zone), "category": "transactional"},
-    )
+    daily_mail.queue(ctx, REVIEW, to, subject, body(items, zone))
 
 
 def body(items: list[ReviewItem], zone: ZoneInfo) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from fieldrelay.service import daily_mail
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports_ops import OpenWork
 
@@ -22,21 +22,14 @@ _MAX_ERROR = 160  # characters of an error quoted in the list
 
 def next_run(ctx: HandlerContext, after: datetime) -> datetime:
     """The first digest time (shop time) strictly after ``after``."""
-    zone = ZoneInfo(ctx.settings.business.time_zone)
-    local = after.astimezone(zone)
-    moment = datetime.combine(local.date(), ctx.settings.crm.digest.local_time(), tzinfo=zone)
-    while moment <= local:
-        # Adding a day to the date (not 24 hours to the moment) keeps 07:00 at 07:00 across a DST change.
-        moment = datetime.combine(moment.date() + timedelta(days=1), moment.timetz())
-    return moment.astimezone(after.tzinfo)
+    return daily_mail.next_run(ctx, after, ctx.settings.crm.digest.local_time())
 
 
 def schedule_next(ctx: HandlerContext, after: datetime) -> bool:
     """Schedule the next digest when an address is configured; False when there is none or it is already due."""
     if not ctx.settings.crm.digest.to:
         return False
-    due = next_run(ctx, after)
-    return ctx.store.schedule_timer(f"{DIGEST}:{due.date().isoformat()}", DIGEST, due, None, {})
+    return daily_mail.schedule(ctx, DIGEST, after, ctx.settings.crm.digest.local_time())
 
 
 def fire_digest(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
@@ -49,21 +42,7 @@ def fire_digest(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
     long_waiting = [w for w in work.waiting if ctx.now - w.oldest_at >= _WAITING_NOTICED]
     if work.error_total == 0 and not long_waiting:
         return
-    day = ctx.now.astimezone(ZoneInfo(ctx.settings.business.time_zone)).date().isoformat()
-    ctx.store.enqueue(
-        idempotency_key=f"email:{DIGEST}:{day}",
-        target="email",
-        kind="email",
-        ordering_key=DIGEST,
-        customer_id=None,
-        message_id=None,
-        payload={
-            "to": to,
-            "subject": subject(ctx.settings.business.name, work, ctx.now),
-            "body": body(work, ctx.now),
-            "category": "transactional",
-        },
-    )
+    daily_mail.queue(ctx, DIGEST, to, subject(ctx.settings.business.name, work, ctx.now), body(work, ctx.now))
 
 
 def subject(shop: str, work: OpenWork, now: datetime) -> str:
