@@ -11,12 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from fieldrelay.reporting_referrals import referral_table
+from fieldrelay.reporting_sop import handoff_table
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.staleness import Staleness, check_staleness
 from fieldrelay.storage import report
 from fieldrelay.storage.referral_report import ReferralFigures, referral_figures
 from fieldrelay.storage.report_followup import FollowupFigures, followup_figures
-from fieldrelay.storage.sop_report import HandoffFigures, handoff_figures, handoff_table
+from fieldrelay.storage.sop_report import HandoffFigures, handoff_figures
 
 # How many stale records the report names (the count and rate cover all of them).
 SHOWN_STALE = 10

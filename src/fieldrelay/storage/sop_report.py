@@ -4,11 +4,10 @@ within 48 hours, and estimates left open for more than a week."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from rich.table import Table
 from sqlalchemy import Connection, func, select
 
 from fieldrelay.storage.report import percentile
@@ -50,10 +49,6 @@ class HandoffFigures:
         }
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 def handoff_figures(conn: Connection, account_id: str, now: datetime) -> HandoffFigures:
     """Read the week's numbers as of ``now``."""
     since = now - WINDOW
@@ -62,9 +57,7 @@ def handoff_figures(conn: Connection, account_id: str, now: datetime) -> Handoff
         select(d.lead_at, d.first_response_at).where(d.account_id == account_id, d.lead_at >= since, d.lead_at <= now)
     ).all()
     minutes = sorted(
-        (_aware(r.first_response_at) - _aware(r.lead_at)).total_seconds() / 60
-        for r in leads
-        if r.first_response_at is not None
+        (r.first_response_at - r.lead_at).total_seconds() / 60 for r in leads if r.first_response_at is not None
     )
     # An estimate sent (by the field tool or a field outcome) and whether the same customer heard from us in 48 h;
     # paired here rather than in SQL, where interval arithmetic differs between SQLite and PostgreSQL.
@@ -77,10 +70,8 @@ def handoff_figures(conn: Connection, account_id: str, now: datetime) -> Handoff
     for row in conn.execute(
         select(a.customer_id, a.at).where(a.account_id == account_id, a.kind == "followup.logged", a.at >= since)
     ):
-        logged.setdefault(row.customer_id, []).append(_aware(row.at))
-    followed = sum(
-        any(_aware(s.at) <= t <= _aware(s.at) + FOLLOWED_WITHIN for t in logged.get(s.customer_id, [])) for s in sent
-    )
+        logged.setdefault(row.customer_id, []).append(row.at)
+    followed = sum(any(s.at <= t <= s.at + FOLLOWED_WITHIN for t in logged.get(s.customer_id, [])) for s in sent)
     stale = conn.execute(
         select(func.count()).where(
             d.account_id == account_id, d.is_open.is_(True), d.stage.in_(OPEN_STAGES), d.stage_at < since
@@ -95,21 +86,3 @@ def handoff_figures(conn: Connection, account_id: str, now: datetime) -> Handoff
         followed_up_48h=followed,
         open_estimates_over_7d=int(stale),
     )
-
-
-def handoff_table(figures: HandoffFigures) -> Table:
-    """The numbers as a Rich table."""
-    table = Table(title="Lead handoff (last 7 days)", show_header=False)
-
-    def _min(value: float | None) -> str:
-        return "—" if value is None else f"{value:g} min"
-
-    table.add_row("leads (unanswered)", f"{figures.leads} ({figures.unanswered})")
-    table.add_row("speed to first response, median", _min(figures.response_median_minutes))
-    table.add_row("speed to first response, p90", _min(figures.response_p90_minutes))
-    share = figures.followed_up_share
-    followed = f"{figures.followed_up_48h} of {figures.estimates_sent}"
-    followed += f" ({share:.0%})" if share is not None else ""
-    table.add_row("estimates followed up within 48 h", followed)
-    table.add_row("open estimates older than 7 days", str(figures.open_estimates_over_7d))
-    return table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -14,11 +14,6 @@ from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import customers, deals
 from fieldrelay.storage.tables_followup import tasks
 from fieldrelay.storage.tables_sop import team_members
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes for some expressions; every stored time is UTC.
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def task_record(row: Any) -> TaskRecord:
@@ -31,9 +26,9 @@ def task_record(row: Any) -> TaskRecord:
         title=row.title,
         role=row.role,
         assignee=row.assignee,
-        due_at=_utc(row.due_at) or row.due_at,
+        due_at=row.due_at,
         status=row.status,
-        escalated_at=_utc(row.escalated_at),
+        escalated_at=row.escalated_at,
         escalated_to=row.escalated_to,
     )
 
@@ -89,16 +84,16 @@ class SqlSop:
             id=row.id,
             customer_id=row.customer_id,
             stage=row.stage,
-            stage_at=_utc(row.stage_at) or row.stage_at,
+            stage_at=row.stage_at,
             is_open=row.is_open,
             owner=row.owner,
             next_action=row.next_action,
-            next_action_due_at=_utc(row.next_action_due_at),
+            next_action_due_at=row.next_action_due_at,
             service_zip=row.service_zip,
             job_type=row.job_type,
             requested_for=row.requested_for,
-            lead_at=_utc(row.lead_at),
-            first_response_at=_utc(row.first_response_at),
+            lead_at=row.lead_at,
+            first_response_at=row.first_response_at,
         )
 
     def get_task(self, task_id: str) -> TaskRecord | None:
@@ -139,10 +134,10 @@ class SqlSop:
                 customer_id=r.customer_id,
                 customer_name=r.name or " ".join(p for p in (r.first_name, r.last_name) if p) or "(no name)",
                 stage=r.stage,
-                stage_at=_utc(r.stage_at) or r.stage_at,
+                stage_at=r.stage_at,
                 owner=r.owner,
                 next_action=r.next_action,
-                due_at=_utc(r.next_action_due_at),
+                due_at=r.next_action_due_at,
             )
             for r in self._conn.execute(query)
         ]
