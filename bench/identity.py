@@ -32,7 +32,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fieldrelay.domain.identity import Decision, Matcher, Person
+from fieldrelay.domain.identity.match import Decision, Matcher, Person
 from identity_data import Record, generate
 
 TARGET_PRECISION = 0.995  # synthetic

@@ -5,8 +5,8 @@ platform: phones in different formats, "123 Main Street Apt 4" next to "123 main
 missing emails, a second email, a move. Households of two adults share the address and often the last name and a
 landline, sometimes a family email. A few households hold a father and son of one name.
 
-This module is written apart from ``fieldrelay.domain.identity`` on purpose: it imports nothing from it and keeps its
-own name lists, nickname list (with nicknames the matcher's table does not know), street vocabulary and error model,
+This module is written apart from ``fieldrelay.domain.identity.match`` on purpose: it imports nothing from it and keeps
+its own name lists, nickname list (with nicknames the matcher's table does not know), street vocabulary and error model,
 so the matcher cannot be tuned to a table it shares with its test data.
 
     records = generate(100_000, seed=7)

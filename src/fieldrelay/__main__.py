@@ -1,5 +1,5 @@
 """``python -m fieldrelay``."""
 
-from fieldrelay.cli import app
+from fieldrelay.cli.main import app
 
 app()

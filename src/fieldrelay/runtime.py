@@ -14,11 +14,13 @@ from fieldrelay.engine.clock import Clock, RealClock
 from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
-from fieldrelay.service import handoff, handoff_review, ops_digest
 from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.handoff import first_response as handoff
+from fieldrelay.service.handoff import review as handoff_review
+from fieldrelay.service.ops import digest as ops_digest
 from fieldrelay.service.ports import InboundConnector
 from fieldrelay.storage.db import make_engine, upgrade
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 
 
 class ProviderNotConfigured(Exception):

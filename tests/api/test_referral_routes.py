@@ -11,7 +11,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import customers
 from tests.conftest import API_TOKEN
-from tests.service.referral_support import (
+from tests.service.referrals.support import (
     configure,
     enrolled_pat,
     lead,

@@ -11,11 +11,11 @@ from fieldrelay.api.app import create_app
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.consent import withheld_reason
-from fieldrelay.service.unsubscribe_links import read_token, unsubscribe_url
+from fieldrelay.service.outreach.consent import withheld_reason
+from fieldrelay.service.outreach.unsubscribe import read_token, unsubscribe_url
 from fieldrelay.storage.tables import activities, consents, outbox
 from tests.conftest import START
-from tests.service.sequence_support import at, job, library_settings, reply, run_until
+from tests.service.sequences.support import at, job, library_settings, reply, run_until
 from tests.service.support import HCP, apply, count, in_store, only_customer, pat, rows, timeline
 
 SECRET = "test-unsubscribe-secret"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import inbox
 from tests.conftest import START
 from tests.helpers import job_envelope, signed

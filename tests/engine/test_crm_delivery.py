@@ -14,8 +14,8 @@ from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.ports_crm_out import CRM_SYNC, CrmChange, CrmWriteFailed, CrmWriteResult
-from fieldrelay.storage import errors
+from fieldrelay.service.crm.targets import CRM_SYNC, CrmChange, CrmWriteFailed, CrmWriteResult
+from fieldrelay.storage.ops import errors
 from fieldrelay.storage.tables import delivery_attempts, outbox
 from tests.conftest import TEST_YAML
 from tests.service.support import apply, at, job_event, rows, sim_clock

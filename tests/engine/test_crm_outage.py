@@ -20,8 +20,8 @@ from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.ports_crm_out import CRM_SYNC
-from fieldrelay.storage import errors
+from fieldrelay.service.crm.targets import CRM_SYNC
+from fieldrelay.storage.ops import errors
 from fieldrelay.storage.tables import outbox
 from tests.conftest import START, TEST_YAML
 from tests.connectors.hubspot.support import Sleeps

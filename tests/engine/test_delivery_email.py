@@ -12,7 +12,7 @@ from fieldrelay.engine.delivery import NO_UNSUBSCRIBE_LINK
 from fieldrelay.engine.worker import Worker
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import activities, consents, customers, delivery_attempts, messages, outbox
 from tests.conftest import START
 from tests.engine.test_worker import Crash, FakeSms, all_rows, count, drain

@@ -10,7 +10,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import SendFailed
 from fieldrelay.service.records import FieldWrite
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import messages, outbox
 from tests.conftest import START
 from tests.engine.test_delivery_email import EMAIL, PHONE, FakeEmail, MailProvider, add_customer, queue, worker_with

@@ -15,7 +15,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake import Intake, prepare, receive, store
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, TemporaryFailure, WebhookRequest
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import inbox
 from tests.conftest import START
 

@@ -19,7 +19,7 @@ from fieldrelay.runtime import Runtime
 from fieldrelay.service import bus
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import SendFailed, SendResult, SmsRequest
-from fieldrelay.storage import errors
+from fieldrelay.storage.ops import errors
 from fieldrelay.storage.tables import (
     activities,
     customers,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fieldrelay.cli import app
+from fieldrelay.cli.main import app
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import DEFAULT_YAML, ConfigError, ConfigProblem, load_settings, parse_settings
 

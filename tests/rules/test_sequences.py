@@ -11,7 +11,7 @@ import pytest
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import ConfigError, parse_settings
 from fieldrelay.rules.sequences import parse_duration
-from fieldrelay.service import templates
+from fieldrelay.service.outreach import templates
 from fieldrelay.service.records import CustomerRecord, JobRecord
 from tests.conftest import START
 

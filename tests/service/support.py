@@ -14,7 +14,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.service import bus
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import activities, customers
 from tests.conftest import START
 

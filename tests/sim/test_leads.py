@@ -14,8 +14,8 @@ import pytest
 from fieldrelay.connectors.forms.inbound import FormsInbound
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import normalize_phone
-from fieldrelay.domain.enrichment import split_one_line
-from fieldrelay.domain.identity import Decision, Person, decide, score
+from fieldrelay.domain.enrichment.fill import split_one_line
+from fieldrelay.domain.identity.match import Decision, Person, decide, score
 from fieldrelay.rules.config import FormsSettings
 from fieldrelay.service.ports import WebhookRequest
 from fieldrelay.sim.driver import FORMS_PATH, WEBHOOK_PATH, drive

@@ -18,7 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
-from fieldrelay.reporting import Report, build_report
+from fieldrelay.reports.kpi import Report, build_report
 from fieldrelay.rules.loader import load_settings
 from fieldrelay.runtime import Runtime, build_runtime
 from fieldrelay.sim.demo import DEMO_START
@@ -26,8 +26,8 @@ from fieldrelay.sim.driver import DriveResult, drive
 from fieldrelay.sim.leads import FORM_ID, HOUSEHOLD, NEW, RETURNING, UNCERTAIN, SimSubmission, build_leads
 from fieldrelay.sim.replies import SimReply, build_replies
 from fieldrelay.sim.shop import build_week
+from fieldrelay.storage.sequences.tables import enrollments, tasks
 from fieldrelay.storage.tables import activities, customer_fields, customers, external_ids, merge_candidates, merges
-from fieldrelay.storage.tables_followup import enrollments, tasks
 
 API_TOKEN, HCP_SECRET, FORMS_TOKEN = "week-api-token", "week-hcp-secret", "week-forms-token"
 TWILIO_TOKEN = "week-twilio-token"

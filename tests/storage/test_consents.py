@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Connection, Engine, select, text
 
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import consents
 from tests.conftest import START
 

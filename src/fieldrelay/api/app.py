@@ -9,17 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fieldrelay import __version__
-from fieldrelay.api import (
-    clock,
-    followup_routes,
-    gauges,
-    identity_routes,
-    referral_routes,
-    routes,
-    sop_routes,
-    unsubscribe,
-    webhooks,
-)
+from fieldrelay.api import clock, gauges, identity_routes, referral_routes, routes, unsubscribe, webhooks
+from fieldrelay.api import handoff_routes as sop_routes
+from fieldrelay.api import sequence_routes as followup_routes
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.runtime import Runtime

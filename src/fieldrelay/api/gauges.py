@@ -10,7 +10,8 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage import errors, queries
+from fieldrelay.storage import queries
+from fieldrelay.storage.ops import errors
 
 log = structlog.get_logger("fieldrelay.metrics")
 

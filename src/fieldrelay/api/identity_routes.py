@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 
 from fieldrelay.api.auth import require_token
 from fieldrelay.api.state import runtime_of
-from fieldrelay.service import merge_review
-from fieldrelay.service.ports_crm import MergeRefused
-from fieldrelay.storage import identity_queries, queries
+from fieldrelay.service.crm.ports import MergeRefused
+from fieldrelay.service.identity import review as merge_review
+from fieldrelay.storage import queries
+from fieldrelay.storage.identity import queries as identity_queries
 
 router = APIRouter(tags=["identity"])
 

@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 
 from fieldrelay.api.auth import require_token
 from fieldrelay.api.state import runtime_of
-from fieldrelay.service import referral_rewards, referrals
-from fieldrelay.service.ports_referrals import ReferralRecord
-from fieldrelay.storage import referral_report
+from fieldrelay.service.referrals import program as referrals
+from fieldrelay.service.referrals import rewards as referral_rewards
+from fieldrelay.service.referrals.ports import ReferralRecord
+from fieldrelay.storage.referrals import report as referral_report
 
 router = APIRouter(tags=["referrals"])
 

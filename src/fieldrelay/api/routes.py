@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from fieldrelay.api.auth import require_token
 from fieldrelay.api.state import runtime_of
 from fieldrelay.domain.contact import normalize_email, normalize_phone
-from fieldrelay.storage import errors, queries
+from fieldrelay.storage import queries
+from fieldrelay.storage.ops import errors
 
 router = APIRouter()
 

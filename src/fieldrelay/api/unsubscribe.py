@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse
 from fieldrelay.api.state import runtime_of
 from fieldrelay.domain import events as ev
 from fieldrelay.rules import secrets
-from fieldrelay.service import bus, messaging
+from fieldrelay.service import bus
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.unsubscribe_links import Unsubscribe, read_token
+from fieldrelay.service.intake import messages as messaging
+from fieldrelay.service.outreach.unsubscribe import Unsubscribe, read_token
 
 router = APIRouter(tags=["unsubscribe"])
 log = structlog.get_logger("fieldrelay.unsubscribe")

@@ -27,8 +27,8 @@ from fieldrelay.connectors.webhook_out.target import SignedWebhookTarget
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.secrets import connector_secret, env_secret, sendgrid_api_key, smtp_password
+from fieldrelay.service.crm.targets import CrmTarget
 from fieldrelay.service.ports import EmailSender, InboundConnector, SmsSender
-from fieldrelay.service.ports_crm_out import CrmTarget
 
 INBOUND: dict[str, Callable[[Settings], InboundConnector]] = {
     "housecallpro": lambda s: HousecallProInbound(

@@ -21,7 +21,7 @@ from fieldrelay.engine.attempts import record_attempt
 from fieldrelay.engine.breaker import CircuitBreakers
 from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
 from fieldrelay.engine.clock import Clock
-from fieldrelay.service.ports_crm_out import CrmTarget, CrmWriteFailed, CrmWriteResult, from_payload
+from fieldrelay.service.crm.targets import CrmTarget, CrmWriteFailed, CrmWriteResult, from_payload
 from fieldrelay.storage.tables import outbox
 
 log = structlog.get_logger("fieldrelay.worker")

@@ -18,11 +18,13 @@ from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
 from fieldrelay.engine.clock import Clock
 from fieldrelay.engine.delivery_requests import TWILIO_OPTED_OUT, Outgoing, Undeliverable, outgoing
 from fieldrelay.rules.config import Settings
-from fieldrelay.service import bus, followups, handoff_steps
-from fieldrelay.service.consent import withheld_reason
+from fieldrelay.service import bus
 from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.handoff import stages as handoff_steps
+from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach.consent import withheld_reason
 from fieldrelay.service.ports import EmailSender, SendFailed, SendResult, SmsSender
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import activities, messages, outbox
 
 log = structlog.get_logger("fieldrelay.worker")

@@ -9,8 +9,8 @@ from typing import Any
 
 from fieldrelay.domain.contact import normalize_email
 from fieldrelay.rules.config import Settings
+from fieldrelay.service.outreach.ports import Category
 from fieldrelay.service.ports import EmailRequest, EmailSender, SendResult, SmsRequest, SmsSender
-from fieldrelay.service.ports_messaging import Category
 
 # Twilio's "Attempt to send to unsubscribed recipient": the number replied STOP to this sender.
 TWILIO_OPTED_OUT = "21610"

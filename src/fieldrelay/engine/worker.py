@@ -25,6 +25,7 @@ from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
+from fieldrelay.service.crm.targets import CRM_SYNC, CrmTarget
 from fieldrelay.service.ports import (
     EmailSender,
     InboundConnector,
@@ -34,8 +35,7 @@ from fieldrelay.service.ports import (
     SmsSender,
     TemporaryFailure,
 )
-from fieldrelay.service.ports_crm_out import CRM_SYNC, CrmTarget
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import inbox, outbox, timers
 
 log = structlog.get_logger("fieldrelay.worker")

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fieldrelay.domain.enrichment_equipment import DEFAULT_EQUIPMENT_RULES, EquipmentRule
-from fieldrelay.domain.identity import MERGE_THRESHOLD, REVIEW_THRESHOLD
+from fieldrelay.domain.enrichment.equipment import DEFAULT_EQUIPMENT_RULES, EquipmentRule
+from fieldrelay.domain.identity.match import MERGE_THRESHOLD, REVIEW_THRESHOLD
 from fieldrelay.rules.crm import Crm
+from fieldrelay.rules.handoff import Sop, Team
 from fieldrelay.rules.library import packaged_section
 from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, FieldMapping
 from fieldrelay.rules.messaging import Messaging
@@ -19,7 +20,6 @@ from fieldrelay.rules.pipeline import Pipeline
 from fieldrelay.rules.problems import LocatedProblems
 from fieldrelay.rules.referrals import Referrals
 from fieldrelay.rules.sequences import Followup, Sequence, Template, check_references
-from fieldrelay.rules.sop import Sop, Team
 from fieldrelay.rules.texts import JobTexts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

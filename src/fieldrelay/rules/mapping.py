@@ -79,7 +79,7 @@ CRM_FIELDS: dict[str, frozenset[str] | None] = {
 SPECIAL_FIELDS = frozenset({"service_history", "equipment", "tags"})
 
 # Actions a row can trigger, and the events each may hang on. Texts go through the same durable timer → re-check →
-# outbox path as the review request (service/job_texts.py); the others write what the next step needs.
+# outbox path as the review request (service/outreach/job_texts.py); the others write what the next step needs.
 ACTIONS: dict[str, frozenset[str]] = {
     "confirmation_text": frozenset({"job.booked", "job.rescheduled"}),
     "eta_text": frozenset({"job.dispatched"}),

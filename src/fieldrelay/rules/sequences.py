@@ -24,8 +24,8 @@ Trigger = Literal[
     "job.cancelled",
     "estimate.no_decision",
     "rating.received",
-    "referrer.enrolled",  # the referral program enrolled the customer (service/referrals.py)
-    "referral.rewarded",  # a reward was issued to the referrer (service/referral_rewards.py)
+    "referrer.enrolled",  # the referral program enrolled the customer (service/referrals/program.py)
+    "referral.rewarded",  # a reward was issued to the referrer (service/referrals/rewards.py)
 ]
 TRIGGERS: tuple[str, ...] = get_args(Trigger)
 Channel = Literal["sms", "email", "task"]

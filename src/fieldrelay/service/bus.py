@@ -5,23 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from fieldrelay.domain import events as ev
-from fieldrelay.service import (
-    customers,
-    deals,
-    estimates,
-    followups,
-    handoff,
-    handoff_review,
-    job_texts,
-    jobs,
-    leads,
-    messaging,
-    ops_digest,
-    payments,
-    sequence_steps,
-    sequences,
-)
 from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.crm import deals
+from fieldrelay.service.handoff import first_response as handoff
+from fieldrelay.service.handoff import review as handoff_review
+from fieldrelay.service.intake import customers, estimates, jobs, leads, payments
+from fieldrelay.service.intake import messages as messaging
+from fieldrelay.service.ops import digest as ops_digest
+from fieldrelay.service.outreach import job_texts
+from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.sequences import enrolment as sequences
+from fieldrelay.service.sequences import steps as sequence_steps
 
 EventHandler = Callable[[HandlerContext, ev.FieldEvent], None]
 TimerHandler = Callable[[HandlerContext, Mapping[str, object]], None]

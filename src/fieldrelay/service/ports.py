@@ -8,20 +8,20 @@ from datetime import datetime
 from typing import Protocol
 
 from fieldrelay.domain.events import FieldEvent
-from fieldrelay.service.ports_crm import CrmStore, IdentityStore
-from fieldrelay.service.ports_followup import FollowupStore
+from fieldrelay.service.crm.ports import CrmStore, IdentityStore
+from fieldrelay.service.handoff.ports import SopStore
+from fieldrelay.service.ops.ports import OpsStore
 
 # Message-provider ports live in ports_messaging; re-exported here for the modules that import them from ports.
-from fieldrelay.service.ports_messaging import EmailRequest as EmailRequest
-from fieldrelay.service.ports_messaging import EmailSender as EmailSender
-from fieldrelay.service.ports_messaging import SendFailed as SendFailed
-from fieldrelay.service.ports_messaging import SendResult as SendResult
-from fieldrelay.service.ports_messaging import SmsRequest as SmsRequest
-from fieldrelay.service.ports_messaging import SmsSender as SmsSender
-from fieldrelay.service.ports_ops import OpsStore
-from fieldrelay.service.ports_referrals import ReferralStore
-from fieldrelay.service.ports_sop import SopStore
+from fieldrelay.service.outreach.ports import EmailRequest as EmailRequest
+from fieldrelay.service.outreach.ports import EmailSender as EmailSender
+from fieldrelay.service.outreach.ports import SendFailed as SendFailed
+from fieldrelay.service.outreach.ports import SendResult as SendResult
+from fieldrelay.service.outreach.ports import SmsRequest as SmsRequest
+from fieldrelay.service.outreach.ports import SmsSender as SmsSender
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
+from fieldrelay.service.referrals.ports import ReferralStore
+from fieldrelay.service.sequences.ports import FollowupStore
 
 
 class ParseError(Exception):

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from fieldrelay.reporting import build_report, print_report
+from fieldrelay.reports.kpi import build_report, print_report
 from fieldrelay.runtime import build_runtime
 from fieldrelay.sim.driver import DriveResult, drive
 from fieldrelay.sim.leads import FORM_ID, build_leads

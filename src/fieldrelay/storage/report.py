@@ -6,8 +6,8 @@ from collections.abc import Iterator, Mapping
 
 from sqlalchemy import Connection, and_, func, select
 
+from fieldrelay.service.crm.staleness import MirroredJob, ReceivedEvent, Ref
 from fieldrelay.service.ports import InboundConnector, ParseError, Received
-from fieldrelay.service.staleness import MirroredJob, ReceivedEvent, Ref
 from fieldrelay.storage.tables import (
     activities,
     customers,

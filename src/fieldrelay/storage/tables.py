@@ -292,7 +292,7 @@ messages = Table(
     # transactional (confirmations, ETAs, receipts) | marketing (offers, reviews): consent and the weekly cap differ.
     Column("category", String(16), nullable=False, server_default="transactional"),
     Column("subject", String(200)),
-    # The sequence enrollment that sent it (storage/tables_followup.py), so a branch can ask "opened? clicked?".
+    # The sequence enrollment that sent it (storage/sequences/tables.py), so a branch can ask "opened? clicked?".
     Column("enrollment_id", String(36), index=True),
     # First open and first click the provider reported (email events), for sequence branches.
     Column("opened_at", _utc()),
@@ -462,7 +462,7 @@ dev_sms_sent = Table(
 # Sequences, tasks and the development mail provider, and the SOP's and referral program's tables, live in their own
 # modules; importing it here puts them on
 # ``metadata`` for Alembic and for tests that create the schema from it.
-from fieldrelay.storage import tables_followup as _followup  # noqa: E402
-from fieldrelay.storage import tables_sop as _sop  # noqa: E402
+from fieldrelay.storage.handoff import tables as _handoff  # noqa: E402
+from fieldrelay.storage.sequences import tables as _sequences  # noqa: E402
 
-__all__ = ["_followup", "_sop"]
+__all__ = ["_handoff", "_sequences"]

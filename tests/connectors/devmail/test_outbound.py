@@ -12,7 +12,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import EmailRequest, SendResult
-from fieldrelay.storage.tables_followup import dev_email_sent
+from fieldrelay.storage.sequences.tables import dev_email_sent
 
 
 def email(key: str = "seq:e1:review_ask", account_id: str = "default", subject: str = "How did we do?") -> EmailRequest:

@@ -22,7 +22,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.secrets import connector_secret
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import ParseError
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, inbox
 from tests.conftest import START
 from tests.connectors.forms.support import (

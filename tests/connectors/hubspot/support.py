@@ -13,7 +13,7 @@ import httpx
 from fieldrelay.connectors.hubspot.target import HubSpotTarget
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.crm import HubSpotSettings
-from fieldrelay.service.ports_crm_out import CrmChange, CrmContact, CrmDeal, CrmNote
+from fieldrelay.service.crm.targets import CrmChange, CrmContact, CrmDeal, CrmNote
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from fieldrelay.engine.clock import SimulatedClock
-from fieldrelay.service.ports_crm_out import CrmWriteFailed
+from fieldrelay.service.crm.targets import CrmWriteFailed
 from tests.connectors.hubspot.support import START, FakeHubSpot, Sleeps, change, make_target, upserted
 
 UPSERT = ("POST", "/crm/v3/objects/contacts/batch/upsert")

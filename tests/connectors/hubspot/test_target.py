@@ -11,7 +11,7 @@ from fieldrelay.connectors.hubspot.properties import contact_properties, to_prop
 from fieldrelay.connectors.hubspot.target import NAME, TOKEN_ENV, ContactInput, HubSpotTarget
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.crm import HubSpotSettings
-from fieldrelay.service.ports_crm_out import CrmNote, CrmWriteFailed
+from fieldrelay.service.crm.targets import CrmNote, CrmWriteFailed
 from tests.connectors.hubspot.support import (
     NOTE_CONTACT_LABELS,
     NOTE_DEAL_LABELS,

@@ -18,7 +18,7 @@ from fieldrelay.connectors.jobber.inbound import TOPICS, JobberInbound
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.secrets import connector_secret
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import (
     activities,
     customer_emails,

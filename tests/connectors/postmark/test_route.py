@@ -18,7 +18,7 @@ from fieldrelay.connectors.postmark.inbound import HANDLED_EVENTS
 from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import ParseError
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, consents, inbox, messages
 from tests.conftest import START
 from tests.connectors.postmark.support import MESSAGE_ID, TO, add_email_message, basic, encode, mirror, record, rows

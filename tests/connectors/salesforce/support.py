@@ -13,7 +13,7 @@ import httpx
 from fieldrelay.connectors.salesforce.auth import SalesforceCredentials
 from fieldrelay.connectors.salesforce.target import SalesforceTarget
 from fieldrelay.rules.crm import SalesforceSettings
-from fieldrelay.service.ports_crm_out import CrmChange, CrmContact, CrmNote
+from fieldrelay.service.crm.targets import CrmChange, CrmContact, CrmNote
 from tests.helpers import RecordingVendor
 
 FIXTURES = Path(__file__).parent / "fixtures"

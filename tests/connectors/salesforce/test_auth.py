@@ -14,7 +14,7 @@ from fieldrelay.connectors.salesforce.auth import (
     SalesforceCredentials,
     credentials_from_env,
 )
-from fieldrelay.service.ports_crm_out import CrmWriteFailed
+from fieldrelay.service.crm.targets import CrmWriteFailed
 from tests.connectors.salesforce.support import (
     CONTACT_ID,
     CONTACT_PATH,

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldrelay.service.ports_crm_out import CrmWriteFailed
+from fieldrelay.service.crm.targets import CrmWriteFailed
 from tests.connectors.salesforce.support import API, answer, change, error, target
 
 

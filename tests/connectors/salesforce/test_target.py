@@ -10,7 +10,7 @@ import pytest
 
 from fieldrelay.connectors.salesforce.auth import CLIENT_ID_ENV, CLIENT_SECRET_ENV, TOKEN_ENV, SalesforceCredentials
 from fieldrelay.connectors.salesforce.target import NAME, SalesforceTarget
-from fieldrelay.service.ports_crm_out import CrmContact, CrmDeal, CrmNote, CrmTarget
+from fieldrelay.service.crm.targets import CrmContact, CrmDeal, CrmNote, CrmTarget
 from tests.connectors.salesforce.support import (
     API,
     AT,

@@ -21,7 +21,7 @@ from fieldrelay.connectors.sendgrid.inbound import HANDLED_EVENTS
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import ParseError
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, consents, inbox, messages
 from tests.conftest import START, TEST_YAML
 from tests.connectors.sendgrid.support import (

@@ -14,7 +14,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime, build_runtime
 from fieldrelay.service import bus
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from tests.conftest import START
 
 

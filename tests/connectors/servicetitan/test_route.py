@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, estimates, inbox, jobs
 from tests.connectors.servicetitan.support import encode, load, raw, signed
 

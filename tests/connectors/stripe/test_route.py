@@ -18,7 +18,7 @@ from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.connectors.stripe.inbound import StripeInbound
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.errors import list_errors
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customers, dev_sms_sent, inbox, jobs, messages, outbox, timers
 from tests.conftest import START
 from tests.connectors.stripe.support import PI_ID, encode, event, job_metadata, stripe_headers

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import customers, messages
 from tests.conftest import START
 from tests.connectors.twilio.support import CUSTOMER_NUMBER, form_body, params, twilio_headers

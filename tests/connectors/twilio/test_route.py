@@ -18,8 +18,8 @@ from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.connectors.twilio.inbound import STATUS_MAP, TwilioInbound
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.errors import list_errors
-from fieldrelay.storage.mirror_repo import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror
+from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, consents, customers, inbox, jobs, messages, outbox, timers
 from tests.conftest import START
 from tests.connectors.twilio.support import CUSTOMER_NUMBER, form_body, params, twilio_headers

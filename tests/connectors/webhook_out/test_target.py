@@ -13,7 +13,7 @@ from fieldrelay.connectors.webhook_out.signing import verify
 from fieldrelay.connectors.webhook_out.target import SECRET_ENV, SignedWebhookTarget
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.crm import WebhookOutSettings
-from fieldrelay.service.ports_crm_out import (
+from fieldrelay.service.crm.targets import (
     CrmChange,
     CrmContact,
     CrmDeal,

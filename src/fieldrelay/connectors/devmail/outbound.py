@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert, select
 
 from fieldrelay.engine.clock import Clock
 from fieldrelay.service.ports import EmailRequest, SendResult
-from fieldrelay.storage.tables_followup import dev_email_sent
+from fieldrelay.storage.sequences.tables import dev_email_sent
 
 NAME = "devmail"
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from fieldrelay.engine.clock import Clock
-from fieldrelay.service.ports_crm_out import CrmWriteFailed
+from fieldrelay.service.crm.targets import CrmWriteFailed
 
 TOKEN_ENV = "FIELDRELAY_HUBSPOT_TOKEN"
 _MAX_DETAIL = 300  # characters of a failure detail

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fieldrelay.service.ports_crm_out import CrmChange, CrmContact, CrmDeal
+from fieldrelay.service.crm.targets import CrmChange, CrmContact, CrmDeal
 
 FIELD_PREFIX = "fieldrelay_"
 FIELDRELAY_ID = "fieldrelay_id"  # contact property: unique custom property holding fieldrelay's customer id

@@ -56,7 +56,7 @@ from fieldrelay.connectors.hubspot.properties import (
 )
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.crm import HubSpotSettings
-from fieldrelay.service.ports_crm_out import CrmChange, CrmDeal, CrmNote, CrmWriteFailed, CrmWriteResult
+from fieldrelay.service.crm.targets import CrmChange, CrmDeal, CrmNote, CrmWriteFailed, CrmWriteResult
 
 NAME = "hubspot"
 __all__ = ["NAME", "TOKEN_ENV", "ContactInput", "HubSpotTarget"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from fieldrelay.rules.secrets import env_secret
-from fieldrelay.service.ports_crm_out import CrmWriteFailed
+from fieldrelay.service.crm.targets import CrmWriteFailed
 
 TOKEN_ENV = "FIELDRELAY_SALESFORCE_TOKEN"
 CLIENT_ID_ENV = "FIELDRELAY_SALESFORCE_CLIENT_ID"

@@ -28,7 +28,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from fieldrelay.service.ports_crm_out import CrmChange, CrmNote
+from fieldrelay.service.crm.targets import CrmChange, CrmNote
 
 DEAL_STAGE = "deal_stage"  # the pseudo field of salesforce.fields that receives the deal's stage name
 UNKNOWN_LAST_NAME = "Unknown"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fieldrelay.service.ports_crm_out import CrmWriteFailed
+from fieldrelay.service.crm.targets import CrmWriteFailed
 
 MAX_DETAIL = 300
 REQUEST_LIMIT_WAIT_SECONDS = 3600.0

@@ -47,7 +47,7 @@ from fieldrelay.connectors.salesforce.auth import (
 from fieldrelay.connectors.salesforce.body import contact_fields, task_fields
 from fieldrelay.connectors.salesforce.errors import PROCESSING_HALTED, failure, first_error, short
 from fieldrelay.rules.crm import SalesforceSettings
-from fieldrelay.service.ports_crm_out import CrmChange, CrmNote, CrmWriteFailed, CrmWriteResult
+from fieldrelay.service.crm.targets import CrmChange, CrmNote, CrmWriteFailed, CrmWriteResult
 
 NAME = "salesforce"
 CONTACT_REF = "contact"

@@ -19,7 +19,7 @@ import httpx
 from fieldrelay.connectors.webhook_out.signing import sign
 from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.crm import WebhookOutSettings
-from fieldrelay.service.ports_crm_out import CrmChange, CrmWriteFailed, CrmWriteResult, to_payload
+from fieldrelay.service.crm.targets import CrmChange, CrmWriteFailed, CrmWriteResult, to_payload
 
 NAME = "webhook"
 SECRET_ENV = "FIELDRELAY_WEBHOOK_OUT_SECRET"

@@ -1,0 +1,128 @@
+"""``fieldrelay customers``: the review queue of possible duplicates, merges and their undo."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
+from fieldrelay.service.crm.ports import MergeRefused
+from fieldrelay.service.identity import review as merge_review
+from fieldrelay.storage.identity import queries as identity_queries
+
+customers_app = typer.Typer(
+    help="Customers: possible duplicates to review, merges and their undo.", no_args_is_help=True
+)
+
+ByOpt = Annotated[str | None, typer.Option("--by", help="who decides, for the audit trail (default: your login)")]
+
+
+def _who(by: str | None) -> str:
+    return by or getpass.getuser()
+
+
+def _describe(customer: dict[str, Any] | None) -> str:
+    if customer is None:
+        return "(gone)"
+    address = customer["address"]
+    place = " ".join(str(address[k]) for k in ("street", "unit", "city", "state", "postal_code") if address[k])
+    lines = [customer["name"] or "(no name)", ", ".join(customer["phones"]), ", ".join(customer["emails"]), place]
+    jobs = len(customer["jobs"])
+    lines.append(f"{jobs} job{'s' if jobs != 1 else ''} · {customer['lifecycle_stage']} · {customer['id'][:8]}")
+    return "\n".join(line for line in lines if line)
+
+
+def _show(item: dict[str, Any]) -> None:
+    table = Table(
+        title=f"Pair {item['id']} · score {item['score']:.3f}" + (f" · {item['rule']}" if item["rule"] else "")
+    )
+    table.add_column("new record")
+    table.add_column("existing record")
+    table.add_row(_describe(item["customer"]), _describe(item["other"]))
+    console.print(table)
+    said = ", ".join(f"{e['field']} {e['outcome']}" for e in item["evidence"])
+    console.print(f"evidence: {said or 'none'}", highlight=False)
+
+
+@customers_app.command("review")
+def review(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    by: ByOpt = None,
+    list_only: Annotated[bool, typer.Option("--list", help="only list the open pairs")] = False,
+    limit: Annotated[int, typer.Option(help="pairs to go through", min=1)] = 50,
+) -> None:
+    """Go through possible duplicates: merge, keep apart or skip each pair."""
+    runtime = open_runtime(db, config, migrate=False)
+    account = runtime.settings.account_id
+    with runtime.engine.connect() as conn:
+        items = identity_queries.list_candidates(conn, account, "open", limit)
+    if not items:
+        console.print("[green]No possible duplicates wait for review.[/]")
+        return
+    console.print(f"{len(items)} possible duplicate{'s' if len(items) != 1 else ''} to review.")
+    for item in items:
+        _show(item)
+        if list_only:
+            continue
+        choice = typer.prompt("[m]erge, [d]ifferent people, [s]kip, [q]uit", default="s").strip().lower()[:1]
+        if choice == "q":
+            return
+        if choice not in ("m", "d"):
+            continue
+        try:
+            with runtime.unit_of_work(account) as ctx:
+                if choice == "m":
+                    merge_id = merge_review.merge_pair(ctx, item["id"], _who(by))
+                    console.print(f"Merged (merge {merge_id}; undo with `fieldrelay customers unmerge {merge_id}`).")
+                else:
+                    merge_review.keep_apart(ctx, item["id"], _who(by))
+                    console.print("Kept apart.")
+        except (LookupError, MergeRefused) as exc:
+            console.print(f"[red]{exc}[/]")
+
+
+@customers_app.command("unmerge")
+def unmerge(
+    merge_id: Annotated[int, typer.Argument(help="the merge's id (`fieldrelay customers merges`)")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Undo a merge: the merged record comes back with its ids, contact points, jobs and timeline."""
+    runtime = open_runtime(db, config, migrate=False)
+    try:
+        with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+            survivor_id, restored_id = merge_review.unmerge(ctx, merge_id, _who(by))
+    except MergeRefused as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"Merge {merge_id} undone: {restored_id} is its own record again beside {survivor_id}.")
+
+
+@customers_app.command("merges")
+def list_merges(
+    customer_id: Annotated[str | None, typer.Argument(help="only merges this customer took part in")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Merges, automatic and by a person, newest first."""
+    runtime = open_runtime(db, config, migrate=False)
+    with runtime.engine.connect() as conn:
+        items = identity_queries.list_merges(conn, runtime.settings.account_id, customer_id)
+    if not items:
+        console.print("No merges.")
+        return
+    table = Table(title=f"Merges ({len(items)})")
+    for column in ("id", "kept", "merged in", "score", "by", "when", "undone"):
+        table.add_column(column)
+    for m in items:
+        score = f"{m['score']:.3f}" if m["score"] is not None else ""
+        undone = f"{m['undone_at']} by {m['undone_by']}" if m["undone_at"] else ""
+        table.add_row(
+            str(m["id"]), m["survivor_id"], m["merged_id"], score, m["decided_by"], m["merged_at"] or "", undone
+        )
+    console.print(table)

@@ -1,0 +1,308 @@
+"""The ``fieldrelay`` command: serve, worker, demo, check, errors, report, db."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import uvicorn
+from rich.table import Table
+
+from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime, print_config_error
+from fieldrelay.cli.customers import customers_app
+from fieldrelay.cli.handoff import register as register_sop
+from fieldrelay.cli.referrals import referrals_app
+from fieldrelay.cli.sequences import sequences_app
+from fieldrelay.cli.templates import templates_app
+from fieldrelay.engine.clock import Clock, RealClock, SimulatedClock
+from fieldrelay.engine.logs import configure_logging
+from fieldrelay.rules.loader import ConfigError, load_settings
+from fieldrelay.runtime import ProviderNotConfigured
+from fieldrelay.service.outreach import templates
+from fieldrelay.storage.ops import errors as error_queue
+
+app = typer.Typer(
+    help="fieldrelay: keeps a home-services shop's CRM true and runs the follow-up.", no_args_is_help=True
+)
+errors_app = typer.Typer(help="The error queue: what failed and needs a person.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(errors_app, name="errors")
+app.add_typer(db_app, name="db")
+app.add_typer(customers_app, name="customers")
+app.add_typer(referrals_app, name="referrals")
+app.add_typer(sequences_app, name="sequences")
+app.add_typer(templates_app, name="templates")
+register_sop(app)  # team, lead, review, assign
+
+
+class ClockKind(StrEnum):
+    """Which clock the service runs on."""
+
+    real = "real"
+    simulated = "simulated"
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    clock: Annotated[ClockKind, typer.Option(help="simulated: for the demo and tests only")] = ClockKind.real,
+    start: Annotated[str | None, typer.Option(help="simulated clock start, ISO 8601 (default: now)")] = None,
+    log_level: str = "INFO",
+) -> None:
+    """Run the API and one worker in one process."""
+    from fieldrelay.api.app import create_app
+
+    configure_logging(log_level)
+    chosen: Clock = RealClock()
+    if clock is ClockKind.simulated:
+        chosen = SimulatedClock(_parse_start(start))
+    elif start is not None:
+        raise typer.BadParameter("--start only goes with --clock simulated")
+    runtime = open_runtime(db, config, chosen)
+    # On a simulated clock, work runs only inside POST /api/clock/advance: a background worker would see its
+    # leases expire whenever the clock jumps, and another worker would take over rows still in its hands.
+    try:
+        application = create_app(runtime, run_worker=clock is ClockKind.real)
+    except ProviderNotConfigured as exc:
+        _cannot_start(exc)
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False)
+
+
+def _parse_start(raw: str | None) -> datetime:
+    if raw is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--start {raw!r} is not an ISO 8601 time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+def worker(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    worker_id: Annotated[str | None, typer.Option(help="name in leases and logs (default: host:pid:random)")] = None,
+    log_level: str = "INFO",
+) -> None:
+    """Run one worker only (run several, on several machines, against one PostgreSQL database)."""
+    configure_logging(log_level)
+    runtime = open_runtime(db, config)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        started = runtime.new_worker(worker_id)
+    except ProviderNotConfigured as exc:
+        _cannot_start(exc)
+    started.run_forever(stop)
+
+
+def _cannot_start(exc: ProviderNotConfigured) -> NoReturn:
+    console.print(f"cannot start: {exc}", style="red", markup=False, highlight=False)
+    raise typer.Exit(2) from exc
+
+
+@app.command()
+def check(config: ConfigOpt = None) -> None:
+    """Validate the configuration file."""
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        print_config_error(exc)
+        raise typer.Exit(1) from exc
+    broken = templates.problems(settings)
+    if broken:
+        console.print("Templates that cannot render:", style="red", markup=False)
+        for problem in broken:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    hours = settings.business.opening_hours()
+    days = ", ".join(f"{d} {h.opens:%H:%M}-{h.closes:%H:%M}" for d, h in hours.items()) or "closed every day"
+    console.print(f"[green]OK[/] {settings.business.name} ({settings.business.time_zone}): {days}")
+    rows = settings.field_mapping.rows
+    writes = sum(len(row.write) for row in rows.values())
+    triggers = sorted({action for row in rows.values() for action in row.trigger})
+    console.print(
+        f"field mapping: {len(rows)} events write {writes} CRM fields; triggers: {', '.join(triggers) or 'none'}; "
+        f"pipeline: {len(settings.pipeline.stages)} stages; texts {settings.text_hours} customer time",
+        highlight=False,
+    )
+    enabled = sum(sequence.enabled for sequence in settings.sequences.values())
+    console.print(
+        f"sequences: {enabled} of {len(settings.sequences)} enabled; templates: {len(settings.templates)}; "
+        f"texts by {settings.messaging.sms_provider}, email by {settings.messaging.email_provider}",
+        highlight=False,
+    )
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="where the demo database and log go")] = Path(".demo"),
+    seed: int = 7,
+) -> None:
+    """Run a simulated week of a 9-technician plumbing shop against the real service and print the report."""
+    from fieldrelay.sim.demo import run_demo
+
+    run_demo(workdir, seed, console)
+
+
+@app.command()
+def report(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    at: Annotated[str | None, typer.Option(help="judge stale records as of this time, ISO 8601 (default: now)")] = None,
+) -> None:
+    """Print the shop's numbers: intake, mirror, stale records, follow-up lag."""
+    from fieldrelay.reports.kpi import build_report, print_report
+
+    try:
+        # A database a simulated clock filled (the demo's) is judged as of a time of its week, not the wall clock.
+        now = None if at is None else datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--at {at!r} is not an ISO 8601 time") from exc
+    now = now.replace(tzinfo=UTC) if now is not None and now.tzinfo is None else now
+    data = build_report(open_runtime(db, config, migrate=False), now=now)
+    if as_json:
+        typer.echo(json.dumps(data.as_json(), indent=2))
+    else:
+        print_report(data, console)
+
+
+@errors_app.command("list")
+def errors_list(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    kind: Annotated[str | None, typer.Option(help="inbox, timer or outbox")] = None,
+    source: Annotated[str | None, typer.Option(help="connector, timer kind or outbox target")] = None,
+    target: Annotated[str | None, typer.Option(help="deliveries to one target: sms, email, hubspot …")] = None,
+    older_than: Annotated[str | None, typer.Option(help="only items at least this old: 30m, 2h, 7d")] = None,
+) -> None:
+    """List what failed and waits for a person."""
+    try:
+        age = None if older_than is None else error_queue.parse_age(older_than)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--older-than: {exc}") from exc
+    runtime = open_runtime(db, config, migrate=False)
+    with runtime.engine.connect() as conn:
+        items = error_queue.list_errors(
+            conn,
+            runtime.settings.account_id,
+            kind,
+            source=source,
+            target=target,
+            older_than=age,
+            now=runtime.clock.now(),
+        )
+    if not items:
+        console.print("[green]The error queue is empty.[/]")
+        return
+    table = Table(title=f"Error queue ({len(items)})")
+    for column in ("id", "source", "what", "error", "tries", "since"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            item.id, item.source, item.summary, item.error or "", str(item.attempts), f"{item.at:%Y-%m-%d %H:%M}Z"
+        )
+    console.print(table)
+
+
+@errors_app.command("retry")
+def errors_retry(
+    error_id: Annotated[str | None, typer.Argument(help="an id from `errors list`, e.g. inbox-12")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="retry every open error")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Put failed work back in line with a fresh retry budget."""
+    if (error_id is None) == (not all_):
+        raise typer.BadParameter("give one error id, or --all")
+    runtime = open_runtime(db, config, migrate=False)
+    now = runtime.clock.now()
+    with runtime.engine.begin() as conn:
+        if all_:
+            count = error_queue.retry_all(conn, runtime.settings.account_id, now)
+            console.print(f"{count} put back in line.")
+            return
+        assert error_id is not None
+        if not error_queue.retry(conn, runtime.settings.account_id, error_id, now):
+            console.print(f"[red]No open error {error_id!r}.[/]")
+            raise typer.Exit(1)
+    console.print(f"{error_id} put back in line; a running worker will pick it up.")
+
+
+@errors_app.command("dismiss")
+def errors_dismiss(
+    error_id: Annotated[str, typer.Argument(help="an id from `errors list`, e.g. outbox-7")],
+    by: Annotated[str | None, typer.Option(help="who closes it")] = None,
+    reason: Annotated[str | None, typer.Option(help="why it needs no retry")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Close an error without retrying it; an outbox row's message is cancelled."""
+    runtime = open_runtime(db, config, migrate=False)
+    with runtime.engine.begin() as conn:
+        if not error_queue.dismiss(conn, runtime.settings.account_id, error_id, by, reason):
+            console.print(f"[red]No open error {error_id!r}.[/]")
+            raise typer.Exit(1)
+    console.print(f"{error_id} dismissed.")
+
+
+@errors_app.command("show")
+def errors_show(
+    error_id: Annotated[str, typer.Argument(help="an id from `errors list`, e.g. outbox-7")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Show one open error and its delivery attempts."""
+    runtime = open_runtime(db, config, migrate=False)
+    with runtime.engine.connect() as conn:
+        detail = error_queue.error_detail(conn, runtime.settings.account_id, error_id)
+    if detail is None:
+        console.print(f"[red]No open error {error_id!r}.[/]")
+        raise typer.Exit(1)
+    item = Table(title=error_id, show_header=False)
+    for key, value in detail.items():
+        if key not in ("id", "attempts"):
+            item.add_row(key, "" if value is None else str(value))
+    console.print(item)
+    if not detail["attempts"]:
+        return
+    attempts = Table(title="Delivery attempts")
+    for column in ("#", "started", "ms", "outcome", "status", "detail"):
+        attempts.add_column(column)
+    for a in detail["attempts"]:
+        attempts.add_row(
+            str(a["attempt"]),
+            a["started_at"],
+            str(a["duration_ms"]),
+            a["outcome"],
+            str(a["status_code"] or ""),
+            a["detail"] or "",
+        )
+    console.print(attempts)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Create or migrate the schema to the newest version."""
+    from fieldrelay.storage.db import make_engine, upgrade
+
+    engine = make_engine(db)
+    upgrade(engine)
+    console.print(f"Schema is current at {engine.url.render_as_string(hide_password=True)}")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point for tests."""
+    return app(argv)

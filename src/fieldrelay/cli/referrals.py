@@ -1,0 +1,156 @@
+"""``fieldrelay referrals``: enrol referrers (by hand or from a CSV), attribute a code, review and reward."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
+from fieldrelay.runtime import Runtime
+from fieldrelay.service.referrals import program as referrals
+from fieldrelay.service.referrals import rewards as referral_rewards
+from fieldrelay.storage.referrals import report as referral_report
+
+referrals_app = typer.Typer(
+    help="Referral program: referrers and their codes, referred customers, review and rewards.", no_args_is_help=True
+)
+
+ByOpt = Annotated[str | None, typer.Option("--by", help="who acts, for the audit trail (default: your login)")]
+CustomerArg = Annotated[str, typer.Argument(help="the customer's id, phone or email")]
+
+
+def _who(by: str | None) -> str:
+    return by or getpass.getuser()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]{message}[/]", highlight=False)
+    return typer.Exit(code)
+
+
+def _enrol_one(runtime: Runtime, customer: str, via: str, by: str | None) -> tuple[str, str, bool]:
+    """(code, link, created) of one enrolment, in its own transaction."""
+    with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+        customer_id = referrals.find_customer(ctx, customer)
+        referrer, created = referrals.enrol(ctx, customer_id, via, by=by)
+        return referrer.code, referrals.link_for(ctx, referrer.code), created
+
+
+@referrals_app.command("enrol")
+def enrol(customer: CustomerArg, config: ConfigOpt = None, db: DbOpt = None, by: ByOpt = None) -> None:
+    """Enrol a customer as a referrer; they keep their code if already enrolled."""
+    runtime = open_runtime(db, config, migrate=False)
+    try:
+        code, link, created = _enrol_one(runtime, customer, "hand", _who(by))
+    except referrals.ReferralError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{'Enrolled' if created else 'Already enrolled'}: code {code}, link {link}", highlight=False)
+
+
+@referrals_app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="CSV with a customer_id, phone or email column", exists=True)],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Enrol every customer a CSV names (by customer_id, else phone, else email); each row on its own."""
+    runtime = open_runtime(db, config, migrate=False)
+    enrolled = already = missing = 0
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            named = next((row[k].strip() for k in ("customer_id", "phone", "email") if (row.get(k) or "").strip()), "")
+            try:
+                _, _, created = _enrol_one(runtime, named, "import", _who(by))
+            except referrals.ReferralError as exc:
+                missing += 1
+                console.print(f"line {line}: {exc}", highlight=False)
+                continue
+            enrolled, already = enrolled + created, already + (not created)
+    console.print(f"{enrolled} enrolled, {already} already enrolled, {missing} not found")
+    if missing:
+        raise typer.Exit(1)
+
+
+@referrals_app.command("attribute")
+def attribute(
+    customer: CustomerArg,
+    code: Annotated[str, typer.Option("--code", help="the referral code the customer gave")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    by: ByOpt = None,
+) -> None:
+    """Attribute a customer to the referrer whose code they gave (a CSR on the phone); exit 2 on an unknown code."""
+    runtime = open_runtime(db, config, migrate=False)
+    try:
+        with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+            referral = referrals.attribute(ctx, referrals.find_customer(ctx, customer), code, "csr", by=_who(by))
+    except referrals.ReferralError as exc:
+        raise _fail(str(exc)) from exc
+    extra = f": {referral.reason}" if referral.reason else ""
+    console.print(f"Referral {referral.id} is {referral.status}{extra}", highlight=False)
+
+
+@referrals_app.command("review")
+def review(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    by: ByOpt = None,
+    approve: Annotated[str | None, typer.Option("--approve", help="approve this referral id")] = None,
+    reject: Annotated[str | None, typer.Option("--reject", help="reject this referral id (needs --reason)")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why; required with --reject")] = None,
+    status: Annotated[str, typer.Option(help="which referrals to list")] = "review",
+) -> None:
+    """List the referrals waiting for review, or approve / reject one."""
+    runtime = open_runtime(db, config, migrate=False)
+    if approve or reject:
+        if reject and not reason:
+            raise _fail("--reject needs --reason")
+        try:
+            with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+                if approve:
+                    done = referral_rewards.approve(ctx, approve, _who(by), reason)
+                else:
+                    assert reject is not None and reason is not None
+                    done = referral_rewards.reject(ctx, reject, _who(by), reason)
+        except (LookupError, referral_rewards.ReferralError) as exc:
+            raise _fail(str(exc).strip("'")) from exc
+        console.print(f"Referral {done.id} is {done.status}", highlight=False)
+        return
+    with runtime.engine.connect() as conn:
+        items = referral_report.list_referrals(conn, runtime.settings.account_id, status)
+    if not items:
+        console.print(f"[green]No referrals are {status}.[/]")
+        return
+    table = Table(title=f"Referrals: {status}")
+    for column in ("id", "referrer", "referred", "code", "via", "captured", "flags / reason"):
+        table.add_column(column)
+    for item in items:
+        why = ", ".join(item["flags"]) + (f" — {item['reason']}" if item["reason"] else "")
+        table.add_row(
+            item["id"],
+            item["referrer_name"] or "",
+            item["referred_name"] or "",
+            item["code"],
+            item["captured_via"],
+            item["captured_at"][:16],
+            why,
+        )
+    console.print(table)
+
+
+@referrals_app.command("reward")
+def reward(referral_id: str, config: ConfigOpt = None, db: DbOpt = None, by: ByOpt = None) -> None:
+    """Issue the reward of a qualified or approved referral (``reward_issue: manual``)."""
+    runtime = open_runtime(db, config, migrate=False)
+    try:
+        with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+            done = referral_rewards.issue(ctx, referral_id, _who(by))
+    except (LookupError, referral_rewards.ReferralError) as exc:
+        raise _fail(str(exc).strip("'")) from exc
+    console.print(f"Referral {done.id} is {done.status}", highlight=False)

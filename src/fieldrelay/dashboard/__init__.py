@@ -1,1 +1,0 @@
-"""fieldrelay.dashboard."""

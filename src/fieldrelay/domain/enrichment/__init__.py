@@ -1,0 +1,1 @@
+"""Enrichment with no I/O: places, contact facts, equipment, and where each value came from."""

@@ -1,0 +1,1 @@
+"""Identity matching with no I/O: normal forms, blocking keys, pair scores and the decision."""

@@ -1,0 +1,91 @@
+"""``Matcher``: an in-memory index of known people by blocking key, for the bench and the tests.
+
+The service keeps the same keys in a table and scores the candidates it loads with the same ``score_features`` and
+``decide``; this index does the same in memory, one incoming record at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from collections.abc import Set as AbstractSet
+from typing import Generic, NamedTuple, TypeVar
+
+from fieldrelay.domain.identity.features import Features, Person, features, keys_of
+from fieldrelay.domain.identity.score import (
+    MERGE_THRESHOLD,
+    REVIEW_THRESHOLD,
+    Decision,
+    MatchScore,
+    decide,
+    score_features,
+)
+
+# A key shared by more records than this (a placeholder email, an office switchboard) says nothing; it is skipped.
+MAX_POSTINGS = 500
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Candidate(NamedTuple, Generic[K]):
+    id: K
+    score: MatchScore
+    decision: Decision
+
+
+class Matcher(Generic[K]):
+    """An in-memory index of known people: key -> ids. An id may hold several records (the variants merged into it)."""
+
+    def __init__(
+        self,
+        *,
+        merge_at: float = MERGE_THRESHOLD,
+        review_at: float = REVIEW_THRESHOLD,
+        max_postings: int = MAX_POSTINGS,
+        typed_identifiers: AbstractSet[str] = frozenset(),
+    ) -> None:
+        self.merge_at, self.review_at, self.max_postings = merge_at, review_at, max_postings
+        self.typed_identifiers = frozenset(typed_identifiers)
+        self._index: dict[str, set[K]] = {}
+        self._rank: dict[K, int] = {}  # order of first indexing: breaks ties between equal scores (stable sort)
+        self._records: dict[K, list[Features]] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def add(self, id: K, person: Person) -> None:
+        """Index a record under ``id`` (a new person, or another variant of one already known)."""
+        f = features(person)
+        self._records.setdefault(id, []).append(f)
+        self._rank.setdefault(id, len(self._rank))
+        for key in keys_of(f):
+            self._index.setdefault(key, set()).add(id)
+
+    def candidates(self, person: Person) -> list[Candidate[K]]:
+        """Known people sharing a key with ``person``, scored and decided, best first (DISTINCT ones included)."""
+        f = features(person)
+        ids: set[K] = set()
+        for key in keys_of(f):
+            posting = self._index.get(key)
+            if posting and len(posting) <= self.max_postings:
+                ids |= posting
+        found = []
+        for id in sorted(ids, key=self._rank.__getitem__):
+            best = max((score_features(f, g, self.typed_identifiers) for g in self._records[id]), key=lambda s: s.total)
+            found.append(Candidate(id, best, decide(best, merge_at=self.merge_at, review_at=self.review_at)))
+        found.sort(key=lambda c: -c.score.total)
+        merges = [c for c in found if c.decision is Decision.MERGE]
+        # An identifier that agrees with the best candidate names it: a rival that only fits the name and address is
+        # none (the household rule yields to an identifier in the same way). Rivals that agree on one too still count.
+        rivals = [c for c in merges[1:] if c.score.identified or not merges[0].score.identified]
+        if any(self._household(merges[0].id, other.id) for other in rivals):
+            # "Pat Hunt" at an address where Patrick and Patricia Hunt live: fits both, so a person decides.
+            found = [c._replace(decision=Decision.REVIEW) if c.decision is Decision.MERGE else c for c in found]
+        return found
+
+    def _household(self, x: K, y: K) -> bool:
+        """True when two known people are told apart by the household rule (two adults of one household)."""
+        return any(
+            score_features(f, g, self.typed_identifiers).rule == "household"
+            for f in self._records[x]
+            for g in self._records[y]
+        )

@@ -1,0 +1,68 @@
+"""Identity matching: is an incoming customer record someone we already know?
+
+One record at a time: ``match_keys`` gives the blocking keys (E.164 phone, email, standardised address with unit,
+name keys) under which a record is indexed; a lookup of the incoming record's keys returns a few candidates;
+``score`` weighs the evidence of each pair field by field; ``decide`` turns the score into MERGE (automatic), REVIEW
+(a person looks) or DISTINCT. ``Matcher`` is the in-memory index the bench and the tests use; the service keeps the
+same keys in a table and scores the candidates it loads with the same ``score_features`` and ``decide``.
+
+This module is the entry point and re-exports the public names of:
+- ``identity_features.py``: ``Person``, its normal forms (``Features``, ``features``) and blocking keys;
+- ``identity_score.py``: the log-odds weights, the rules below, ``score`` and ``decide``;
+- ``identity_index.py``: ``Matcher``;
+- ``identity_keys.py`` (not re-exported): names, nicknames, streets and postal codes in normal form.
+
+Two rules overrule the sum of weights:
+- household: two adults at one address, or sharing a landline or a family email, are two people. When the first
+  names are clearly different (not equal, not a nickname, not a one-letter typo) and only the shared address, phone
+  or email links the records, the score is capped below review. An identifier that agrees (``Person.identifiers``)
+  lifts the rule; a date of birth does not (twins).
+- unconfirmed: with no first name on one side (or only an initial), nothing says which adult of the household this
+  is, so the score is capped below the merge threshold: a person reviews it. The same applies when one record says
+  "Jr" and the other says nothing; "Jr" against "Sr" is the household rule.
+``Matcher`` adds one: a record that would merge with two adults of one household ("Pat Hunt" where Patrick and
+Patricia live) goes to review, unless an identifier agrees with the best of them and not with the other.
+"""
+
+from __future__ import annotations
+
+from fieldrelay.domain.identity.features import Features, Person, features, key_strength, keys_of, match_keys
+from fieldrelay.domain.identity.index import MAX_POSTINGS, Candidate, Matcher
+from fieldrelay.domain.identity.score import (
+    HOUSEHOLD_CAP,
+    MERGE_THRESHOLD,
+    PRIOR,
+    REVIEW_THRESHOLD,
+    UNCONFIRMED_CAP,
+    WEIGHTS,
+    Decision,
+    Evidence,
+    MatchScore,
+    decide,
+    score,
+    score_features,
+)
+
+__all__ = [
+    "HOUSEHOLD_CAP",
+    "MAX_POSTINGS",
+    "MERGE_THRESHOLD",
+    "PRIOR",
+    "REVIEW_THRESHOLD",
+    "UNCONFIRMED_CAP",
+    "WEIGHTS",
+    "Candidate",
+    "Decision",
+    "Evidence",
+    "Features",
+    "MatchScore",
+    "Matcher",
+    "Person",
+    "decide",
+    "features",
+    "key_strength",
+    "keys_of",
+    "match_keys",
+    "score",
+    "score_features",
+]

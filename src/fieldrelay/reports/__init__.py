@@ -1,0 +1,1 @@
+"""Terminal reports: the shop's numbers as Rich tables (figures read by storage)."""

@@ -1,0 +1,192 @@
+"""The KPI report printed by ``fieldrelay report`` and at the end of ``fieldrelay demo``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from fieldrelay.reports.handoff import handoff_table
+from fieldrelay.reports.referrals import referral_table
+from fieldrelay.runtime import Runtime
+from fieldrelay.service.crm.staleness import Staleness, check_staleness
+from fieldrelay.storage import report
+from fieldrelay.storage.handoff.report import HandoffFigures, handoff_figures
+from fieldrelay.storage.referrals.report import ReferralFigures, referral_figures
+from fieldrelay.storage.sequences.report import FollowupFigures, followup_figures
+
+# How many stale records the report names (the count and rate cover all of them).
+SHOWN_STALE = 10
+
+
+@dataclass
+class Report:
+    """All figures of one report."""
+
+    intake: dict[str, int]
+    customers: int
+    jobs: dict[str, int]
+    staleness: Staleness
+    identity: dict[str, int]
+    deals: dict[str, int]
+    review_lags: list[float]
+    review_statuses: dict[str, int]
+    followup: FollowupFigures
+    where: dict[str, str] = field(default_factory=dict)
+    handoff: HandoffFigures | None = None
+    referrals: ReferralFigures | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Machine-readable form."""
+        return {
+            "intake": self.intake,
+            "customers": self.customers,
+            "jobs_by_status": self.jobs,
+            "identity": self.identity,
+            "deals_by_stage": self.deals,
+            "stale_records": len(self.staleness.stale),
+            "stale_rate": self.staleness.rate,
+            "stale_after_minutes": self.staleness.stale_after_minutes,
+            "stale_checked_at": _iso(self.staleness.checked_at),
+            "records_with_field_events": self.staleness.records,
+            "stale_examples": [
+                {
+                    "customer_id": r.customer_id,
+                    "record": r.label,
+                    "reason": r.reason,
+                    "since": _iso(r.since),
+                    "lag_minutes": round(r.lag_minutes, 1),
+                }
+                for r in self.staleness.stale[:SHOWN_STALE]
+            ],
+            "review_request_lag_seconds": {
+                "p50": report.percentile(self.review_lags, 0.50),
+                "p95": report.percentile(self.review_lags, 0.95),
+                "count": len(self.review_lags),
+            },
+            "review_requests_by_status": self.review_statuses,
+            "followup": {
+                "enrollments_by_status": self.followup.enrollments,
+                "sequence_messages_by_status": self.followup.messages,
+                "tasks_open": self.followup.tasks_open,
+                "tasks_overdue": self.followup.tasks_overdue,
+                "review_asks_sent": self.followup.review_asks_out,
+                "review_asks_clicked": self.followup.review_clicks,
+                "review_click_rate": self.followup.review_click_rate,
+            },
+            "where": self.where,
+            "handoff": self.handoff.as_json() if self.handoff else None,
+            "referrals": self.referrals.as_json() if self.referrals else None,
+        }
+
+
+def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
+    """Read every figure from the database; stale records are found by re-reading the inbox as of ``now``.
+
+    ``now`` defaults to the runtime's clock: the wall clock for ``fieldrelay report``, the simulated clock's time
+    where the caller runs the service on one (the demo passes it, since its service ran in another process).
+    """
+    account = runtime.settings.account_id
+    checked_at = now or runtime.clock.now()
+    with runtime.engine.connect() as conn:
+        lags, statuses = report.review_request_lags(conn, account)
+        stale = check_staleness(
+            report.received_events(conn, account, runtime.inbound),
+            report.customer_owners(conn, account),
+            report.mirrored_jobs(conn, account),
+            checked_at,
+            runtime.settings.stale_after_minutes,
+        )
+        return Report(
+            intake=report.intake_counts(conn, account),
+            customers=report.customer_count(conn, account),
+            jobs=report.jobs_by_status(conn, account),
+            staleness=stale,
+            identity=report.identity_counts(conn, account),
+            deals=report.deals_by_stage(conn, account),
+            review_lags=lags,
+            review_statuses=statuses,
+            followup=followup_figures(conn, account, checked_at),
+            handoff=handoff_figures(conn, account, checked_at),
+            referrals=referral_figures(conn, account),
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _minutes(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def print_report(data: Report, console: Console) -> None:
+    """Render the report as Rich tables."""
+    intake = Table(title="Webhooks", show_header=False)
+    for label, key in (
+        ("received (all deliveries)", "received"),
+        ("duplicates (redelivered, acknowledged, not re-applied)", "duplicates"),
+        ("applied to the mirror", "applied"),
+        ("logged on the timeline but not applied (older than current state)", "logged_not_applied"),
+        ("ignored (event type not used)", "ignored"),
+        ("in the error queue", "errors"),
+        ("still pending", "pending"),
+    ):
+        intake.add_row(label, str(data.intake[key]))
+    console.print(intake)
+
+    mirror = Table(title="Mirror", show_header=False)
+    mirror.add_row("customers", str(data.customers))
+    for status, count in data.jobs.items():
+        mirror.add_row(f"jobs {status}", str(count))
+    check = data.staleness
+    mirror.add_row(
+        f"stale records (CRM lags a field event by more than {check.stale_after_minutes:g} min)",
+        f"{len(check.stale)} of {check.records} ({check.rate:.1%})",
+    )
+    for label, key in (
+        ("duplicates merged automatically", "merged_automatically"),
+        ("duplicates merged by a person", "merged_by_a_person"),
+        ("merges undone", "merges_undone"),
+        ("possible duplicates waiting for review", "waiting_for_review"),
+    ):
+        mirror.add_row(label, str(data.identity[key]))
+    for stage, count in data.deals.items():
+        mirror.add_row(f"deals at {stage}", str(count))
+    console.print(mirror)
+
+    followups = Table(title="Review requests", show_header=False)
+    followups.add_row("payment → review-request text, p50", _minutes(report.percentile(data.review_lags, 0.5)))
+    followups.add_row("payment → review-request text, p95", _minutes(report.percentile(data.review_lags, 0.95)))
+    for status, count in sorted(data.review_statuses.items()):
+        followups.add_row(f"review requests {status}", str(count))
+    console.print(followups)
+    console.print(_followup_table(data.followup))
+    if data.handoff is not None:
+        console.print(handoff_table(data.handoff))
+    if data.referrals is not None:
+        console.print(referral_table(data.referrals))
+    for stale in check.stale[:SHOWN_STALE]:
+        console.print(
+            f"[yellow]stale[/] {escape(stale.label)}: {escape(stale.reason)} "
+            f"({stale.lag_minutes:.0f} min behind, threshold {check.stale_after_minutes:g} min)"
+        )
+    for label, value in data.where.items():
+        console.print(f"{label}: {value}")
+
+
+def _followup_table(figures: FollowupFigures) -> Table:
+    table = Table(title="Follow-up sequences", show_header=False)
+    for status in ("active", "completed", "exited"):
+        table.add_row(f"enrolments {status}", str(figures.enrollments.get(status, 0)))
+    for status, count in sorted(figures.messages.items()):
+        table.add_row(f"sequence messages {status}", str(count))
+    table.add_row("tasks open (overdue)", f"{figures.tasks_open} ({figures.tasks_overdue})")
+    rate = figures.review_click_rate
+    clicked = f"{figures.review_clicks} of {figures.review_asks_out}" + (f" ({rate:.0%})" if rate is not None else "")
+    table.add_row("review asks whose link was clicked", clicked)
+    return table

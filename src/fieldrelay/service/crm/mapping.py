@@ -1,0 +1,214 @@
+"""Apply the field-mapping table (rules/mapping.py): write the CRM fields an event maps to, run what it triggers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from fieldrelay.domain import events as ev
+from fieldrelay.domain.enrichment.fill import equipment_from_line_items, rule_source, vendor_source
+from fieldrelay.rules.mapping import LITERAL_PREFIX, SPECIAL_FIELDS
+from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.outreach import job_texts
+from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.records import FieldWrite, JobRecord, StoredField
+
+MAPPING_SOURCE = rule_source("field_mapping")  # a literal or a figure computed by fieldrelay, not said by a vendor
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an event that was applied to the mirror says, for the mapping to read values from."""
+
+    event: str  # "job.paid", "estimate.sent", "lead.received" …
+    customer_id: str
+    occurred_at: datetime
+    source: str
+    job: JobRecord | None = None  # the job as stored after the event
+    job_snapshot: ev.JobSnapshot | None = None
+    amount_cents: int | None = None
+    reason: str | None = None
+    estimate: ev.EstimateSnapshot | None = None
+    lead: ev.LeadReceived | None = None
+
+
+def apply(ctx: HandlerContext, applied: Applied) -> frozenset[str]:
+    """Write the event's mapped fields (an older event never overwrites a newer value) and run its triggers; return
+    the names of the fields written."""
+    row = ctx.settings.field_mapping.row(applied.event)
+    if not row.write and not row.trigger:
+        return frozenset()
+    # Read once and written once per event: a row sets several fields, each checked against the value it replaces.
+    held = ctx.store.fields_of(applied.customer_id)
+    writes: dict[str, FieldWrite] = {}
+    for name, source in row.write.items():
+        if name in SPECIAL_FIELDS:
+            _special(ctx, applied, held, writes, name, source)
+        else:
+            _write(ctx, applied, held, writes, name, source)
+    for action in row.trigger:
+        _trigger(ctx, applied, held, writes, action)
+    if writes:
+        ctx.store.write_fields(applied.customer_id, writes)
+    return frozenset(writes)
+
+
+def local_date(ctx: HandlerContext, at: datetime) -> date:
+    """The shop's calendar date at an instant."""
+    return at.astimezone(ZoneInfo(ctx.settings.business.time_zone)).date()
+
+
+Writes = dict[str, FieldWrite]
+
+
+def _write(
+    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, source: str
+) -> None:
+    store = ctx.store
+    if source.startswith(LITERAL_PREFIX):
+        value: object = source[len(LITERAL_PREFIX) :]
+        origin = MAPPING_SOURCE
+    elif source == "customer.open_balance_cents":
+        value, origin = store.open_balance_cents(applied.customer_id), MAPPING_SOURCE
+    elif source == "customer.next_appointment_at":
+        value, origin = _json(store.next_appointment_at(applied.customer_id)), MAPPING_SOURCE
+    else:
+        value, origin = _json(_value(applied, source)), vendor_source(applied.source)
+    _newer(applied, fields, writes, name, value, origin)
+
+
+def _newer(
+    applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, value: object, origin: str
+) -> None:
+    """Plan the write unless a later event already wrote the field; an equal value still moves its as-of time on."""
+    held = fields.get(name)
+    if held is not None and held.value_at is not None and applied.occurred_at < held.value_at:
+        return
+    if held is not None and (held.value, held.source, held.value_at) == (value, origin, applied.occurred_at):
+        return
+    writes[name] = FieldWrite(value, origin, applied.occurred_at)
+
+
+def _value(applied: Applied, source: str) -> object:
+    """The value a source names, from the event, else the stored job (a payment carries no schedule)."""
+    snap, job = applied.job_snapshot, applied.job
+    match source:
+        case "event.occurred_at":
+            return applied.occurred_at
+        case "event.amount_cents":
+            return applied.amount_cents
+        case "event.reason":
+            return applied.reason
+        case "job.scheduled_start":
+            return (snap and snap.scheduled_start) or (job and job.scheduled_start)
+        case "job.scheduled_end":
+            return snap and snap.scheduled_end
+        case "job.service_type":
+            return (snap and snap.service_type) or (job and job.service_type)
+        case "job.description":
+            return (snap and snap.description) or (job and job.description)
+        case "job.technicians":
+            return list((snap and snap.technicians) or (job and job.technicians) or ())
+        case "job.total_cents":
+            return snap.total_cents if snap and snap.total_cents is not None else job and job.total_cents
+        case "job.balance_cents":
+            return snap.balance_cents if snap and snap.balance_cents is not None else job and job.balance_cents
+        case "job.line_items":
+            return list(snap.line_items) if snap else []
+        case "estimate.number":
+            return applied.estimate and applied.estimate.number
+        case "estimate.total_cents":
+            return applied.estimate and applied.estimate.total_cents
+        case "lead.service":
+            return applied.lead and applied.lead.service
+        case "lead.channel":
+            return applied.lead and (applied.lead.channel or applied.lead.source)
+    return None  # "none": the row clears the field
+
+
+def _json(value: object) -> object:
+    """A value as it is stored in a JSON column: instants in ISO 8601."""
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _special(
+    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, source: str
+) -> None:
+    store, job, snap = ctx.store, applied.job, applied.job_snapshot
+    if name == "tags":
+        tag = source[len(LITERAL_PREFIX) :] if source.startswith(LITERAL_PREFIX) else str(_value(applied, source))
+        held = fields.get("tags")
+        tags = list(held.value) if held is not None and isinstance(held.value, list) else []
+        if tag and tag not in tags:
+            writes["tags"] = FieldWrite([*tags, tag], MAPPING_SOURCE, applied.occurred_at)
+        return
+    if job is None:
+        return
+    line_items = list(snap.line_items) if snap else []
+    if name == "service_history":
+        store.add_service_history(
+            applied.customer_id,
+            job.id,
+            applied.occurred_at,
+            job.service_type,
+            job.description,
+            list(job.technicians),
+            line_items,
+        )
+    elif name == "equipment":
+        # Rules read the line items, and the job's own words where the field tool sent no lines ("Furnace install").
+        items = line_items or [text for text in (job.description, job.service_type) if text]
+        rules = [rule.rule() for rule in ctx.settings.enrichment.equipment_rules]
+        for found in equipment_from_line_items(items, local_date(ctx, applied.occurred_at), rules):
+            if store.add_equipment(
+                applied.customer_id, job.id, found.equipment, found.installed_on, found.warranty_ends_on, found.source
+            ):
+                until = f", warranty to {found.warranty_ends_on:%Y-%m-%d}" if found.warranty_ends_on else ""
+                store.add_activity(
+                    applied.customer_id,
+                    applied.occurred_at,
+                    "equipment.recorded",
+                    f"Equipment recorded: {found.equipment}{until} (rule {found.rule}: {found.line_item!r})",
+                    "fieldrelay",
+                    True,
+                )
+
+
+def _trigger(
+    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, action: str
+) -> None:
+    store, job = ctx.store, applied.job
+    if action == "review_request" and job is not None:
+        followups.schedule_review_request(
+            ctx, customer_id=applied.customer_id, job_id=job.id, paid_at=applied.occurred_at
+        )
+    elif action in job_texts.TEXTS and job is not None:
+        job_texts.schedule(ctx, action, customer_id=applied.customer_id, job=job, trigger_at=applied.occurred_at)
+    elif action == "renewal_scheduling":
+        due = _add_months(local_date(ctx, applied.occurred_at), ctx.settings.renewal_after_months)
+        _newer(applied, fields, writes, "renewal_due_on", due.isoformat(), rule_source(action))
+    elif action == "scheduling_trigger":
+        number = f" #{applied.estimate.number}" if applied.estimate and applied.estimate.number else ""
+        _newer(applied, fields, writes, "scheduling_requested_at", _json(applied.occurred_at), rule_source(action))
+        store.add_activity(
+            applied.customer_id,
+            applied.occurred_at,
+            "work.to_schedule",
+            f"Estimate{number} approved: schedule the work",
+            "fieldrelay",
+            True,
+        )
+
+
+def _add_months(start: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has fewer days)."""
+    year, month = divmod(start.month - 1 + months, 12)
+    target_year, target_month = start.year + year, month + 1
+    day = start.day
+    while True:
+        try:
+            return date(target_year, target_month, day)
+        except ValueError:
+            day -= 1

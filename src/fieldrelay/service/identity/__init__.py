@@ -1,0 +1,1 @@
+"""Identity: match a new record to a known homeowner before anything is written; review and undo merges."""

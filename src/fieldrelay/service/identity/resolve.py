@@ -1,0 +1,114 @@
+"""Identity resolution on intake: is a new customer record someone the shop already knows?
+
+A record that arrives with a vendor id nobody holds is first written as a customer of its own and indexed under its
+match keys (domain/identity/match.py). The customers sharing a key are scored against it: one clear match above the
+merge threshold is merged automatically (undoably, with an audit row: storage/identity/merges.py); uncertain pairs go
+to the review queue for a person; the rest are different people — two adults of one household among them.
+"""
+
+from __future__ import annotations
+
+from fieldrelay.domain.identity.match import (
+    Decision,
+    Features,
+    MatchScore,
+    Person,
+    decide,
+    features,
+    key_strength,
+    keys_of,
+    score_features,
+)
+from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.records import IdentityRecord
+
+AUTO = "auto"
+# How many uncertain pairs one new record may add to the review queue: the best few are what a person needs.
+MAX_REVIEW_PAIRS = 3
+# Candidates scored per new record, the ones sharing the strongest keys first. The in-memory matcher scores every
+# record sharing a key; here each candidate is read from the database, and a common surname in one ZIP code can put
+# hundreds behind one name key. A true match shares a phone, an email or the address, which rank first.
+MAX_SCORED = 10
+# A key more live customers share than this is not read at all (the in-memory matcher's MAX_POSTINGS is 500, for a
+# whole data set in memory): a name and ZIP shared by a hundred customers cannot single one of them out.
+MAX_SHARED_BY = 100
+
+
+def person_of(record: IdentityRecord) -> Person:
+    """The matcher's view of a stored customer."""
+    return Person(
+        first_name=record.first_name,
+        last_name=record.last_name,
+        phones=record.phones,
+        emails=record.emails,
+        street=record.street,
+        unit=record.unit,
+        city=record.city,
+        state=record.state,
+        postal_code=record.postal_code,
+    )
+
+
+def evidence_of(match: MatchScore) -> list[dict[str, object]]:
+    """The evidence of a score as JSON-ready rows (field, outcome, weight)."""
+    return [{"field": e.field, "outcome": e.outcome, "weight": round(e.weight, 3)} for e in match.evidence]
+
+
+def explain(match: MatchScore) -> str:
+    """A short reason a person can read: "phone shared, first_name exact, last_name exact"."""
+    parts = [f"{e.field} {e.outcome}" for e in match.evidence if e.weight > 0]
+    return ", ".join(parts) or "no field agrees"
+
+
+def index(ctx: HandlerContext, customer_id: str, record: IdentityRecord | None = None) -> Features:
+    """(Re-)index a customer under its current match keys; return its features.
+
+    ``record``: the customer as just written (a new record, whose keys are all new), saving the read.
+    """
+    just_written = record is not None
+    if record is None:
+        (record,) = ctx.store.identities_of([customer_id])
+    found = features(person_of(record))
+    ctx.store.add_identity_keys(customer_id, keys_of(found), new=just_written)
+    return found
+
+
+def strongest(shared: dict[str, list[str]], limit: int) -> list[str]:
+    """The candidates sharing the strongest keys with a record, best first (first indexed first among equals)."""
+    strength = {cid: sum(key_strength(key) for key in keys) for cid, keys in shared.items()}
+    return sorted(strength, key=lambda cid: -strength[cid])[:limit]
+
+
+def place(ctx: HandlerContext, new: IdentityRecord, source: str) -> str:
+    """Index a just-created customer and merge it into the one it clearly is; return the id to use from now on."""
+    store = ctx.store
+    new_id = new.id
+    mine = index(ctx, new_id, new)
+    settings = ctx.settings.identity
+    scored: list[tuple[str, MatchScore, Decision]] = []
+    shared = store.customers_by_keys(keys_of(mine), MAX_SHARED_BY)
+    shared.pop(new_id, None)
+    for record in store.identities_of(strongest(shared, MAX_SCORED)):
+        match = score_features(mine, features(person_of(record)))
+        decision = decide(match, merge_at=settings.merge_at, review_at=settings.review_at)
+        if decision is not Decision.DISTINCT:
+            scored.append((record.id, match, decision))
+    scored.sort(key=lambda item: -item[1].total)
+    merges = [item for item in scored if item[2] is Decision.MERGE]
+    if len(merges) == 1:
+        survivor_id, match, _ = merges[0]
+        store.merge_customers(survivor_id, new_id, AUTO, match.total, evidence_of(match))
+        store.add_activity(
+            survivor_id,
+            ctx.now,
+            "customer.merged",
+            f"A new {source} record was recognised as this customer and merged automatically "
+            f"(score {match.total:.3f}: {explain(match)})",
+            "fieldrelay",
+            True,
+        )
+        return survivor_id
+    # Two clear matches (two adults of one household both fit "Pat Hunt"), or only uncertain ones: a person decides.
+    for other_id, match, _ in scored[:MAX_REVIEW_PAIRS]:
+        store.add_merge_candidate(new_id, other_id, match.total, match.rule, evidence_of(match))
+    return new_id

@@ -1,0 +1,1 @@
+"""Intake handlers: apply each canonical event (customers, jobs, estimates, leads, payments, messages)."""

@@ -1,0 +1,1 @@
+"""Operations: the daily emails to the shop (error digest, open-loop review)."""

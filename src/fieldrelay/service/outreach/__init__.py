@@ -1,0 +1,1 @@
+"""Outreach: consent, templates, unsubscribe links, job texts and the review request."""

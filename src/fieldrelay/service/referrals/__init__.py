@@ -1,0 +1,1 @@
+"""The referral program: referrers, attribution, qualification, review and rewards."""

@@ -1,0 +1,1 @@
+"""Follow-up sequences: enrolment on a trigger, steps on durable timers, exits on behaviour."""

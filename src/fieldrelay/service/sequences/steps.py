@@ -1,0 +1,260 @@
+"""Firing a due sequence step: exit rules and conditions re-checked against the mirror, consent, the weekly
+marketing cap, then a text or email queued on the outbox, or a task opened for a person."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from fieldrelay.domain.lifecycle import JobStatus
+from fieldrelay.rules import secrets
+from fieldrelay.rules.sequences import Condition, ExitRule, Sequence, Step, parse_duration
+from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.outreach import consent, templates
+from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import unsubscribe as unsubscribe_links
+from fieldrelay.service.records import JobRecord
+from fieldrelay.service.sequences import enrolment as sequences
+from fieldrelay.service.sequences.ports import Behaviour, EnrollmentRecord
+
+CAP_WINDOW = timedelta(days=7)
+_LABEL = {"sms": "Text", "email": "Email"}
+
+
+def fire_step(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
+    """Run one due step, or skip it, defer it (weekly cap) or end the enrolment, each with its reason."""
+    store = ctx.store
+    enrollment = store.get_enrollment(str(payload["enrollment_id"]))
+    index = int(str(payload["step"]))
+    if enrollment is None or enrollment.status != "active" or enrollment.next_step != index:
+        return  # ended, or already moved past this step (a timer from before a deferral)
+    sequence = ctx.settings.sequences.get(enrollment.sequence)
+    if sequence is None or index >= len(sequence.steps) or sequence.steps[index].name != payload.get("name"):
+        sequences.finish(ctx, enrollment, "exited", "the sequence was changed or removed from the configuration")
+        return
+    step = sequence.steps[index]
+    job = store.get_job(enrollment.job_id) if enrollment.job_id else None
+    behaviour = _behaviour(ctx, enrollment)
+    reason = exit_reason(ctx, sequence, enrollment, behaviour, job)
+    if reason is not None:
+        sequences.finish(ctx, enrollment, "exited", reason)
+        return
+    failed = next((c for c in step.when if not condition_holds(ctx, c, enrollment, behaviour, job)), None)
+    if failed is not None:
+        if step.otherwise == "exit":
+            sequences.finish(ctx, enrollment, "exited", f"{step.name}: {failed.replace('_', ' ')} did not hold")
+            return
+        sequences.skip(ctx, enrollment, step.name, f"{failed.replace('_', ' ')} did not hold")
+    elif step.channel == "task":
+        _open_task(ctx, enrollment, step, job)
+    elif not _send(ctx, sequence, enrollment, step, job, int(str(payload.get("attempt", 0)))):
+        return  # deferred by the weekly cap: the same step fires again later
+    _advance(ctx, enrollment, index, step.name)
+
+
+def _advance(ctx: HandlerContext, enrollment: EnrollmentRecord, index: int, name: str) -> None:
+    ctx.store.update_enrollment(enrollment.id, {"last_step": name, "last_step_at": ctx.now, "next_step": index + 1})
+    sequences.plan_from(ctx, enrollment, index + 1)
+
+
+def _since(enrollment: EnrollmentRecord, key: str) -> datetime:
+    value = enrollment.context.get(key)
+    return datetime.fromisoformat(value) if isinstance(value, str) else enrollment.enrolled_at
+
+
+def _behaviour(ctx: HandlerContext, enrollment: EnrollmentRecord) -> Behaviour:
+    # Bookings and reviews count from the trigger; replies from the enrolment's first message (the rating reply
+    # that started an offer is not a response to the offer).
+    trigger_at = _since(enrollment, "trigger_at")
+    replies_from = _since(enrollment, "first_contact_at") if "first_contact_at" in enrollment.context else ctx.now
+    return ctx.store.behaviour_since(enrollment.customer_id, trigger_at, replies_from, enrollment.id, enrollment.job_id)
+
+
+def exit_reason(
+    ctx: HandlerContext, sequence: Sequence, enrollment: EnrollmentRecord, behaviour: Behaviour, job: JobRecord | None
+) -> str | None:
+    """The first exit rule of the sequence that has happened, in words, or None."""
+    checks: dict[ExitRule, tuple[bool, str]] = {
+        "booked_again": (behaviour.booked_again, "booked again"),
+        "left_review": (behaviour.review_left, "left a review"),
+        "replied": (behaviour.replied, "replied"),
+        "paid": (job is not None and job.status == JobStatus.PAID, "paid"),
+    }
+    for rule in sequence.exit_on:
+        if rule in checks:
+            happened, words = checks[rule]
+        elif rule == "opted_out":
+            happened, words = sequences.marketing_stopped(ctx, enrollment.customer_id), "opted out"
+        else:  # became_member
+            happened, words = sequences.holds_plan(ctx, enrollment.customer_id), "became a plan member"
+        if happened:
+            return words
+    return None
+
+
+def condition_holds(
+    ctx: HandlerContext, condition: Condition, enrollment: EnrollmentRecord, behaviour: Behaviour, job: JobRecord | None
+) -> bool:
+    """Whether one ``when`` condition holds now."""
+    if condition == "unpaid":
+        return job is not None and job.status != JobStatus.PAID and (job.balance_cents is None or job.balance_cents > 0)
+    if condition == "no_plan":
+        return not sequences.holds_plan(ctx, enrollment.customer_id)
+    facts = {
+        "replied": behaviour.replied,
+        "not_replied": not behaviour.replied,
+        "opened": behaviour.opened,
+        "not_opened": not behaviour.opened,
+        "clicked": behaviour.clicked,
+        "not_clicked": not behaviour.clicked,
+        "no_response": not (behaviour.replied or behaviour.clicked or behaviour.booked_again),
+        "not_booked_again": not behaviour.booked_again,
+    }
+    return facts[condition]
+
+
+def _open_task(ctx: HandlerContext, enrollment: EnrollmentRecord, step: Step, job: JobRecord | None) -> None:
+    assert step.task is not None
+    rating = enrollment.context.get("rating")
+    title = step.task.title + (f" ({rating}/5)" if isinstance(rating, int) else "")
+    created = ctx.store.insert_task(
+        {
+            "id": str(uuid.uuid4()),
+            "customer_id": enrollment.customer_id,
+            "job_id": job.id if job is not None else None,
+            "kind": f"{enrollment.sequence}.{step.name}",
+            "title": title,
+            "role": step.task.role,
+            "due_at": ctx.now + parse_duration(step.task.due_in),
+            "source": f"seq:{enrollment.id}:{step.name}",
+        }
+    )
+    if created:
+        ctx.store.add_activity(
+            enrollment.customer_id, ctx.now, "task.opened", f"Task for {step.task.role}: {title}", "fieldrelay", True
+        )
+
+
+def _send(
+    ctx: HandlerContext,
+    sequence: Sequence,
+    enrollment: EnrollmentRecord,
+    step: Step,
+    job: JobRecord | None,
+    attempt: int,
+) -> bool:
+    """Queue the step's message (or skip it with a reason); False when the weekly cap defers it."""
+    store, customer_id, channel = ctx.store, enrollment.customer_id, step.channel
+    addresses = store.phones_of(customer_id) if channel == "sms" else store.emails_of(customer_id)
+    if not addresses:
+        sequences.skip(ctx, enrollment, step.name, f"no {'phone number' if channel == 'sms' else 'email'} on record")
+        return True
+    address = addresses[0]
+    withheld = consent.withheld_reason(
+        store, ctx.settings, customer_id=customer_id, channel=channel, category=sequence.category, address=address
+    )
+    if withheld is not None:
+        sequences.skip(ctx, enrollment, step.name, withheld)
+        return True
+    if sequence.category == "marketing":
+        recent = store.marketing_sent_since(customer_id, ctx.now - CAP_WINDOW)
+        cap = ctx.settings.messaging.marketing_per_week
+        if len(recent) >= cap:
+            free_at = recent[len(recent) - cap] + CAP_WINDOW
+            if channel == "sms":
+                free_at = followups.within_text_hours(ctx, customer_id, free_at)
+            index = enrollment.next_step
+            sequences.schedule_step(ctx, enrollment, index, step.name, free_at, attempt + 1)
+            store.add_activity(
+                customer_id,
+                ctx.now,
+                "sequence.step_deferred",
+                f"{_LABEL[channel]} from {enrollment.sequence.replace('_', ' ')} waits until {free_at:%Y-%m-%d %H:%M}Z"
+                f": {cap} marketing messages in the last 7 days",
+                "fieldrelay",
+                True,
+            )
+            return False
+    customer = store.get_customer(customer_id)
+    values = templates.base_values(ctx.settings, customer, job)
+    values["rating"] = enrollment.context.get("rating")
+    values.update({k: v for k, v in enrollment.context.items() if k in templates.CONTEXT_VALUES})
+    renewal = enrollment.anchor_at.date() if sequence.anchor == "renewal_due" else None
+    assert step.template is not None
+    try:
+        subject, body = templates.render(ctx.settings, step.template, values, renewal_date=renewal)
+    except templates.TemplateFailed as exc:
+        sequences.skip(ctx, enrollment, step.name, str(exc))
+        return True
+    queue_message(ctx, enrollment, step, sequence.category, address, subject, body)
+    return True
+
+
+def queue_message(
+    ctx: HandlerContext,
+    enrollment: EnrollmentRecord,
+    step: Step,
+    category: str,
+    address: str,
+    subject: str | None,
+    body: str,
+) -> str:
+    """A message row and its outbox row, keyed so a step that fires twice queues once; the message id."""
+    store = ctx.store
+    message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fieldrelay:{enrollment.id}:{step.name}"))
+    unsubscribe_url = (
+        _unsubscribe_url(ctx, enrollment, address) if step.channel == "email" and category == "marketing" else None
+    )
+    if unsubscribe_url is not None:
+        # The header serves mail clients' one-click button; the law (CAN-SPAM) wants a visible way out in the body.
+        body = f"{body}\n\n--\nTo stop these emails from {ctx.settings.business.name}: {unsubscribe_url}"
+    store.insert_message(
+        {
+            "id": message_id,
+            "customer_id": enrollment.customer_id,
+            "job_id": enrollment.job_id,
+            "channel": step.channel,
+            "purpose": f"{enrollment.sequence}.{step.name}"[:64],
+            "category": category,
+            "subject": subject,
+            "enrollment_id": enrollment.id,
+            "to_address": address,
+            "body": body,
+            "status": "queued",
+            "scheduled_for": ctx.now,
+            "trigger_at": _since(enrollment, "trigger_at"),
+        }
+    )
+    payload: dict[str, object] = {"to": address, "body": body, "category": category}
+    if subject is not None:
+        payload["subject"] = subject
+    if unsubscribe_url is not None:
+        payload["unsubscribe_url"] = unsubscribe_url
+    store.enqueue(
+        idempotency_key=f"{step.channel}:{message_id}",
+        target=step.channel,
+        kind=step.channel,
+        ordering_key=f"customer:{enrollment.customer_id}",
+        customer_id=enrollment.customer_id,
+        message_id=message_id,
+        payload=payload,
+    )
+    if "first_contact_at" not in enrollment.context:
+        store.update_enrollment(
+            enrollment.id, {"context": {**enrollment.context, "first_contact_at": ctx.now.isoformat()}}
+        )
+    return message_id
+
+
+def _unsubscribe_url(ctx: HandlerContext, enrollment: EnrollmentRecord, address: str) -> str | None:
+    """The signed one-click unsubscribe link for a marketing email, or None when it cannot be made."""
+    # The secret is read here rather than carried on HandlerContext: every place that builds a context would have
+    # to fetch it, for this one use. Without it (or without public_base_url) a real provider withholds the email.
+    return unsubscribe_links.unsubscribe_url(
+        ctx.settings,
+        secrets.unsubscribe_secret(),
+        account_id=ctx.settings.account_id,
+        customer_id=enrollment.customer_id,
+        address=address,
+    )

@@ -1,0 +1,1 @@
+"""Storage of identity resolution: match keys, the review queue, undoable merges."""

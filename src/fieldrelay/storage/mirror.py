@@ -1,0 +1,398 @@
+"""SqlMirror: the MirrorStore of the service layer on SQLAlchemy Core, scoped to one account and transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, Table, bindparam, exists, select, update
+
+from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
+from fieldrelay.storage import prepared
+from fieldrelay.storage.crm.repo import SqlCrm
+from fieldrelay.storage.handoff.repo import SqlSop
+from fieldrelay.storage.identity.repo import SqlIdentity
+from fieldrelay.storage.ops.repo import SqlOps
+from fieldrelay.storage.prepared import insert_ignore
+from fieldrelay.storage.referrals.repo import SqlReferrals
+from fieldrelay.storage.sequences.repo import SqlFollowup
+from fieldrelay.storage.tables import (
+    activities,
+    consents,
+    customer_emails,
+    customer_phones,
+    customers,
+    estimates,
+    external_ids,
+    jobs,
+    messages,
+    outbox,
+    timers,
+)
+
+# Queries of the hot path, built once (see storage/prepared.py); parameters are named b_*.
+_x, _p, _e, _j, _est = external_ids.c, customer_phones.c, customer_emails.c, jobs.c, estimates.c
+_ENTITY_FOR = select(_x.entity_id).where(
+    _x.account_id == bindparam("b_account"),
+    _x.connector == bindparam("b_connector"),
+    _x.kind == bindparam("b_kind"),
+    _x.external_id == bindparam("b_external_id"),
+)
+# A record merged into another keeps the phones and emails its survivor already held: reads skip it.
+_CUSTOMERS_BY_PHONE = (
+    select(_p.customer_id)
+    .join(customers, customers.c.id == _p.customer_id)
+    .where(_p.account_id == bindparam("b_account"), _p.e164 == bindparam("b_value"), customers.c.merged_into.is_(None))
+    .order_by(_p.id)
+)
+_CUSTOMERS_BY_EMAIL = (
+    select(_e.customer_id)
+    .join(customers, customers.c.id == _e.customer_id)
+    .where(_e.account_id == bindparam("b_account"), _e.email == bindparam("b_value"), customers.c.merged_into.is_(None))
+    .order_by(_e.id)
+)
+_PHONES_OF = (
+    select(_p.e164)
+    .where(_p.customer_id == bindparam("b_customer"), _p.account_id == bindparam("b_account"))
+    .order_by(_p.id)
+)
+_JOB_STATUSES = select(_j.status).where(
+    _j.customer_id == bindparam("b_customer"), _j.account_id == bindparam("b_account")
+)
+_HAS_ESTIMATE = select(
+    exists().where(_est.customer_id == bindparam("b_customer"), _est.account_id == bindparam("b_account"))
+)
+
+
+class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals):
+    """Mirror reads and writes inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:
+        self._conn = conn
+        self._account = account_id
+        self._now = now
+        self._lock = conn.dialect.name == "postgresql"
+        self._fields_cache = {}
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _one(self, query: Select[Any], params: Mapping[str, object] | None = None) -> Any:
+        if self._lock:
+            query = prepared.locked(query)
+        return self._conn.execute(query, dict(params or {})).first()
+
+    def _by_id(self, table: Table, entity_id: str) -> Any:
+        """One row of ``table`` in this account, locked on PostgreSQL."""
+        query = prepared.select_by_id(table, self._lock)
+        return self._conn.execute(query, {"b_id": entity_id, "b_account": self._account}).first()
+
+    def _insert(self, table: Table, values: Mapping[str, object], stamps: bool = True) -> str:
+        row: dict[str, object] = {"id": str(uuid.uuid4()), **values, "account_id": self._account}
+        if stamps:
+            row.setdefault("created_at", self._now)
+            row.setdefault("updated_at", self._now)
+        self._conn.execute(prepared.insert_into(table), row)
+        return str(row["id"])
+
+    def _update(self, table: Table, entity_id: str, values: Mapping[str, object]) -> None:
+        if not values:
+            return
+        extra = {"updated_at": self._now} if "updated_at" in table.c else {}
+        params = {**values, **extra, "b_id": entity_id, "b_account": self._account}
+        self._conn.execute(prepared.update_by_id(table), params)
+
+    def _entity_for(self, connector: str, kind: str, external_id: str) -> str | None:
+        params = {"b_account": self._account, "b_connector": connector, "b_kind": kind, "b_external_id": external_id}
+        return self._conn.execute(_ENTITY_FOR, params).scalar()
+
+    # --- customers -------------------------------------------------------------------------------
+
+    def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:
+        """The customer a vendor id points at."""
+        entity = self._entity_for(connector, "customer", external_id)
+        return self.get_customer(entity) if entity else None
+
+    def customers_by_phone(self, e164: str) -> list[str]:
+        """Ids of customers holding this phone."""
+        params = {"b_account": self._account, "b_value": e164}
+        return list(self._conn.execute(_CUSTOMERS_BY_PHONE, params).scalars())
+
+    def customers_by_email(self, email: str) -> list[str]:
+        """Ids of customers holding this email."""
+        params = {"b_account": self._account, "b_value": email}
+        return list(self._conn.execute(_CUSTOMERS_BY_EMAIL, params).scalars())
+
+    def get_customer(self, customer_id: str) -> CustomerRecord:
+        """One customer, locked for update on PostgreSQL."""
+        row = self._by_id(customers, customer_id)
+        if row is None:
+            raise LookupError(f"customer {customer_id} not found")
+        return CustomerRecord(
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            street=row.street,
+            city=row.city,
+            state=row.state,
+            postal_code=row.postal_code,
+            lead_source=row.lead_source,
+            sms_opted_out=row.sms_opted_out,
+            source_updated_at=row.source_updated_at,
+            unit=row.unit,
+        )
+
+    def insert_customer(self, values: Mapping[str, object]) -> str:
+        """Create a customer."""
+        return self._insert(customers, {"sms_opted_out": False, **values})
+
+    def update_customer(self, customer_id: str, values: Mapping[str, object]) -> None:
+        """Change a customer's fields."""
+        self._update(customers, customer_id, values)
+
+    def link_external(self, connector: str, kind: str, external_id: str, entity_id: str) -> bool:
+        """Record a vendor id for a mirror row; False when it already named one."""
+        return insert_ignore(
+            self._conn,
+            external_ids,
+            {
+                "account_id": self._account,
+                "connector": connector,
+                "kind": kind,
+                "external_id": external_id,
+                "entity_id": entity_id,
+            },
+        )
+
+    def add_contact_points(
+        self, customer_id: str, phones: Sequence[str], emails: Sequence[str]
+    ) -> tuple[list[str], bool]:
+        """Add phones and emails the customer does not hold yet; return the phones added and whether any was."""
+        added = [
+            phone
+            for phone in dict.fromkeys(phones)
+            if insert_ignore(
+                self._conn,
+                customer_phones,
+                {"account_id": self._account, "customer_id": customer_id, "e164": phone},
+            )
+        ]
+        emails_added = [
+            email
+            for email in dict.fromkeys(emails)
+            if insert_ignore(
+                self._conn,
+                customer_emails,
+                {"account_id": self._account, "customer_id": customer_id, "email": email},
+            )
+        ]
+        return added, bool(added or emails_added)
+
+    def phones_of(self, customer_id: str) -> list[str]:
+        """The customer's phones, first known first."""
+        params = {"b_customer": customer_id, "b_account": self._account}
+        return list(self._conn.execute(_PHONES_OF, params).scalars())
+
+    def latest_open_job(self, customer_id: str) -> JobRecord | None:
+        """The customer's most recent job that is neither paid nor cancelled."""
+        j = jobs.c
+        query = (
+            select(j.id)
+            .where(j.customer_id == customer_id, j.account_id == self._account, j.status.not_in(("paid", "cancelled")))
+            .order_by(j.status_at.desc())
+            .limit(1)
+        )
+        job_id = self._conn.execute(query).scalar()
+        return self.get_job(job_id) if job_id else None
+
+    def stage_inputs(self, customer_id: str) -> tuple[list[str], bool]:
+        """The customer's job statuses and whether any estimate exists."""
+        params = {"b_customer": customer_id, "b_account": self._account}
+        statuses = list(self._conn.execute(_JOB_STATUSES, params).scalars())
+        has_estimate = bool(self._conn.execute(_HAS_ESTIMATE, params).scalar())
+        return statuses, has_estimate
+
+    # --- jobs and estimates ----------------------------------------------------------------------
+
+    def job_by_external(self, connector: str, external_id: str) -> JobRecord | None:
+        """The job a vendor id points at, locked on PostgreSQL."""
+        entity = self._entity_for(connector, "job", external_id)
+        return self.get_job(entity) if entity else None
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        """One job by mirror id, locked on PostgreSQL."""
+        row = self._by_id(jobs, job_id)
+        if row is None:
+            return None
+        return JobRecord(
+            id=row.id,
+            customer_id=row.customer_id,
+            status=row.status,
+            status_at=row.status_at,
+            service_type=row.service_type,
+            total_cents=row.total_cents,
+            paid_at=row.paid_at,
+            description=row.description,
+            scheduled_start=row.scheduled_start,
+            technicians=tuple(row.technicians or ()),
+            balance_cents=row.balance_cents,
+        )
+
+    def insert_job(self, values: Mapping[str, object]) -> str:
+        """Create a job."""
+        return self._insert(jobs, {"technicians": [], **values})
+
+    def update_job(self, job_id: str, values: Mapping[str, object]) -> None:
+        """Change a job's fields."""
+        self._update(jobs, job_id, values)
+
+    def estimate_by_external(self, connector: str, external_id: str) -> EstimateRecord | None:
+        """The estimate a vendor id points at, locked on PostgreSQL."""
+        entity = self._entity_for(connector, "estimate", external_id)
+        return self.get_estimate(entity) if entity else None
+
+    def get_estimate(self, estimate_id: str) -> EstimateRecord | None:
+        """One estimate by mirror id, locked on PostgreSQL."""
+        row = self._by_id(estimates, estimate_id)
+        if row is None:
+            return None
+        return EstimateRecord(id=row.id, customer_id=row.customer_id, status=row.status, status_at=row.status_at)
+
+    def insert_estimate(self, values: Mapping[str, object]) -> str:
+        """Create an estimate."""
+        return self._insert(estimates, values)
+
+    def update_estimate(self, estimate_id: str, values: Mapping[str, object]) -> None:
+        """Change an estimate's fields."""
+        self._update(estimates, estimate_id, values)
+
+    # --- consent --------------------------------------------------------------------------------------
+
+    def set_consent(
+        self, channel: str, address: str, opted_out: bool, reason: str, source: str, changed_at: datetime
+    ) -> bool:
+        """Record a consent change unless a newer one is already recorded; True when it was applied."""
+        k = consents.c
+        this_address = select(consents).where(k.account_id == self._account, k.channel == channel, k.address == address)
+        values = {"opted_out": opted_out, "reason": reason[:200], "source": source, "changed_at": changed_at}
+        current = self._one(this_address)
+        if current is None:
+            row = {"account_id": self._account, "channel": channel, "address": address, **values}
+            if insert_ignore(self._conn, consents, {**row, "recorded_at": self._now}):
+                return True
+            current = self._one(this_address)  # another worker recorded this address a moment ago
+        if current.changed_at > changed_at:
+            return False
+        self._conn.execute(update(consents).where(k.id == current.id).values(**values, recorded_at=self._now))
+        return True
+
+    def is_opted_out(self, channel: str, address: str) -> bool:
+        """True when the last consent change recorded for this address on this channel was an opt-out."""
+        k = consents.c
+        query = select(k.opted_out).where(k.account_id == self._account, k.channel == channel, k.address == address)
+        return bool(self._conn.execute(query).scalar())
+
+    # --- timeline, timers, messages, outbox ------------------------------------------------------
+
+    def add_activity(self, customer_id: str, at: datetime, kind: str, summary: str, source: str, applied: bool) -> None:
+        """Append to the customer's timeline."""
+        row = {
+            "account_id": self._account,
+            "customer_id": customer_id,
+            "at": at,
+            "kind": kind,
+            "summary": summary,
+            "source": source,
+            "applied": applied,
+            "recorded_at": self._now,
+        }
+        self._conn.execute(prepared.insert_into(activities), row)
+
+    def schedule_timer(
+        self, key: str, kind: str, due_at: datetime, customer_id: str | None, payload: Mapping[str, object]
+    ) -> bool:
+        """Create a timer unless its key exists."""
+        return insert_ignore(
+            self._conn,
+            timers,
+            {
+                "account_id": self._account,
+                "key": key,
+                "kind": kind,
+                "customer_id": customer_id,
+                "due_at": due_at,
+                "payload": dict(payload),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": due_at,
+                "created_at": self._now,
+            },
+        )
+
+    def insert_message(self, values: Mapping[str, object]) -> str:
+        """Create a message row."""
+        return self._insert(messages, {"created_at": self._now, **values}, stamps=False)
+
+    def get_message(self, message_id: str) -> MessageRecord | None:
+        """One message."""
+        return _message(self._by_id(messages, message_id))
+
+    def message_by_provider_id(self, channel: str, provider_message_id: str) -> MessageRecord | None:
+        """The message a provider's id names, locked on PostgreSQL."""
+        m = messages.c
+        query = select(messages).where(
+            m.account_id == self._account, m.provider_message_id == provider_message_id, m.channel == channel
+        )
+        return _message(self._one(query.order_by(m.created_at).limit(1)))
+
+    def update_message(self, message_id: str, values: Mapping[str, object]) -> None:
+        """Change a message's fields."""
+        self._update(messages, message_id, values)
+
+    def enqueue(
+        self,
+        *,
+        idempotency_key: str,
+        target: str,
+        kind: str,
+        ordering_key: str,
+        customer_id: str | None,
+        message_id: str | None,
+        payload: Mapping[str, object],
+    ) -> bool:
+        """Queue an outbound delivery unless its idempotency key exists."""
+        return insert_ignore(
+            self._conn,
+            outbox,
+            {
+                "account_id": self._account,
+                "idempotency_key": idempotency_key,
+                "target": target,
+                "kind": kind,
+                "ordering_key": ordering_key,
+                "customer_id": customer_id,
+                "message_id": message_id,
+                "payload": dict(payload),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": self._now,
+                "created_at": self._now,
+            },
+        )
+
+
+def _message(row: Any) -> MessageRecord | None:
+    if row is None:
+        return None
+    return MessageRecord(
+        id=row.id,
+        customer_id=row.customer_id,
+        job_id=row.job_id,
+        purpose=row.purpose,
+        channel=row.channel,
+        status=row.status,
+        scheduled_for=row.scheduled_for,
+        to_address=row.to_address,
+        status_at=row.status_at,
+    )

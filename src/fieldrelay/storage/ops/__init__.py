@@ -1,0 +1,1 @@
+"""Storage for operations: the error queue and the backlog the digest reads."""

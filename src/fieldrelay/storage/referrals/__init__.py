@@ -1,0 +1,1 @@
+"""Storage of the referral program: referrers, referrals, rewards and their figures."""

@@ -1,0 +1,1 @@
+"""Storage of sequences: tables, the repository, read models and report figures."""

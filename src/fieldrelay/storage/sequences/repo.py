@@ -1,0 +1,188 @@
+"""SqlFollowup: enrolments, behaviour queries, the weekly cap, tasks and consent lookups for the sequences engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, literal, or_, select, true, type_coerce, update
+
+from fieldrelay.service.sequences.ports import Behaviour, EnrollmentRecord
+from fieldrelay.storage.prepared import insert_ignore
+from fieldrelay.storage.sequences.tables import enrollments, tasks
+from fieldrelay.storage.tables import (
+    UtcDateTime,
+    activities,
+    consents,
+    customer_emails,
+    customer_phones,
+    jobs,
+    messages,
+    timers,
+)
+
+_SENT = ("queued", "sending", "sent", "delivered")
+
+
+class SqlFollowup:
+    """The FollowupStore half of SqlMirror."""
+
+    _conn: Connection
+    _account: str
+    _now: datetime
+
+    _lock: bool  # row locks on PostgreSQL (set by SqlMirror)
+
+    def insert_enrollment(self, values: Mapping[str, object]) -> bool:
+        """Create an enrolment unless the sequence already has one for this subject."""
+        row = {"account_id": self._account, "enrolled_at": self._now, "updated_at": self._now, **values}
+        return insert_ignore(self._conn, enrollments, row)
+
+    def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord | None:
+        """One enrolment, locked on PostgreSQL."""
+        e = enrollments.c
+        query = select(enrollments).where(e.id == enrollment_id, e.account_id == self._account)
+        row = self._conn.execute(query.with_for_update() if self._lock else query).first()
+        return _enrollment(row) if row is not None else None
+
+    def update_enrollment(self, enrollment_id: str, values: Mapping[str, object]) -> None:
+        """Change an enrolment."""
+        e = enrollments.c
+        self._conn.execute(
+            update(enrollments)
+            .where(e.id == enrollment_id, e.account_id == self._account)
+            .values(**values, updated_at=self._now)
+        )
+
+    def enrollments_of(self, customer_id: str, statuses: tuple[str, ...] = ("active",)) -> list[EnrollmentRecord]:
+        """A customer's enrolments in these statuses, newest first."""
+        e = enrollments.c
+        query = (
+            select(enrollments)
+            .where(e.account_id == self._account, e.customer_id == customer_id, e.status.in_(statuses))
+            .order_by(e.enrolled_at.desc(), e.id)
+        )
+        return [_enrollment(row) for row in self._conn.execute(query)]
+
+    def cancel_timers(self, key_prefix: str) -> int:
+        """Cancel pending timers whose key starts with this prefix."""
+        t = timers.c
+        result = self._conn.execute(
+            update(timers)
+            .where(t.account_id == self._account, t.status == "pending", t.key.startswith(key_prefix, autoescape=True))
+            .values(status="cancelled", last_error="the enrolment ended")
+        )
+        return int(result.rowcount or 0)
+
+    def behaviour_since(
+        self, customer_id: str, since: datetime, replies_since: datetime, enrollment_id: str, job_id: str | None
+    ) -> Behaviour:
+        """What the customer did: bookings and reviews since ``since``, replies since ``replies_since``."""
+        a, m, j = activities.c, messages.c, jobs.c
+        mine = and_(m.account_id == self._account, m.enrollment_id == enrollment_id)
+        other_job = j.id != job_id if job_id is not None else true()
+        review_clicked = and_(
+            m.account_id == self._account,
+            m.customer_id == customer_id,
+            m.purpose.startswith("review"),
+            m.clicked_at >= since,
+        )
+        query = select(
+            exists().where(
+                a.account_id == self._account,
+                a.customer_id == customer_id,
+                a.kind == "message.replied",
+                a.at >= replies_since,
+            ),
+            exists().where(mine, m.opened_at.is_not(None)),
+            exists().where(mine, m.clicked_at.is_not(None)),
+            exists().where(
+                j.account_id == self._account, j.customer_id == customer_id, j.created_at >= since, other_job
+            ),
+            or_(
+                exists().where(review_clicked),
+                exists().where(
+                    a.account_id == self._account, a.customer_id == customer_id, a.kind == "review.left", a.at >= since
+                ),
+            ),
+        )
+        replied, opened, clicked, booked, reviewed = self._conn.execute(query).one()
+        return Behaviour(
+            replied=bool(replied),
+            opened=bool(opened),
+            clicked=bool(clicked),
+            booked_again=bool(booked),
+            review_left=bool(reviewed),
+        )
+
+    def marketing_sent_since(self, customer_id: str, since: datetime) -> list[datetime]:
+        """When each marketing message to the customer since ``since`` was queued or sent, oldest first."""
+        m = messages.c
+        # type_coerce: coalesce() would lose the columns' UTC type (SQLite hands back naive text otherwise).
+        at = type_coerce(func.coalesce(m.sent_at, m.scheduled_for), UtcDateTime())
+        query = (
+            select(at)
+            .where(
+                m.account_id == self._account,
+                m.customer_id == customer_id,
+                m.category == "marketing",
+                m.status.in_(_SENT),
+                at >= since,
+            )
+            .order_by(at)
+        )
+        return list(self._conn.execute(query).scalars())
+
+    def note_engagement(self, message_id: str, action: str, at: datetime) -> None:
+        """Keep the first open (and for a click, the first click) of a message; a click implies an open."""
+        m = messages.c
+        moment = literal(at, UtcDateTime())
+        values: dict[str, Any] = {"opened_at": func.coalesce(m.opened_at, moment)}
+        if action == "clicked":
+            values["clicked_at"] = func.coalesce(m.clicked_at, moment)
+        self._conn.execute(update(messages).where(m.id == message_id, m.account_id == self._account).values(**values))
+
+    def insert_task(self, values: Mapping[str, object]) -> bool:
+        """Create a task unless one with the same source exists."""
+        row = {"account_id": self._account, "status": "open", "created_at": self._now, **values}
+        return insert_ignore(self._conn, tasks, row)
+
+    def emails_of(self, customer_id: str) -> list[str]:
+        """The customer's email addresses, first known first."""
+        e = customer_emails.c
+        query = select(e.email).where(e.account_id == self._account, e.customer_id == customer_id).order_by(e.id)
+        return list(self._conn.execute(query).scalars())
+
+    def opted_out_addresses(self, customer_id: str) -> list[tuple[str, str, str]]:
+        """(channel, address, reason) of each of the customer's addresses whose last consent change is an opt-out."""
+        k, p, e = consents.c, customer_phones.c, customer_emails.c
+        phones = select(p.e164).where(p.account_id == self._account, p.customer_id == customer_id)
+        emails = select(e.email).where(e.account_id == self._account, e.customer_id == customer_id)
+        query = (
+            select(k.channel, k.address, k.reason)
+            .where(
+                k.account_id == self._account,
+                k.opted_out.is_(True),
+                or_(and_(k.channel == "sms", k.address.in_(phones)), and_(k.channel == "email", k.address.in_(emails))),
+            )
+            .order_by(k.id)
+        )
+        return [(row.channel, row.address, row.reason) for row in self._conn.execute(query)]
+
+
+def _enrollment(row: Any) -> EnrollmentRecord:
+    return EnrollmentRecord(
+        id=row.id,
+        sequence=row.sequence,
+        customer_id=row.customer_id,
+        job_id=row.job_id,
+        anchor_at=row.anchor_at,
+        status=row.status,
+        next_step=row.next_step,
+        last_step=row.last_step,
+        last_step_at=row.last_step_at,
+        exit_reason=row.exit_reason,
+        context=row.context or {},
+        enrolled_at=row.enrolled_at,
+    )

@@ -1,0 +1,135 @@
+"""The follow-up over HTTP: enrolments with their next step and why they ended, and the tasks people owe."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
+
+from fieldrelay.api.app import create_app
+from fieldrelay.domain import events as ev
+from fieldrelay.rules.config import Settings
+from fieldrelay.runtime import Runtime
+from fieldrelay.storage.sequences.tables import enrollments, tasks
+from fieldrelay.storage.tables import customers
+from tests.conftest import API_TOKEN, START
+from tests.service.sequences.support import at, job, library_settings, reply, run_until
+from tests.service.support import apply, rows
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The default sequence library."""
+    return library_settings()
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> TestClient:
+    """A test client of the app (no worker thread)."""
+    return TestClient(create_app(runtime))
+
+
+def pat_id(runtime: Runtime) -> str:
+    """The id of this shop's one customer."""
+    (row,) = rows(runtime, customers, customers.c.account_id == runtime.settings.account_id)
+    return str(row.id)
+
+
+def another_shops_rows(runtime: Runtime) -> None:
+    """A customer, an enrolment and a task of another account, which no list of this one may show."""
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            insert(customers).values(
+                id="other-customer",
+                account_id="other",
+                lifecycle_stage="customer",
+                sms_opted_out=False,
+                created_at=START,
+                updated_at=START,
+            )
+        )
+        conn.execute(
+            insert(enrollments).values(
+                id="other-enrollment",
+                account_id="other",
+                sequence="satisfaction_check",
+                subject_key="job:x",
+                customer_id="other-customer",
+                anchor_at=START,
+                status="active",
+                next_step=0,
+                context={},
+                enrolled_at=START,
+                updated_at=START,
+            )
+        )
+        conn.execute(
+            insert(tasks).values(
+                id="other-task",
+                account_id="other",
+                customer_id="other-customer",
+                kind="service_recovery.call",
+                title="Not ours",
+                role="operations",
+                due_at=START,
+                status="open",
+                source="seq:other",
+                created_at=START,
+            )
+        )
+
+
+def test_enrollments_show_the_next_step_and_how_they_ended(client: TestClient, runtime: Runtime) -> None:
+    another_shops_rows(runtime)
+    apply(runtime, job(ev.JobCompleted, START))
+    run_until(runtime, at(0.1))
+    customer = pat_id(runtime)
+
+    (item,) = client.get("/api/enrollments", params={"sequence": "satisfaction_check"}, headers=AUTH).json()["items"]
+    assert item["customer_id"] == customer and item["status"] == "active"
+    assert (item["next_step"], item["next_due_at"]) == ("ask", "2026-11-02T15:30:00Z")
+    assert (item["last_step"], item["last_step_at"], item["exit_reason"]) == (None, None, None)
+    assert item["enrolled_at"] == "2026-11-02T15:00:00Z"
+
+    run_until(runtime, at(0.5))
+    (done,) = client.get(
+        "/api/enrollments", params={"status": "completed", "sequence": "satisfaction_check"}, headers=AUTH
+    ).json()["items"]
+    assert (done["id"], done["next_step"], done["next_due_at"]) == (item["id"], None, None)
+    assert (done["last_step"], done["last_step_at"]) == ("ask", "2026-11-02T15:30:00Z")
+
+    everything = client.get("/api/enrollments", params={"customer_id": customer}, headers=AUTH).json()["items"]
+    assert {e["sequence"] for e in everything} == {"satisfaction_check", "seasonal_offer"}
+    assert "other-enrollment" not in {e["id"] for e in client.get("/api/enrollments", headers=AUTH).json()["items"]}
+    assert client.get("/api/enrollments", params={"customer_id": "nobody"}, headers=AUTH).json() == {"items": []}
+    assert client.get("/api/enrollments", params={"status": "exited"}, headers=AUTH).json() == {"items": []}
+    assert len(client.get("/api/enrollments", params={"limit": 1}, headers=AUTH).json()["items"]) == 1
+    assert client.get("/api/enrollments", params={"status": "paused"}, headers=AUTH).status_code == 422
+    assert client.get("/api/enrollments").status_code == 401
+
+
+def test_tasks_list_what_people_owe(client: TestClient, runtime: Runtime) -> None:
+    another_shops_rows(runtime)
+    apply(runtime, job(ev.JobCompleted, START))
+    run_until(runtime, at(0.5))
+    apply(runtime, reply("2", at(1)), now=at(1))
+    run_until(runtime, at(1))
+
+    (task,) = client.get("/api/tasks", headers=AUTH).json()["items"]
+    assert task["customer_id"] == pat_id(runtime) and task["job_id"] is not None
+    assert (task["kind"], task["role"], task["status"], task["assignee"]) == (
+        "service_recovery.call",
+        "operations",
+        "open",
+        None,
+    )
+    assert task["title"].endswith("(2/5)") and task["due_at"] == "2026-11-02T20:00:00Z"
+    assert task["source"].startswith("seq:") and task["source"].endswith(":call")
+
+    assert client.get("/api/tasks", params={"role": "operations"}, headers=AUTH).json()["items"] == [task]
+    assert client.get("/api/tasks", params={"role": "sales"}, headers=AUTH).json() == {"items": []}
+    assert client.get("/api/tasks", params={"status": "done"}, headers=AUTH).json() == {"items": []}
+    assert client.get("/api/tasks", params={"role": "janitor"}, headers=AUTH).status_code == 422
+    assert client.get("/api/tasks", headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -1,0 +1,48 @@
+"""``fieldrelay customers``: review the queue from a terminal, list merges, undo one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fieldrelay.cli.main import app
+from fieldrelay.domain import events as ev
+from fieldrelay.runtime import Runtime
+from fieldrelay.storage.tables import merge_candidates, merges
+from tests.conftest import TEST_YAML
+from tests.service.support import PAT_E164, apply, at, job_event, live_customers, pat, rows
+
+
+def test_review_merge_list_and_unmerge_from_the_terminal(runtime: Runtime, db_url: str, tmp_path: Path) -> None:
+    apply(runtime, job_event(ev.JobBooked, at(-600), customer=pat()))
+    unsure = ev.CustomerSnapshot(external_id="sub_1", last_name="Doe", phones=(PAT_E164,))
+    apply(runtime, ev.LeadReceived(source="forms", occurred_at=at(-5), customer=unsure, lead_ref="sub_1"))
+    config = tmp_path / "fieldrelay.yaml"
+    config.write_text(TEST_YAML, encoding="utf-8")
+    base = ["--db", db_url, "--config", str(config)]
+    cli = CliRunner()
+
+    listed = cli.invoke(app, ["customers", "review", "--list", *base])
+    assert listed.exit_code == 0, listed.output
+    assert "1 possible duplicate to review" in listed.output and "phone shared" in listed.output
+    assert rows(runtime, merge_candidates)[0].status == "open", "--list decides nothing"
+
+    reviewed = cli.invoke(app, ["customers", "review", "--by", "dana", *base], input="m\n")
+    assert reviewed.exit_code == 0, reviewed.output
+    (merge,) = rows(runtime, merges)
+    assert f"fieldrelay customers unmerge {merge.id}" in reviewed.output
+    assert merge.decided_by == "person:dana" and live_customers(runtime) == 1
+
+    history = cli.invoke(app, ["customers", "merges", *base])
+    assert history.exit_code == 0 and "person:dana" in history.output
+
+    undone = cli.invoke(app, ["customers", "unmerge", str(merge.id), "--by", "dana", *base])
+    assert undone.exit_code == 0, undone.output
+    assert live_customers(runtime) == 2
+    again = cli.invoke(app, ["customers", "unmerge", str(merge.id), *base])
+    assert again.exit_code == 1 and "already undone" in again.output
+
+    apart = cli.invoke(app, ["customers", "review", *base], input="d\n")
+    assert apart.exit_code == 0
+    assert rows(runtime, merge_candidates)[0].status == "distinct"

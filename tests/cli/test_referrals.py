@@ -1,0 +1,132 @@
+"""``fieldrelay referrals``: enrol by hand and from a CSV, attribute a code (exit 2 when unknown), review, reward."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fieldrelay.cli.main import app
+from fieldrelay.domain import events as ev
+from fieldrelay.rules.config import Settings
+from fieldrelay.runtime import Runtime
+from fieldrelay.storage.tables import customers
+from tests.service.referrals.support import (
+    REFERRAL_YAML,
+    all_referrers,
+    enrolled_pat,
+    lead,
+    referral_settings,
+    rewards,
+    sam_job,
+    the_referral,
+)
+from tests.service.support import PAT_E164, apply, at, job_event, rows
+
+CLI = CliRunner()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The referral program on."""
+    return referral_settings()
+
+
+def _base(db_url: str, tmp_path: Path, extra: str = "") -> list[str]:
+    config = tmp_path / "fieldrelay.yaml"
+    config.write_text(REFERRAL_YAML + extra, encoding="utf-8")
+    return ["--db", db_url, "--config", str(config)]
+
+
+def test_enrol_by_phone_and_import_a_csv(runtime: Runtime, db_url: str, tmp_path: Path) -> None:
+    base = _base(db_url, tmp_path)
+    apply(runtime, job_event(ev.JobCompleted, at(-600)))
+    other = ev.CustomerSnapshot(external_id="cus_9", first_name="Lou", last_name="Park", emails=("lou@example.com",))
+    apply(runtime, job_event(ev.JobCompleted, at(-500), job_id="job_9", customer=other))
+
+    done = CLI.invoke(app, ["referrals", "enrol", PAT_E164, "--by", "dana", *base])
+    assert done.exit_code == 0, done.output
+    (pat_referrer,) = all_referrers(runtime)
+    assert f"Enrolled: code {pat_referrer.code}" in done.output and pat_referrer.enrolled_by == "dana"
+
+    sheet = tmp_path / "referrers.csv"
+    sheet.write_text("customer_id,phone,email\n,,lou@example.com\n,(512) 555-0142,\n,+15550000000,\n", encoding="utf-8")
+    imported = CLI.invoke(app, ["referrals", "import", str(sheet), *base])
+    assert imported.exit_code == 1  # one row names nobody
+    assert "1 enrolled, 1 already enrolled, 1 not found" in imported.output
+    assert sorted(r.enrolled_via for r in all_referrers(runtime)) == ["hand", "import"]
+
+    unknown = CLI.invoke(app, ["referrals", "enrol", "nobody@example.com", *base])
+    assert unknown.exit_code == 2 and "no customer" in unknown.output
+
+
+def test_attribute_a_code_and_an_unknown_code(runtime: Runtime, db_url: str, tmp_path: Path) -> None:
+    base = _base(db_url, tmp_path)
+    _, code = enrolled_pat(runtime)
+    apply(runtime, lead(None, at(0)), now=at(0))
+    (sam_row,) = rows(runtime, customers, customers.c.first_name == "Sam")
+
+    bad = CLI.invoke(app, ["referrals", "attribute", sam_row.id, "--code", "WXYZ99", *base])
+    assert bad.exit_code == 2 and "matches no active referrer" in bad.output
+
+    good = CLI.invoke(app, ["referrals", "attribute", sam_row.id, "--code", code, *base])
+    assert good.exit_code == 0, good.output
+    assert "is pending" in good.output and the_referral(runtime).captured_via == "csr"
+
+
+def test_review_approve_reject_and_manual_reward(runtime: Runtime, db_url: str, tmp_path: Path) -> None:
+    base = _base(db_url, tmp_path)
+    # This test's command-line runs read the YAML file: approval required, rewards issued by hand.
+    config = Path(base[3])
+    config.write_text(
+        REFERRAL_YAML.replace(
+            "  enabled: true\n", "  enabled: true\n  require_approval: true\n  reward_issue: manual\n"
+        ),
+        encoding="utf-8",
+    )
+    runtime.settings = runtime.settings.model_copy(
+        update={
+            "referrals": runtime.settings.referrals.model_copy(
+                update={"require_approval": True, "reward_issue": "manual"}
+            )
+        }
+    )
+    _, code = enrolled_pat(runtime)
+    apply(runtime, lead(code, at(0)), now=at(0))
+    apply(runtime, sam_job(ev.PaymentCaptured, at(60), amount_cents=45000), now=at(60))
+    referral_id = the_referral(runtime).id
+
+    listed = CLI.invoke(app, ["referrals", "review", *base])
+    assert listed.exit_code == 0 and "Sam Lee" in listed.output and "Pat Doe" in listed.output
+
+    no_reason = CLI.invoke(app, ["referrals", "review", "--reject", referral_id, *base])
+    assert no_reason.exit_code == 2
+
+    approved = CLI.invoke(app, ["referrals", "review", "--approve", referral_id, "--by", "dana", *base])
+    assert approved.exit_code == 0 and "is approved" in approved.output
+    assert rewards(runtime) == []
+
+    issued = CLI.invoke(app, ["referrals", "reward", referral_id, "--by", "dana", *base])
+    assert issued.exit_code == 0 and "is rewarded" in issued.output
+    (reward,) = rewards(runtime)
+    assert (reward.amount_cents, reward.issued_by) == (5000, "dana")
+
+    again = CLI.invoke(app, ["referrals", "reward", referral_id, *base])
+    assert again.exit_code == 2 and "rewarded" in again.output
+
+
+def test_reject_from_the_terminal(runtime: Runtime, db_url: str, tmp_path: Path) -> None:
+    base = _base(db_url, tmp_path)
+    runtime.settings = runtime.settings.model_copy(
+        update={"referrals": runtime.settings.referrals.model_copy(update={"require_approval": True})}
+    )
+    _, code = enrolled_pat(runtime)
+    apply(runtime, lead(code, at(0)), now=at(0))
+    apply(runtime, sam_job(ev.PaymentCaptured, at(60), amount_cents=45000), now=at(60))
+    referral_id = the_referral(runtime).id
+
+    rejected = CLI.invoke(app, ["referrals", "review", "--reject", referral_id, "--reason", "same person", *base])
+
+    assert rejected.exit_code == 0 and "is rejected" in rejected.output
+    assert (the_referral(runtime).status, rewards(runtime)) == ("rejected", [])
