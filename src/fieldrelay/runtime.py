@@ -10,10 +10,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from fieldrelay.connectors.registry import EMAIL, SMS, crm_targets, inbound_connectors
-from fieldrelay.engine.clock import Clock, RealClock
+from fieldrelay.engine.clock import RealClock
 from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import first_response as handoff
 from fieldrelay.service.handoff import review as handoff_review

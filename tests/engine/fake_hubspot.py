@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from fieldrelay.engine.clock import Clock
 from fieldrelay.rules.pipeline import Pipeline
+from fieldrelay.service.clock import Clock
 
 _FIXTURES = Path(__file__).parents[1] / "connectors" / "hubspot" / "fixtures"
 # HubSpot's real answer when a private app spends its burst window (vendor fixture).

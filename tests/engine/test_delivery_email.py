@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from fieldrelay.engine.clock import Clock, SimulatedClock
+from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.delivery import NO_UNSUBSCRIBE_LINK
 from fieldrelay.engine.worker import Worker
 from fieldrelay.runtime import Runtime
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
 from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import activities, consents, customers, delivery_attempts, messages, outbox

@@ -20,10 +20,11 @@ from fieldrelay.cli.handoff import register as register_sop
 from fieldrelay.cli.referrals import referrals_app
 from fieldrelay.cli.sequences import sequences_app
 from fieldrelay.cli.templates import templates_app
-from fieldrelay.engine.clock import Clock, RealClock, SimulatedClock
+from fieldrelay.engine.clock import RealClock, SimulatedClock
 from fieldrelay.engine.logs import configure_logging
 from fieldrelay.rules.loader import ConfigError, load_settings
 from fieldrelay.runtime import ProviderNotConfigured
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.outreach import templates
 from fieldrelay.storage.ops import errors as error_queue
 

@@ -24,7 +24,7 @@ from fieldrelay.connectors.stripe.inbound import StripeInbound
 from fieldrelay.connectors.twilio.inbound import TwilioInbound
 from fieldrelay.connectors.twilio.outbound import twilio_sender
 from fieldrelay.connectors.webhook_out.target import SignedWebhookTarget
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.secrets import connector_secret, env_secret, sendgrid_api_key, smtp_password
 from fieldrelay.service.crm.targets import CrmTarget

@@ -1,18 +1,9 @@
-"""Clocks: the real one, and a simulated one the demo and tests move by hand."""
+"""Clocks: the real one, and a simulated one the demo and tests move by hand (the port is service/clock.py)."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
-
-
-class Clock(Protocol):
-    """Source of the current UTC time."""
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        ...
 
 
 class RealClock:

@@ -20,7 +20,7 @@ from fieldrelay.engine import metrics
 from fieldrelay.engine.attempts import record_attempt
 from fieldrelay.engine.breaker import CircuitBreakers
 from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.crm.targets import CrmTarget, CrmWriteFailed, CrmWriteResult, from_payload
 from fieldrelay.storage.tables import outbox
 

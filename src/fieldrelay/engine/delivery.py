@@ -15,7 +15,7 @@ from fieldrelay.domain import events as ev
 from fieldrelay.engine import metrics
 from fieldrelay.engine.attempts import record_attempt
 from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.engine.delivery_requests import TWILIO_OPTED_OUT, Outgoing, Undeliverable, outgoing
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus

@@ -19,7 +19,7 @@ from fieldrelay.engine import metrics
 from fieldrelay.engine.backoff import retry_delay
 from fieldrelay.engine.breaker import CircuitBreakers
 from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.engine.crm_delivery import CrmDelivery
 from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.rules.config import Settings

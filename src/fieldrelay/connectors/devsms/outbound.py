@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
 
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.ports import SendResult, SmsRequest
 from fieldrelay.storage.tables import dev_sms_sent
 

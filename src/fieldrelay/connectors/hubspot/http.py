@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.crm.targets import CrmWriteFailed
 
 TOKEN_ENV = "FIELDRELAY_HUBSPOT_TOKEN"

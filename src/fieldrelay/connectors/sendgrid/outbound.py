@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.rules.messaging import Email, SendGridSending
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
 

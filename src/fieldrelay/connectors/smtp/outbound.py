@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
 
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.rules.messaging import Email, SmtpSending
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
 

@@ -27,7 +27,7 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 
 from fieldrelay.connectors.twilio.http import HttpxTwilioClient
 from fieldrelay.connectors.twilio.inbound import NAME, STATUS_MAP
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.messaging import TwilioSending
 from fieldrelay.rules.secrets import connector_secret, twilio_account_sid

@@ -17,7 +17,7 @@ import json
 import httpx
 
 from fieldrelay.connectors.webhook_out.signing import sign
-from fieldrelay.engine.clock import Clock
+from fieldrelay.service.clock import Clock
 from fieldrelay.rules.crm import WebhookOutSettings
 from fieldrelay.service.crm.targets import CrmChange, CrmWriteFailed, CrmWriteResult, to_payload
 
