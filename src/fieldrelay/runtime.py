@@ -21,6 +21,7 @@ from fieldrelay.service.handoff import review as handoff_review
 from fieldrelay.service.ops import digest as ops_digest
 from fieldrelay.service.ports import InboundConnector
 from fieldrelay.storage.db import make_engine, upgrade
+from fieldrelay.storage.dev_sink import SqlDevSink
 from fieldrelay.storage.mirror import SqlMirror
 
 
@@ -42,8 +43,8 @@ class Runtime:
         """A worker bound to this runtime; ProviderNotConfigured when a message provider cannot start."""
         messaging = self.settings.messaging
         try:
-            sms = SMS[messaging.sms_provider](self.engine, self.clock, self.settings)
-            email = EMAIL[messaging.email_provider](self.engine, self.clock, self.settings)
+            sms = SMS[messaging.sms_provider](self.dev_sink, self.clock, self.settings)
+            email = EMAIL[messaging.email_provider](self.dev_sink, self.clock, self.settings)
             crm = crm_targets(self.settings, self.clock)
         except ValueError as exc:  # the senders refuse to start without their credentials, saying which
             raise ProviderNotConfigured(str(exc)) from exc
@@ -53,6 +54,11 @@ class Runtime:
             handoff.sync_team(ctx)  # the configured team, upserted: every worker start may do it
             handoff_review.schedule_next(ctx, ctx.now)
         return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id, email=email, crm=crm)
+
+    @property
+    def dev_sink(self) -> SqlDevSink:
+        """Where the development providers (devsms, devmail) keep what they "send": tables in this database."""
+        return SqlDevSink(self.engine)
 
     @contextmanager
     def unit_of_work(self, account_id: str) -> Iterator[HandlerContext]:

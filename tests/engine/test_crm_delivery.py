@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.connectors.devsms.outbound import DevSmsSender
 from fieldrelay.domain import events as ev
 from fieldrelay.engine.worker import Worker
@@ -56,9 +57,12 @@ class ScriptedCrm:
 
 def worker_for(runtime: Runtime, *targets: ScriptedCrm) -> Worker:
     """A worker delivering crm.sync rows to the scripted targets."""
-    sms = DevSmsSender(runtime.engine, runtime.clock)
+    sms = DevSmsSender(runtime.dev_sink, runtime.clock)
     crm = {t.name: t for t in targets}
-    return Worker(runtime.engine, runtime.settings, runtime.clock, runtime.inbound, sms, "crm-worker", crm=crm)
+    email = DevMailSender(runtime.dev_sink, runtime.clock)
+    return Worker(
+        runtime.engine, runtime.settings, runtime.clock, runtime.inbound, sms, "crm-worker", email=email, crm=crm
+    )
 
 
 def crm_rows(runtime: Runtime) -> list[Any]:

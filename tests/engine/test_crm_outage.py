@@ -12,6 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.connectors.devsms.outbound import DevSmsSender
 from fieldrelay.connectors.hubspot.target import HubSpotTarget
 from fieldrelay.domain import events as ev
@@ -68,8 +69,11 @@ def test_an_hour_of_503s_and_429s_loses_and_repeats_nothing(runtime: Runtime) ->
         transport=httpx.MockTransport(hubspot),
         sleep=Sleeps(clock),
     )
-    sms = DevSmsSender(runtime.engine, clock)
-    worker = Worker(runtime.engine, runtime.settings, clock, runtime.inbound, sms, "outage", crm={"hubspot": target})
+    sms = DevSmsSender(runtime.dev_sink, clock)
+    email = DevMailSender(runtime.dev_sink, clock)
+    worker = Worker(
+        runtime.engine, runtime.settings, clock, runtime.inbound, sms, "outage", email=email, crm={"hubspot": target}
+    )
 
     # Events arrive through the outage, one customer's five in the order they happen, a minute apart in all.
     events = [

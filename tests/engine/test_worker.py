@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.connectors.devsms.outbound import DevSmsSender
 from fieldrelay.domain import events as ev
 from fieldrelay.engine.clock import SimulatedClock
@@ -95,7 +96,7 @@ class FakeSms:
         failures: list[BaseException] | None = None,
         crash_after_send: bool = False,
     ) -> None:
-        self.inner = DevSmsSender(runtime.engine, runtime.clock)
+        self.inner = DevSmsSender(runtime.dev_sink, runtime.clock)
         self.failures = list(failures or [])
         self.crash_after_send = crash_after_send
         self.send_calls: list[SmsRequest] = []
@@ -118,7 +119,10 @@ class FakeSms:
 
 
 def fake_worker(runtime: Runtime, sms: FakeSms, worker_id: str = "fake-worker") -> Worker:
-    return Worker(runtime.engine, runtime.settings, runtime.clock, runtime.inbound, sms=sms, worker_id=worker_id)
+    email = DevMailSender(runtime.dev_sink, runtime.clock)
+    return Worker(
+        runtime.engine, runtime.settings, runtime.clock, runtime.inbound, sms=sms, worker_id=worker_id, email=email
+    )
 
 
 @pytest.fixture

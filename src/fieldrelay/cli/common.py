@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fieldrelay.service.clock import Clock
 from fieldrelay.rules.loader import ConfigError
 from fieldrelay.runtime import Runtime, build_runtime
+from fieldrelay.service.clock import Clock
 
 console = Console()
 

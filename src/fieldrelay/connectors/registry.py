@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Engine
-
 from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.connectors.devsms.outbound import DevSmsSender
 from fieldrelay.connectors.forms.inbound import FormsInbound
@@ -24,10 +22,11 @@ from fieldrelay.connectors.stripe.inbound import StripeInbound
 from fieldrelay.connectors.twilio.inbound import TwilioInbound
 from fieldrelay.connectors.twilio.outbound import twilio_sender
 from fieldrelay.connectors.webhook_out.target import SignedWebhookTarget
-from fieldrelay.service.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.secrets import connector_secret, env_secret, sendgrid_api_key, smtp_password
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.crm.targets import CrmTarget
+from fieldrelay.service.outreach.ports import DevSink
 from fieldrelay.service.ports import EmailSender, InboundConnector, SmsSender
 
 INBOUND: dict[str, Callable[[Settings], InboundConnector]] = {
@@ -56,16 +55,17 @@ INBOUND: dict[str, Callable[[Settings], InboundConnector]] = {
     ),
 }
 
-# Message providers, chosen by ``messaging.sms_provider`` / ``messaging.email_provider``.
-SMS: dict[str, Callable[[Engine, Clock, Settings], SmsSender]] = {
-    "devsms": lambda engine, clock, _settings: DevSmsSender(engine, clock),
+# Message providers, chosen by ``messaging.sms_provider`` / ``messaging.email_provider``. Each is built from the
+# development sink (where devsms and devmail keep what they "send"; the others ignore it), the clock and the settings.
+SMS: dict[str, Callable[[DevSink, Clock, Settings], SmsSender]] = {
+    "devsms": lambda sink, clock, _settings: DevSmsSender(sink, clock),
     "twilio": twilio_sender,
 }
 
-EMAIL: dict[str, Callable[[Engine, Clock, Settings], EmailSender]] = {
-    "devmail": lambda engine, clock, _settings: DevMailSender(engine, clock),
-    "smtp": lambda _engine, clock, s: SmtpEmailSender(s.messaging.smtp, s.messaging.email, smtp_password(), clock),
-    "sendgrid": lambda _engine, clock, s: SendGridEmailSender(
+EMAIL: dict[str, Callable[[DevSink, Clock, Settings], EmailSender]] = {
+    "devmail": lambda sink, clock, _settings: DevMailSender(sink, clock),
+    "smtp": lambda _sink, clock, s: SmtpEmailSender(s.messaging.smtp, s.messaging.email, smtp_password(), clock),
+    "sendgrid": lambda _sink, clock, s: SendGridEmailSender(
         s.messaging.sendgrid, s.messaging.email, sendgrid_api_key(), clock
     ),
 }

@@ -10,15 +10,14 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from fieldrelay.connectors.devmail.outbound import NAME as DEVMAIL
 from fieldrelay.domain import events as ev
 from fieldrelay.engine import metrics
 from fieldrelay.engine.attempts import record_attempt
 from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
-from fieldrelay.service.clock import Clock
 from fieldrelay.engine.delivery_requests import TWILIO_OPTED_OUT, Outgoing, Undeliverable, outgoing
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import stages as handoff_steps
 from fieldrelay.service.outreach import texts as followups
@@ -105,10 +104,10 @@ class OutboxDelivery:
 
     def _withheld_reason(self, row: Any, out: Outgoing) -> str | None:
         """Why this message must not go out now (consent as the mirror holds it at this moment), or None."""
-        # Marketing email must carry a working one-click unsubscribe (RFC 8058). The development provider delivers
-        # to a table, never to a person: only real providers need the link.
+        # Marketing email must carry a working one-click unsubscribe (RFC 8058). A development sink delivers to a
+        # table, never to a person: only real providers need the link.
         unlinked_marketing = out.channel == "email" and out.category == "marketing" and not out.unsubscribe_url
-        if unlinked_marketing and out.provider != DEVMAIL:
+        if unlinked_marketing and not self.email.development_sink:
             return NO_UNSUBSCRIBE_LINK
         with self.engine.connect() as conn:
             store = SqlMirror(conn, row.account_id, self.clock.now())

@@ -14,16 +14,15 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, Table, and_, func, or_, select
 
-from fieldrelay.connectors.devmail.outbound import DevMailSender
 from fieldrelay.engine import metrics
 from fieldrelay.engine.backoff import retry_delay
 from fieldrelay.engine.breaker import CircuitBreakers
 from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
-from fieldrelay.service.clock import Clock
 from fieldrelay.engine.crm_delivery import CrmDelivery
 from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 from fieldrelay.service.crm.targets import CRM_SYNC, CrmTarget
 from fieldrelay.service.ports import (
@@ -60,7 +59,7 @@ class Worker:
         sms: SmsSender,
         worker_id: str | None = None,
         *,
-        email: EmailSender | None = None,
+        email: EmailSender,
         crm: Mapping[str, CrmTarget] | None = None,
     ) -> None:
         self.engine = engine
@@ -68,8 +67,7 @@ class Worker:
         self.clock = clock
         self.inbound = inbound
         self.sms = sms
-        # Without a provider chosen (tests, tools), email goes to the development sink as texts go to DevSms.
-        self.email: EmailSender = email if email is not None else DevMailSender(engine, clock)
+        self.email = email
         self.worker_id = worker_id or new_worker_id()
         # Outside CRMs by outbox target name; their circuit breakers outlive a pass, so an outage is remembered.
         self.crm: Mapping[str, CrmTarget] = crm or {}

@@ -28,7 +28,7 @@ def email(key: str = "seq:e1:review_ask", account_id: str = "default", subject: 
 
 
 def test_send_records_the_email_and_reports_it_delivered(runtime: Runtime, clock: SimulatedClock) -> None:
-    sender = DevMailSender(runtime.engine, clock)
+    sender = DevMailSender(runtime.dev_sink, clock)
 
     result = sender.send(email())
 
@@ -49,7 +49,7 @@ def test_send_records_the_email_and_reports_it_delivered(runtime: Runtime, clock
 
 
 def test_each_send_gets_its_own_message_id(runtime: Runtime, clock: SimulatedClock) -> None:
-    sender = DevMailSender(runtime.engine, clock)
+    sender = DevMailSender(runtime.dev_sink, clock)
 
     first = sender.send(email("k1"))
     second = sender.send(email("k2"))
@@ -59,16 +59,16 @@ def test_each_send_gets_its_own_message_id(runtime: Runtime, clock: SimulatedClo
 
 def test_lookup_after_a_crash_finds_the_email_sent_before_it(runtime: Runtime, clock: SimulatedClock) -> None:
     """The send committed on its own; a new process (a new sender) reconciles instead of sending again."""
-    sent = DevMailSender(runtime.engine, clock).send(email())
+    sent = DevMailSender(runtime.dev_sink, clock).send(email())
     clock.advance_to(clock.now() + timedelta(minutes=5))
 
-    found = DevMailSender(runtime.engine, clock).lookup(email(), since=clock.now() - timedelta(hours=1))
+    found = DevMailSender(runtime.dev_sink, clock).lookup(email(), since=clock.now() - timedelta(hours=1))
 
     assert found == SendResult(provider_message_id=sent.provider_message_id, status="delivered", at=sent.at)
 
 
 def test_lookup_finds_nothing_for_another_key_or_another_account(runtime: Runtime, clock: SimulatedClock) -> None:
-    sender = DevMailSender(runtime.engine, clock)
+    sender = DevMailSender(runtime.dev_sink, clock)
     sender.send(email("k1", account_id="default"))
 
     assert sender.lookup(email("k2", account_id="default"), since=clock.now()) is None
@@ -77,7 +77,7 @@ def test_lookup_finds_nothing_for_another_key_or_another_account(runtime: Runtim
 
 def test_lookup_returns_the_first_of_several_sends_under_one_key(runtime: Runtime, clock: SimulatedClock) -> None:
     """A provider does not refuse a resend, so the table has no unique key; lookup reports the earliest."""
-    sender = DevMailSender(runtime.engine, clock)
+    sender = DevMailSender(runtime.dev_sink, clock)
     first = sender.send(email())
     clock.advance_to(clock.now() + timedelta(minutes=1))
     sender.send(email())
@@ -90,7 +90,7 @@ def test_lookup_returns_the_first_of_several_sends_under_one_key(runtime: Runtim
 
 def test_a_subject_longer_than_the_column_is_cut_not_refused(runtime: Runtime, clock: SimulatedClock) -> None:
     """dev_email_sent.subject holds 200 characters; PostgreSQL would refuse more."""
-    DevMailSender(runtime.engine, clock).send(email(subject="x" * 300))
+    DevMailSender(runtime.dev_sink, clock).send(email(subject="x" * 300))
 
     with runtime.engine.connect() as conn:
         length = conn.execute(select(func.length(dev_email_sent.c.subject))).scalar_one()
@@ -100,7 +100,7 @@ def test_a_subject_longer_than_the_column_is_cut_not_refused(runtime: Runtime, c
 def test_registry_builds_devmail(runtime: Runtime, clock: SimulatedClock, settings: Settings) -> None:
     assert settings.messaging.email_provider == "devmail"  # the default
 
-    sender = EMAIL[settings.messaging.email_provider](runtime.engine, clock, settings)
+    sender = EMAIL[settings.messaging.email_provider](runtime.dev_sink, clock, settings)
 
     assert isinstance(sender, DevMailSender)
     assert sender.name == "devmail"

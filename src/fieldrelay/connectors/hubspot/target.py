@@ -54,8 +54,8 @@ from fieldrelay.connectors.hubspot.properties import (
     contact_properties,
     deal_properties,
 )
-from fieldrelay.service.clock import Clock
 from fieldrelay.rules.crm import HubSpotSettings
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.crm.targets import CrmChange, CrmDeal, CrmNote, CrmWriteFailed, CrmWriteResult
 
 NAME = "hubspot"

@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from fieldrelay.service.clock import Clock
 from fieldrelay.rules.messaging import Email, SendGridSending
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
 
 NAME = "sendgrid"
@@ -39,6 +39,7 @@ class SendGridEmailSender:
     """Sends each email with one Mail Send call."""
 
     name = NAME
+    development_sink = False  # it delivers to people: marketing mail needs its unsubscribe link
 
     def __init__(
         self,

@@ -21,8 +21,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
 
-from fieldrelay.service.clock import Clock
 from fieldrelay.rules.messaging import Email, SmtpSending
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
 
 NAME = "smtp"
@@ -82,6 +82,7 @@ class SmtpEmailSender:
     """Sends each email over one SMTP session: connect, STARTTLS or implicit TLS, login, send, QUIT."""
 
     name = NAME
+    development_sink = False  # it delivers to people: marketing mail needs its unsubscribe link
 
     def __init__(
         self,

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import Engine
 from twilio.base.exceptions import (  # type: ignore[import-untyped]  # the twilio package ships no type hints
     TwilioException,
     TwilioRestException,
@@ -27,10 +26,11 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 
 from fieldrelay.connectors.twilio.http import HttpxTwilioClient
 from fieldrelay.connectors.twilio.inbound import NAME, STATUS_MAP
-from fieldrelay.service.clock import Clock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.messaging import TwilioSending
 from fieldrelay.rules.secrets import connector_secret, twilio_account_sid
+from fieldrelay.service.clock import Clock
+from fieldrelay.service.outreach.ports import DevSink
 from fieldrelay.service.ports import SendFailed, SendResult, SmsRequest
 
 ACCOUNT_SID_ENV = "FIELDRELAY_TWILIO_ACCOUNT_SID"
@@ -154,6 +154,6 @@ def _canonical(status: Any) -> str:
     return STATUS_MAP.get(str(status), "queued")
 
 
-def twilio_sender(_engine: Engine, clock: Clock, settings: Settings) -> TwilioSmsSender:
+def twilio_sender(_sink: DevSink, clock: Clock, settings: Settings) -> TwilioSmsSender:
     """The registry's Twilio sender: settings from ``messaging.twilio``, credentials from the environment."""
     return TwilioSmsSender(settings.messaging.twilio, twilio_account_sid(), connector_secret(NAME), clock)

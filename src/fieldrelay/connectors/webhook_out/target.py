@@ -17,8 +17,8 @@ import json
 import httpx
 
 from fieldrelay.connectors.webhook_out.signing import sign
-from fieldrelay.service.clock import Clock
 from fieldrelay.rules.crm import WebhookOutSettings
+from fieldrelay.service.clock import Clock
 from fieldrelay.service.crm.targets import CrmChange, CrmWriteFailed, CrmWriteResult, to_payload
 
 NAME = "webhook"

@@ -77,6 +77,9 @@ class EmailSender(Protocol):
     """An email provider."""
 
     name: str
+    # True for a development sink that records mail where no person reads it (devmail): marketing mail there
+    # needs no working unsubscribe link. Real providers say False.
+    development_sink: bool
 
     def send(self, request: EmailRequest) -> SendResult:
         """Send one email; raise SendFailed when it did not go out."""
@@ -84,4 +87,28 @@ class EmailSender(Protocol):
 
     def lookup(self, request: EmailRequest, since: datetime) -> SendResult | None:
         """An email already sent for this request since ``since``, or None when the provider cannot tell."""
+        ...
+
+
+class DevSink(Protocol):
+    """Where the development providers (devsms, devmail) keep what they "sent", for the demo and tests to read.
+
+    It stands in for a provider's side, so each call is a transaction of its own, outside the caller's: a crash
+    between a "send" and our bookkeeping is reconciled by finding the message again, as with a real provider.
+    """
+
+    def record_sms(self, request: SmsRequest, provider_message_id: str, at: datetime) -> None:
+        """Keep one text as sent at ``at`` under its provider id."""
+        ...
+
+    def find_sms(self, request: SmsRequest) -> tuple[str, datetime] | None:
+        """Provider id and time of the first text kept under the request's account and idempotency key, or None."""
+        ...
+
+    def record_email(self, request: EmailRequest, provider_message_id: str, at: datetime) -> None:
+        """Keep one email as sent at ``at`` under its provider id."""
+        ...
+
+    def find_email(self, request: EmailRequest) -> tuple[str, datetime] | None:
+        """Provider id and time of the first email kept under the request's account and idempotency key, or None."""
         ...
