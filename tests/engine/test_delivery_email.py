@@ -12,7 +12,7 @@ from fieldrelay.engine.delivery import NO_UNSUBSCRIBE_LINK
 from fieldrelay.engine.worker import Worker
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.clock import Clock
-from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
+from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult, SmsRequest
 from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import activities, consents, customers, delivery_attempts, messages, outbox
 from tests.conftest import START
@@ -325,24 +325,22 @@ def test_a_provider_that_cannot_look_up_is_asked_then_the_email_is_retried_and_s
 # --- texts ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("base_url", "callback"),
-    [
-        ("https://relay.example.com/", "https://relay.example.com/webhooks/twilio"),
-        (None, None),
-    ],
-)
-def test_texts_carry_a_status_callback_url_only_when_a_public_base_url_is_set(
-    runtime: Runtime, mail: MailProvider, base_url: str | None, callback: str | None
+@pytest.mark.parametrize("base_url", ["https://relay.example.com/", None])
+def test_texts_go_to_the_provider_as_queued_whatever_the_public_base_url(
+    runtime: Runtime, mail: MailProvider, base_url: str | None
 ) -> None:
+    """The status-callback URL is the provider's business (connectors/twilio builds it from public_base_url, tested
+    there): the engine hands every provider the same request."""
     customer_id = add_customer(runtime)
-    queue(runtime, customer_id, "sms", {"to": PHONE, "body": "Thanks, Pat!"})
+    message_id = queue(runtime, customer_id, "sms", {"to": PHONE, "body": "Thanks, Pat!"})
     sms = FakeSms(runtime)
 
     drain(worker_with(runtime, FakeEmail(mail), sms, public_base_url=base_url))
 
     (request,) = sms.send_calls
-    assert request.status_callback_url == callback
+    assert request == SmsRequest(
+        to=PHONE, body="Thanks, Pat!", idempotency_key=f"sms:{message_id}", account_id=runtime.settings.account_id
+    )
     assert all_rows(runtime.engine, outbox)[0].status == "sent"
     assert timeline(runtime, customer_id) == [("message.sent", f"Text sent (review request) to {PHONE}", "fakesms")]
 
@@ -352,10 +350,16 @@ def test_twilio_21610_records_the_opt_out_and_no_later_text_goes_to_the_number(
 ) -> None:
     customer_id = add_customer(runtime)
     household = add_customer(runtime, email="sam@example.com")  # a second record holding the same phone
-    refused = SendFailed(
-        "Attempt to send to unsubscribed recipient", retryable=True, status_code=400, error_code="21610"
+    refused = SendFailed(  # what connectors/twilio raises for a 21610 (asserted in its tests)
+        "Attempt to send to unsubscribed recipient",
+        retryable=True,
+        status_code=400,
+        error_code="21610",
+        opted_out=True,
+        reason="Twilio error 21610",
     )
     sms = FakeSms(runtime, failures=[refused])
+    sms.name = "twilio"  # the opt-out is recorded under the refusing provider's name
     worker = worker_with(runtime, FakeEmail(mail), sms)
     first = queue(runtime, customer_id, "sms", {"to": PHONE, "body": "Your tech is on the way"}, purpose="eta")
 
@@ -395,7 +399,13 @@ def test_twilio_21610_records_the_opt_out_and_no_later_text_goes_to_the_number(
 
 def test_a_21610_for_an_unreadable_number_still_ends_the_row_dead(runtime: Runtime, mail: MailProvider) -> None:
     customer_id = add_customer(runtime)
-    refused = SendFailed("Attempt to send to unsubscribed recipient", status_code=400, error_code="21610")
+    refused = SendFailed(
+        "Attempt to send to unsubscribed recipient",
+        status_code=400,
+        error_code="21610",
+        opted_out=True,
+        reason="Twilio error 21610",
+    )
     sms = FakeSms(runtime, failures=[refused])
     queue(runtime, customer_id, "sms", {"to": "12", "body": "hello"})
 

@@ -14,7 +14,7 @@ from fieldrelay.domain import events as ev
 from fieldrelay.engine import metrics
 from fieldrelay.engine.attempts import record_attempt
 from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
-from fieldrelay.engine.delivery_requests import TWILIO_OPTED_OUT, Outgoing, Undeliverable, outgoing
+from fieldrelay.engine.delivery_requests import Outgoing, Undeliverable, outgoing
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.clock import Clock
@@ -64,7 +64,7 @@ class OutboxDelivery:
         started = self.clock.now()
         t0 = time.perf_counter()
         try:
-            out = outgoing(row, self.settings, self.sms, self.email)
+            out = outgoing(row, self.sms, self.email)
         except Undeliverable as exc:
             log.error("outbox.undeliverable", outbox_id=row.id, kind=row.kind, error=str(exc))
             self._failed(row, attempt, started, t0, str(exc), None, retryable=False)
@@ -92,7 +92,7 @@ class OutboxDelivery:
                     return
                 result = out.send()
         except SendFailed as exc:
-            if out.channel == "sms" and exc.error_code == TWILIO_OPTED_OUT:
+            if exc.opted_out:
                 self._refused_as_opted_out(row, out, attempt, started, t0, exc)
             else:
                 self._failed(row, attempt, started, t0, str(exc), exc.status_code, exc.retryable)
@@ -207,20 +207,22 @@ class OutboxDelivery:
     def _refused_as_opted_out(
         self, row: Any, out: Outgoing, attempt: int, started: datetime, t0: float, exc: SendFailed
     ) -> None:
-        """Twilio 21610: the number replied STOP to this sender. Record the opt-out with the failure, so nothing
-        else is queued or sent to it; the row is dead, since no retry can get through."""
+        """The provider refused because the recipient opted out with it (replied STOP to this sender). Record the
+        opt-out with the failure, so nothing else is queued or sent to them; the row is dead, since no retry can get
+        through."""
         now = self.clock.now()
-        detail = f"{exc} (Twilio error {TWILIO_OPTED_OUT}: the recipient has opted out)"
+        reason = exc.reason or str(exc)  # the connector's words, e.g. which of its error codes said so
+        detail = f"{exc} ({reason}: the recipient has opted out)"
         log.warning("outbox.recipient_opted_out", outbox_id=row.id, attempt=attempt, error=detail)
-        # The same event a 21610 status callback yields, through the same handler: consent recorded for the number,
-        # its customers flagged with the opt-out on their timelines, their marketing sequences ended.
+        # The same event the provider's own opt-out callback yields, through the same handler: consent recorded for
+        # the address, its customers flagged with the opt-out on their timelines, their marketing sequences ended.
         opted_out = ev.OptedOut(
-            source="twilio",
+            source=out.provider,
             occurred_at=now,
             customer=None,
-            channel=ev.SMS,
-            address=out.to,
-            reason=f"Twilio error {TWILIO_OPTED_OUT}",
+            channel=out.channel,
+            address=out.consent_address,
+            reason=reason,
         )
         try:
             with self.engine.begin() as conn:
@@ -230,7 +232,7 @@ class OutboxDelivery:
                     conn.execute(
                         update(messages)
                         .where(messages.c.id == row.message_id)
-                        .values(status="failed", error_code=TWILIO_OPTED_OUT, status_at=now)
+                        .values(status="failed", error_code=exc.error_code, status_at=now)
                     )
                 ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
                 bus.apply(ctx, opted_out)

@@ -8,12 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from fieldrelay.domain.contact import normalize_email
-from fieldrelay.rules.config import Settings
 from fieldrelay.service.outreach.ports import Category
 from fieldrelay.service.ports import EmailRequest, EmailSender, SendResult, SmsRequest, SmsSender
 
-# Twilio's "Attempt to send to unsubscribed recipient": the number replied STOP to this sender.
-TWILIO_OPTED_OUT = "21610"
 _CATEGORIES: tuple[Category, ...] = ("transactional", "marketing")
 
 
@@ -40,7 +37,7 @@ class Outgoing:
         return (normalize_email(self.to) or self.to) if self.channel == "email" else self.to
 
 
-def outgoing(row: Any, settings: Settings, sms: SmsSender, email: EmailSender) -> Outgoing:
+def outgoing(row: Any, sms: SmsSender, email: EmailSender) -> Outgoing:
     """The row's request bound to its provider; Undeliverable when the kind or payload is not one we can send."""
     payload = row.payload if isinstance(row.payload, Mapping) else {}
     if row.kind == "sms":
@@ -49,7 +46,6 @@ def outgoing(row: Any, settings: Settings, sms: SmsSender, email: EmailSender) -
             body=_required(payload, "body"),
             idempotency_key=row.idempotency_key,
             account_id=row.account_id,
-            status_callback_url=status_callback_url(settings),
         )
         return Outgoing(
             channel="sms",
@@ -81,13 +77,6 @@ def outgoing(row: Any, settings: Settings, sms: SmsSender, email: EmailSender) -
             unsubscribe_url=mail.unsubscribe_url,
         )
     raise Undeliverable(f"unknown outbox kind {row.kind!r}: only 'sms' and 'email' can be delivered")
-
-
-def status_callback_url(settings: Settings) -> str | None:
-    """Where Twilio should report delivery: our webhook under the public base URL, or None when none is set."""
-    if not settings.public_base_url:
-        return None
-    return f"{settings.public_base_url.rstrip('/')}/webhooks/twilio"
 
 
 def _required(payload: Mapping[str, Any], key: str) -> str:

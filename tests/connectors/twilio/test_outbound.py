@@ -28,6 +28,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.rules.messaging import TwilioSending
 from fieldrelay.service.ports import SendFailed, SendResult, SmsRequest
+from fieldrelay.storage.dev_sink import SqlDevSink
 from tests.connectors.twilio.support import FIXTURES, TWILIO_TOKEN
 from tests.helpers import RecordingVendor
 
@@ -92,8 +93,8 @@ def rfc2822(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
-def sms(body: str = BODY, callback: str | None = CALLBACK) -> SmsRequest:
-    return SmsRequest(to=TO, body=body, idempotency_key="sms:m1", account_id="default", status_callback_url=callback)
+def sms(body: str = BODY) -> SmsRequest:
+    return SmsRequest(to=TO, body=body, idempotency_key="sms:m1", account_id="default")
 
 
 def make_sender(
@@ -102,10 +103,12 @@ def make_sender(
     from_number: str | None = FROM_NUMBER,
     service_sid: str | None = None,
     base_url: str = "https://api.twilio.com",
+    callback: str | None = CALLBACK,
 ) -> tuple[TwilioSmsSender, FakeTwilio]:
     fake = FakeTwilio(handler)
     settings = TwilioSending(from_number=from_number, messaging_service_sid=service_sid, api_base_url=base_url)
-    return TwilioSmsSender(settings, ACCOUNT_SID, TWILIO_TOKEN, clock, transport=httpx.MockTransport(fake)), fake
+    transport = httpx.MockTransport(fake)
+    return TwilioSmsSender(settings, ACCOUNT_SID, TWILIO_TOKEN, clock, transport, status_callback_url=callback), fake
 
 
 # --- send -------------------------------------------------------------------------------------------------------
@@ -135,9 +138,11 @@ def test_send_posts_the_form_twilio_documents_with_basic_auth(clock: SimulatedCl
 
 
 def test_send_through_a_messaging_service_names_it_instead_of_a_number(clock: SimulatedClock) -> None:
-    sender, fake = make_sender(created(message(status="accepted")), clock, from_number=None, service_sid=SERVICE_SID)
+    sender, fake = make_sender(
+        created(message(status="accepted")), clock, from_number=None, service_sid=SERVICE_SID, callback=None
+    )
 
-    result = sender.send(sms(callback=None))
+    result = sender.send(sms())
 
     assert fake.form == {"To": [TO], "Body": [BODY], "MessagingServiceSid": [SERVICE_SID]}
     assert result.status == "queued"  # "accepted" (taken by the service) is still queued in our words
@@ -220,6 +225,8 @@ def test_unsubscribed_recipient_21610_is_final_and_carries_the_code(clock: Simul
 
     failure = caught.value
     assert (failure.retryable, failure.status_code, failure.error_code) == (False, 400, "21610")
+    # The engine records the opt-out from these, under this sender's name: no Twilio code leaves the connector.
+    assert (failure.opted_out, failure.reason) == (True, "Twilio error 21610")
     assert "Attempt to send to unsubscribed recipient" in str(failure)
     assert TWILIO_TOKEN not in str(failure)
 
@@ -406,4 +413,26 @@ def test_registry_builds_the_twilio_sender_from_settings_and_environment(
 
     assert isinstance(sender, TwilioSmsSender)
     assert sender.name == "twilio"
+    sender.close()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "callback"),
+    [
+        ("https://relay.example.com/", "https://relay.example.com/webhooks/twilio"),
+        (None, None),
+    ],
+)
+def test_the_registry_sender_asks_for_status_callbacks_only_when_a_public_base_url_is_set(
+    clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch, base_url: str | None, callback: str | None
+) -> None:
+    """Twilio reports delivery to our webhook under public_base_url; the URL is built here, not by the engine."""
+    monkeypatch.setenv(ACCOUNT_SID_ENV, ACCOUNT_SID)
+    monkeypatch.setenv(AUTH_TOKEN_ENV, TWILIO_TOKEN)
+    settings = parse_settings(TWILIO_YAML).model_copy(update={"public_base_url": base_url})
+
+    sender = SMS["twilio"](SqlDevSink(create_engine("sqlite://")), clock, settings)
+
+    assert isinstance(sender, TwilioSmsSender)
+    assert sender.status_callback_url == callback
     sender.close()

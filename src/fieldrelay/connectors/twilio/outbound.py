@@ -25,7 +25,7 @@ from twilio.base.exceptions import (  # type: ignore[import-untyped]  # the twil
 from twilio.rest import Client  # type: ignore[import-untyped]
 
 from fieldrelay.connectors.twilio.http import HttpxTwilioClient
-from fieldrelay.connectors.twilio.inbound import NAME, STATUS_MAP
+from fieldrelay.connectors.twilio.inbound import NAME, STATUS_MAP, UNSUBSCRIBED_ERROR
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.messaging import TwilioSending
 from fieldrelay.rules.secrets import connector_secret, twilio_account_sid
@@ -55,6 +55,7 @@ class TwilioSmsSender:
         auth_token: str | None,
         clock: Clock,
         transport: httpx.BaseTransport | None = None,
+        status_callback_url: str | None = None,
     ) -> None:
         missing = [env for env, value in ((ACCOUNT_SID_ENV, account_sid), (AUTH_TOKEN_ENV, auth_token)) if not value]
         if missing:
@@ -73,14 +74,16 @@ class TwilioSmsSender:
             else {"messaging_service_sid": str(settings.messaging_service_sid)}
         )
         self._clock = clock
+        # Where Twilio reports delivery (StatusCallback); None: it reports nothing and receipts are not tracked.
+        self.status_callback_url = status_callback_url
         self._http = HttpxTwilioClient(settings.api_base_url, settings.request_timeout_seconds, transport)
         self._client = Client(account_sid, auth_token, http_client=self._http)
 
     def send(self, request: SmsRequest) -> SendResult:
         """Create the Message at Twilio; raise SendFailed (retryable on 429, 5xx and network errors) otherwise."""
         params: dict[str, Any] = {"to": request.to, "body": request.body, **self._sender}
-        if request.status_callback_url:
-            params["status_callback"] = request.status_callback_url
+        if self.status_callback_url:
+            params["status_callback"] = self.status_callback_url
         message = self._call("send the text", lambda: self._client.messages.create(**params))
         return SendResult(provider_message_id=str(message.sid), status=_canonical(message.status), at=self._clock.now())
 
@@ -141,11 +144,15 @@ def _refused(action: str, status: int, code: Any, message: str) -> SendFailed:
     # Without an error body the SDK puts the HTTP status in ``code``; Twilio's own codes have five digits.
     error_code = str(code) if code is not None and code != status else None
     label = f"HTTP {status}" + (f" error {error_code}" if error_code else "")
+    # 21610: the number replied STOP to this sender; the engine records the opt-out and never retries.
+    opted_out = error_code == UNSUBSCRIBED_ERROR
     return SendFailed(
         f"Twilio refused to {action} ({label}): {message}",
         retryable=status == 429 or status >= 500,
         status_code=status,
         error_code=error_code,
+        opted_out=opted_out,
+        reason=f"Twilio error {error_code}" if opted_out else None,
     )
 
 
@@ -154,6 +161,20 @@ def _canonical(status: Any) -> str:
     return STATUS_MAP.get(str(status), "queued")
 
 
+def status_callback_url(public_base_url: str | None) -> str | None:
+    """Where Twilio should report delivery: our webhook under the public base URL, or None when none is set."""
+    if not public_base_url:
+        return None
+    return f"{public_base_url.rstrip('/')}/webhooks/{NAME}"
+
+
 def twilio_sender(_sink: DevSink, clock: Clock, settings: Settings) -> TwilioSmsSender:
-    """The registry's Twilio sender: settings from ``messaging.twilio``, credentials from the environment."""
-    return TwilioSmsSender(settings.messaging.twilio, twilio_account_sid(), connector_secret(NAME), clock)
+    """The registry's Twilio sender: settings from ``messaging.twilio``, credentials from the environment, status
+    callbacks to our webhook under ``public_base_url``."""
+    return TwilioSmsSender(
+        settings.messaging.twilio,
+        twilio_account_sid(),
+        connector_secret(NAME),
+        clock,
+        status_callback_url=status_callback_url(settings.public_base_url),
+    )

@@ -17,8 +17,6 @@ class SmsRequest:
     body: str
     idempotency_key: str
     account_id: str
-    # Where the provider reports delivery (Twilio's StatusCallback); None when no public URL is configured.
-    status_callback_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,16 +45,27 @@ class SendResult:
 class SendFailed(Exception):
     """The provider refused or could not be reached; ``retryable`` says whether trying again can help.
 
-    ``error_code`` is the provider's own code (Twilio 21610: the recipient has replied STOP) when it gave one.
+    ``error_code`` is the provider's own code when it gave one (stored on the message as it is). ``opted_out`` says
+    the provider refuses because the recipient opted out with it (replied STOP): no retry can get through, and the
+    opt-out is recorded under the sender's name with ``reason``, the connector's words for it.
     """
 
     def __init__(
-        self, detail: str, *, retryable: bool = True, status_code: int | None = None, error_code: str | None = None
+        self,
+        detail: str,
+        *,
+        retryable: bool = True,
+        status_code: int | None = None,
+        error_code: str | None = None,
+        opted_out: bool = False,
+        reason: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.retryable = retryable
         self.status_code = status_code
         self.error_code = error_code
+        self.opted_out = opted_out
+        self.reason = reason
 
 
 class SmsSender(Protocol):
