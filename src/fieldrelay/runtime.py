@@ -14,11 +14,9 @@ from fieldrelay.engine.clock import RealClock
 from fieldrelay.engine.worker import Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
+from fieldrelay.service import bus
 from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.handoff import first_response as handoff
-from fieldrelay.service.handoff import review as handoff_review
-from fieldrelay.service.ops import digest as ops_digest
 from fieldrelay.service.ports import InboundConnector
 from fieldrelay.storage.db import make_engine, upgrade
 from fieldrelay.storage.dev_sink import SqlDevSink
@@ -48,11 +46,9 @@ class Runtime:
             crm = crm_targets(self.settings, self.clock)
         except ValueError as exc:  # the senders refuse to start without their credentials, saying which
             raise ProviderNotConfigured(str(exc)) from exc
-        # The daily digest's first timer: idempotent (keyed by day), so every worker start may ask for it.
+        # The daily timers and the configured team: idempotent, so every worker start may ask for them.
         with self.unit_of_work(self.settings.account_id) as ctx:
-            ops_digest.schedule_next(ctx, ctx.now)
-            handoff.sync_team(ctx)  # the configured team, upserted: every worker start may do it
-            handoff_review.schedule_next(ctx, ctx.now)
+            bus.start(ctx)
         return Worker(self.engine, self.settings, self.clock, self.inbound, sms, worker_id, email=email, crm=crm)
 
     @property
@@ -62,10 +58,15 @@ class Runtime:
 
     @contextmanager
     def unit_of_work(self, account_id: str) -> Iterator[HandlerContext]:
-        """One transaction on the mirror for a person's action (API, CLI): committed on success, else rolled back."""
+        """One transaction on the mirror for a person's action (API, CLI): committed on success, else rolled back.
+
+        What the action changed is settled on the bus before the commit, so its reactions land with it or not at all.
+        """
         now = self.clock.now()
         with self.engine.begin() as conn:
-            yield HandlerContext(store=SqlMirror(conn, account_id, now), now=now, settings=self.settings)
+            ctx = HandlerContext(store=SqlMirror(conn, account_id, now), now=now, settings=self.settings)
+            yield ctx
+            bus.settle(ctx)
 
 
 def build_runtime(

@@ -17,9 +17,9 @@ from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
 from fieldrelay.engine.delivery_requests import Outgoing, Undeliverable, outgoing
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
+from fieldrelay.service.changes import TextSent
 from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.handoff import stages as handoff_steps
 from fieldrelay.service.outreach import texts as followups
 from fieldrelay.service.outreach.consent import withheld_reason
 from fieldrelay.service.ports import EmailSender, SendFailed, SendResult, SmsSender
@@ -179,10 +179,10 @@ class OutboxDelivery:
                         summary = f"{out.noun} sent ({label}) to {out.to}"
                         self._timeline(conn, row, result.at, "message.sent", summary, out.provider)
                         if row.target == followups.SMS_TARGET:
-                            # A text to a customer whose estimate awaits an answer is a follow-up: it logs itself.
+                            # The bus says what a sent text sets off (while an estimate awaits an answer: a follow-up).
                             now = self.clock.now()
                             ctx = HandlerContext(SqlMirror(conn, row.account_id, now), now, self.settings)
-                            handoff_steps.on_text_sent(ctx, row.customer_id, purpose or "message", result.at)
+                            bus.publish(ctx, TextSent(row.customer_id, result.at, purpose=purpose or "message"))
             metrics.DELIVERIES.labels(row.target, "sent").inc()
         except LeaseLost:
             # Another worker took the row over; it will find this message at the provider and not resend it.

@@ -8,6 +8,7 @@ from typing import Any
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.runtime import Runtime
+from fieldrelay.service import bus
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.intake import jobs
 from fieldrelay.storage.mirror import SqlMirror
@@ -157,14 +158,16 @@ def test_a_stop_after_the_text_was_queued_but_before_it_was_sent_stops_it(runtim
 
 
 def advance(runtime: Runtime, status: JobStatus, minutes: float) -> bool:
-    """Call jobs.advance on job_1 in a transaction of its own, as the payment handler does."""
+    """Call jobs.advance on job_1 in a transaction of its own, as the payment handler does (the bus then settles)."""
     now = runtime.clock.now()
     with runtime.engine.begin() as conn:
         store = SqlMirror(conn, runtime.settings.account_id, now)
         job = store.job_by_external(HCP, "job_1")
         assert job is not None
         ctx = HandlerContext(store=store, now=now, settings=runtime.settings)
-        return jobs.advance(ctx, job, status, at(minutes), {}, "Payment captured (pi_1)", "stripe")
+        applied = jobs.advance(ctx, job, status, at(minutes), {}, "Payment captured (pi_1)", "stripe")
+        bus.settle(ctx)
+        return applied
 
 
 def test_advance_moves_a_job_forward_and_reports_it(runtime: Runtime) -> None:

@@ -12,12 +12,30 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from fieldrelay.rules.pipeline import Stage
+from fieldrelay.service.changes import EstimateChanged, RecordChanged, Triggered
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.sequences import enrolment as sequences
 
 NO_DECISION = "deal_no_decision"
 _CLOSED = frozenset({"won", "lost"})
 _EXITS = frozenset({"won", "lost", "nurture"})
+
+
+def on_change(ctx: HandlerContext, change: RecordChanged) -> None:
+    """Move the customer's deal to the stage the change's event names in the pipeline."""
+    move(
+        ctx,
+        change.customer_id,
+        change.event,
+        change.occurred_at,
+        value_cents=change.value_cents,
+        reason=change.reason,
+    )
+
+
+def on_estimate(ctx: HandlerContext, change: EstimateChanged) -> None:
+    """A sent estimate gets its no-decision check."""
+    if change.event == "estimate.sent" and change.record_id is not None:
+        schedule_no_decision(ctx, change.customer_id, change.record_id, change.occurred_at)
 
 
 def move(
@@ -118,6 +136,6 @@ def fire_no_decision(ctx: HandlerContext, payload: Mapping[str, object]) -> None
     _note(
         ctx, estimate.customer_id, ctx.now, f"Deal moved to {target.name}", f"no answer to the estimate in {days} days"
     )
-    sequences.on_trigger(
-        ctx, "estimate.no_decision", customer_id=estimate.customer_id, at=ctx.now, subject_key=f"estimate:{estimate.id}"
+    ctx.publish(
+        Triggered(estimate.customer_id, ctx.now, trigger="estimate.no_decision", subject_key=f"estimate:{estimate.id}")
     )

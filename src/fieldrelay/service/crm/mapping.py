@@ -1,42 +1,33 @@
-"""Apply the field-mapping table (rules/mapping.py): write the CRM fields an event maps to, run what it triggers."""
+"""Apply the field-mapping table (rules/mapping.py): write the CRM fields an event maps to.
+
+A row's triggers that compute fields (renewal date, scheduling request) run here; the texts a row triggers (review
+request, confirmation, ETA, payment reminder) are outreach's reaction to the same change (bus.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fieldrelay.domain import events as ev
 from fieldrelay.domain.enrichment.fill import equipment_from_line_items, rule_source, vendor_source
 from fieldrelay.rules.mapping import LITERAL_PREFIX, SPECIAL_FIELDS
+from fieldrelay.service.changes import RecordChanged
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import job_texts
-from fieldrelay.service.outreach import texts as followups
-from fieldrelay.service.records import FieldWrite, JobRecord, StoredField
+from fieldrelay.service.records import FieldWrite, StoredField
 
 MAPPING_SOURCE = rule_source("field_mapping")  # a literal or a figure computed by fieldrelay, not said by a vendor
 
 
-@dataclass(frozen=True)
-class Applied:
-    """What an event that was applied to the mirror says, for the mapping to read values from."""
-
-    event: str  # "job.paid", "estimate.sent", "lead.received" …
-    customer_id: str
-    occurred_at: datetime
-    source: str
-    job: JobRecord | None = None  # the job as stored after the event
-    job_snapshot: ev.JobSnapshot | None = None
-    amount_cents: int | None = None
-    reason: str | None = None
-    estimate: ev.EstimateSnapshot | None = None
-    lead: ev.LeadReceived | None = None
+def on_change(ctx: HandlerContext, change: RecordChanged) -> RecordChanged:
+    """Write the fields the change's mapping row names; the change, with the names of the fields written."""
+    return replace(change, written=apply(ctx, change))
 
 
-def apply(ctx: HandlerContext, applied: Applied) -> frozenset[str]:
-    """Write the event's mapped fields (an older event never overwrites a newer value) and run its triggers; return
-    the names of the fields written."""
+def apply(ctx: HandlerContext, applied: RecordChanged) -> frozenset[str]:
+    """Write the event's mapped fields (an older event never overwrites a newer value) and the fields its triggers
+    compute; return the names of the fields written."""
     row = ctx.settings.field_mapping.row(applied.event)
     if not row.write and not row.trigger:
         return frozenset()
@@ -64,7 +55,12 @@ Writes = dict[str, FieldWrite]
 
 
 def _write(
-    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, source: str
+    ctx: HandlerContext,
+    applied: RecordChanged,
+    fields: Mapping[str, StoredField],
+    writes: Writes,
+    name: str,
+    source: str,
 ) -> None:
     store = ctx.store
     if source.startswith(LITERAL_PREFIX):
@@ -80,7 +76,7 @@ def _write(
 
 
 def _newer(
-    applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, value: object, origin: str
+    applied: RecordChanged, fields: Mapping[str, StoredField], writes: Writes, name: str, value: object, origin: str
 ) -> None:
     """Plan the write unless a later event already wrote the field; an equal value still moves its as-of time on."""
     held = fields.get(name)
@@ -91,7 +87,7 @@ def _newer(
     writes[name] = FieldWrite(value, origin, applied.occurred_at)
 
 
-def _value(applied: Applied, source: str) -> object:
+def _value(applied: RecordChanged, source: str) -> object:
     """The value a source names, from the event, else the stored job (a payment carries no schedule)."""
     snap, job = applied.job_snapshot, applied.job
     match source:
@@ -134,7 +130,12 @@ def _json(value: object) -> object:
 
 
 def _special(
-    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, name: str, source: str
+    ctx: HandlerContext,
+    applied: RecordChanged,
+    fields: Mapping[str, StoredField],
+    writes: Writes,
+    name: str,
+    source: str,
 ) -> None:
     store, job, snap = ctx.store, applied.job, applied.job_snapshot
     if name == "tags":
@@ -177,16 +178,10 @@ def _special(
 
 
 def _trigger(
-    ctx: HandlerContext, applied: Applied, fields: Mapping[str, StoredField], writes: Writes, action: str
+    ctx: HandlerContext, applied: RecordChanged, fields: Mapping[str, StoredField], writes: Writes, action: str
 ) -> None:
-    store, job = ctx.store, applied.job
-    if action == "review_request" and job is not None:
-        followups.schedule_review_request(
-            ctx, customer_id=applied.customer_id, job_id=job.id, paid_at=applied.occurred_at
-        )
-    elif action in job_texts.TEXTS and job is not None:
-        job_texts.schedule(ctx, action, customer_id=applied.customer_id, job=job, trigger_at=applied.occurred_at)
-    elif action == "renewal_scheduling":
+    store = ctx.store
+    if action == "renewal_scheduling":
         due = _add_months(local_date(ctx, applied.occurred_at), ctx.settings.renewal_after_months)
         _newer(applied, fields, writes, "renewal_due_on", due.isoformat(), rule_source(action))
     elif action == "scheduling_trigger":

@@ -1,7 +1,7 @@
 """Queue each mapped change for the outside CRMs a shop uses (HubSpot, Salesforce, a signed webhook).
 
-The built-in CRM is written by the handlers; this module, called at the end of a mapped event's handler (after the
-field mapping and the deal move), queues one outbox row per configured target in the same transaction. A row
+The built-in CRM is written by the handlers; this module, a reaction to each record change after the field mapping
+and the deal move (bus.py), queues one outbox row per configured target in the same transaction. A row
 carries the contact and every mapped field as they stand after the event, so delivering a customer's rows in order
 (their ordering key is per target and customer) leaves the outside CRM as the built-in one is, and one target's
 outage never holds back another target's writes or the customer's texts.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
+from fieldrelay.service.changes import RecordChanged
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.crm.targets import CRM_SYNC, CrmChange, CrmContact, CrmDeal, CrmNote, to_payload
 
@@ -22,6 +23,19 @@ _INTERNAL_FIELDS = frozenset({"service_history", "equipment", "line_items"})
 def ordering_key(target: str, customer_id: str) -> str:
     """One target's writes for one customer go out oldest first; other targets and channels are not held back."""
     return f"{target}:customer:{customer_id}"
+
+
+def on_change(ctx: HandlerContext, change: RecordChanged) -> None:
+    """Queue what the change wrote (the field mapping's fields, the deal) for every configured target."""
+    queue(
+        ctx,
+        event=change.event,
+        customer_id=change.customer_id,
+        occurred_at=change.occurred_at,
+        record_id=change.record_id,
+        changed=change.written,
+        summary=change.summary,
+    )
 
 
 def queue(

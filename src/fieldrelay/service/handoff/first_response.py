@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fieldrelay.domain.handoff_time import ShopHours, first_response_due, in_words
 from fieldrelay.rules.config import DAYS, Settings
+from fieldrelay.service.changes import LeadArrived
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff.ports import HandoffDeal
 from fieldrelay.service.outreach import texts as followups
@@ -142,13 +143,13 @@ def record_response(ctx: HandlerContext, deal: HandoffDeal, at: datetime) -> Non
     close_tasks(ctx, deal.id, FIRST_RESPONSE)
 
 
-def on_lead(ctx: HandlerContext, customer_id: str, lead_at: datetime) -> None:
+def on_lead(ctx: HandlerContext, change: LeadArrived) -> None:
     """Stage 1 intake: owner, first-response task (and after hours the acknowledgement text) for a new lead's deal.
 
     Only a deal the lead opened (or that still stands at the lead stage) and only once: a second enquiry while the
     first is being answered changes nothing.
     """
-    store = ctx.store
+    store, customer_id, lead_at = ctx.store, change.customer_id, change.occurred_at
     found = store.open_deal(customer_id)
     lead_stage = ctx.settings.pipeline.moves.get("lead.received")
     if found is None or found.stage != lead_stage:

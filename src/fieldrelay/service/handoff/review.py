@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fieldrelay.service.context import HandlerContext
@@ -88,16 +88,16 @@ def _lead_of(ctx: HandlerContext, assignee: str | None, deal_id: str | None) -> 
     return operations[0] if operations else LEAD_ROLE
 
 
-def schedule_next(ctx: HandlerContext, after: datetime) -> bool:
+def schedule_next(ctx: HandlerContext) -> bool:
     """Schedule the next morning email when ``sop.review_to`` is set; False when unset or already planned."""
     if not ctx.settings.sop.review_to:
         return False
-    return daily_mail.schedule(ctx, REVIEW, after, ctx.settings.sop.review_at)
+    return daily_mail.schedule(ctx, REVIEW, ctx.now, ctx.settings.sop.review_at)
 
 
 def fire_review(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
     """Queue this morning's open-loop email (nothing open, no email) and plan tomorrow's."""
-    schedule_next(ctx, ctx.now)
+    schedule_next(ctx)
     to = ctx.settings.sop.review_to
     items = today(ctx)
     if not to or not items:

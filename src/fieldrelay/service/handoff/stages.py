@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from typing import Literal
 
 from fieldrelay.domain.handoff_time import followup_dues
+from fieldrelay.service.changes import EstimateChanged, TextSent
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff.first_response import (
     ACK_PURPOSE,
@@ -127,9 +128,11 @@ def record_outcome(
         close_tasks(ctx, deal.id, FOLLOWUP)
 
 
-def on_estimate_sent(ctx: HandlerContext, customer_id: str, sent_at: datetime) -> None:
+def on_estimate(ctx: HandlerContext, change: EstimateChanged) -> None:
     """Stage 4 from the field tool: an estimate sent puts the deal's three follow-ups on the sales owner's list."""
-    found = ctx.store.open_deal(customer_id)
+    if change.event != "estimate.sent":
+        return
+    found, sent_at = ctx.store.open_deal(change.customer_id), change.occurred_at
     if found is None or found.stage != ctx.settings.pipeline.moves.get("estimate.sent"):
         return
     deal = require_deal(ctx, found.id)
@@ -171,8 +174,9 @@ def log_followup(
         close_tasks(ctx, deal.id, DECISION_FOLLOWUP, first_only=True)
 
 
-def on_text_sent(ctx: HandlerContext, customer_id: str, purpose: str, at: datetime) -> None:
+def on_text_sent(ctx: HandlerContext, change: TextSent) -> None:
     """A text the system sent while an estimate waits on the customer counts as a follow-up, logged as one."""
+    customer_id, purpose, at = change.customer_id, change.purpose, change.occurred_at
     found = ctx.store.open_deal(customer_id)
     if found is None or found.stage not in ("estimate_sent", "no_decision") or purpose in _NOT_FOLLOWUPS:
         return

@@ -5,10 +5,8 @@ from __future__ import annotations
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import estimate_status_for, estimate_supersedes
 from fieldrelay.domain.money import dollars
+from fieldrelay.service.changes import EstimateChanged
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
-from fieldrelay.service.crm import deals, mapping
-from fieldrelay.service.crm import sync as crm_sync
-from fieldrelay.service.handoff import stages as handoff_steps
 from fieldrelay.service.intake import customers
 
 _SUMMARY = {"sent": "Estimate sent", "accepted": "Estimate accepted", "declined": "Estimate declined"}
@@ -49,19 +47,15 @@ def on_estimate_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         return
     store.add_activity(customer_id, event.occurred_at, f"estimate.{status.value}", summary, event.source, True)
     customers.refresh_stage(ctx, customer_id)
-    name = f"estimate.{status.value}"
-    applied = mapping.Applied(name, customer_id, event.occurred_at, event.source, estimate=snap)
-    written = mapping.apply(ctx, applied)
-    deals.move(ctx, customer_id, name, event.occurred_at, value_cents=snap.total_cents)
-    crm_sync.queue(
-        ctx,
-        event=name,
-        customer_id=customer_id,
-        occurred_at=event.occurred_at,
-        record_id=estimate_id,
-        changed=written,
-        summary=summary,
+    ctx.publish(
+        EstimateChanged(
+            customer_id,
+            event.occurred_at,
+            event=f"estimate.{status.value}",
+            source=event.source,
+            summary=summary,
+            record_id=estimate_id,
+            estimate=snap,
+            value_cents=snap.total_cents,
+        )
     )
-    if isinstance(event, ev.EstimateSent):
-        deals.schedule_no_decision(ctx, customer_id, estimate_id, event.occurred_at)
-        handoff_steps.on_estimate_sent(ctx, customer_id, event.occurred_at)

@@ -7,13 +7,10 @@ from datetime import datetime
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
 from fieldrelay.domain.money import dollars
+from fieldrelay.service.changes import JobChanged
 from fieldrelay.service.context import ConcurrentChange, HandlerContext
-from fieldrelay.service.crm import deals, mapping
-from fieldrelay.service.crm import sync as crm_sync
 from fieldrelay.service.intake import customers
 from fieldrelay.service.records import JobRecord
-from fieldrelay.service.referrals import program as referrals
-from fieldrelay.service.sequences import triggers as sequence_hooks
 
 _SUMMARY = {
     JobStatus.BOOKED: "Job booked",
@@ -107,34 +104,21 @@ def _after_change(
     customers.refresh_stage(ctx, customer_id)
     job = ctx.store.get_job(job_id)
     amount = getattr(event, "amount_cents", None)
-    reason = event.reason if isinstance(event, ev.JobCancelled) else None
-    name = f"job.{status.value}"
-    written = mapping.apply(
-        ctx,
-        mapping.Applied(
-            event=name,
-            customer_id=customer_id,
-            occurred_at=occurred_at,
+    ctx.publish(
+        JobChanged(
+            customer_id,
+            occurred_at,
+            event=f"job.{status.value}",
             source=source,
+            summary=summary,
+            record_id=job_id,
             job=job,
             job_snapshot=event.job if isinstance(event, ev.JobEvent) else None,
             amount_cents=amount,
-            reason=reason,
-        ),
+            value_cents=amount if amount is not None else job.total_cents if job else None,
+            reason=event.reason if isinstance(event, ev.JobCancelled) else None,
+        )
     )
-    value = amount if amount is not None else job.total_cents if job else None
-    deals.move(ctx, customer_id, name, occurred_at, value_cents=value, reason=reason)
-    crm_sync.queue(
-        ctx,
-        event=name,
-        customer_id=customer_id,
-        occurred_at=occurred_at,
-        record_id=job_id,
-        changed=written,
-        summary=summary,
-    )
-    sequence_hooks.on_job(ctx, name, customer_id, job, occurred_at)
-    referrals.on_job(ctx, customer_id, job_id, occurred_at, amount)
 
 
 def _details(snap: ev.JobSnapshot) -> dict[str, object]:

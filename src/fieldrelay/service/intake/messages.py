@@ -8,9 +8,9 @@ import structlog
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import normalize_email, normalize_phone
+from fieldrelay.service import changes
 from fieldrelay.service.context import HandlerContext, Unattachable
 from fieldrelay.service.ports import TemporaryFailure
-from fieldrelay.service.sequences import triggers as sequence_hooks
 
 log = structlog.get_logger("fieldrelay.messaging")
 
@@ -49,12 +49,7 @@ def on_reply(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         ctx.store.add_activity(
             customer_id, event.occurred_at, "message.replied", f"Replied: {event.body[:500]}", event.source, True
         )
-        # A plain "4" to "how did we do? reply 1-5" is a rating; any other reply ends what stops on a reply.
-        if (
-            event.channel != ev.SMS
-            or sequence_hooks.take_rating(ctx, customer_id, event.body, event.occurred_at) is None
-        ):
-            sequence_hooks.on_replied(ctx, customer_id)
+        ctx.publish(changes.Replied(customer_id, event.occurred_at, channel=event.channel, body=event.body))
 
 
 def on_consent(ctx: HandlerContext, event: ev.FieldEvent) -> None:
@@ -75,7 +70,7 @@ def on_consent(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         kind = "consent.opted_out" if opted_out else "consent.opted_in"
         ctx.store.add_activity(customer_id, event.occurred_at, kind, summary, event.source, applied)
         if applied and opted_out:
-            sequence_hooks.on_opted_out(ctx, customer_id)
+            ctx.publish(changes.OptedOut(customer_id, event.occurred_at))
 
 
 def on_help(ctx: HandlerContext, event: ev.FieldEvent) -> None:
@@ -146,7 +141,16 @@ def on_engaged(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     ctx.store.add_activity(
         message.customer_id, event.occurred_at, f"message.{event.action}", summary, event.source, True
     )
-    sequence_hooks.on_engaged(ctx, message.customer_id, message.id, message.purpose, event.action, event.occurred_at)
+    ctx.store.note_engagement(message.id, event.action, event.occurred_at)  # remembered on the message, for branches
+    ctx.publish(
+        changes.Engaged(
+            message.customer_id,
+            event.occurred_at,
+            message_id=message.id,
+            purpose=message.purpose,
+            action=event.action,
+        )
+    )
 
 
 def _unknown_message(ctx: HandlerContext, event: ev.FieldEvent, provider_message_id: str) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import normalize_email, normalize_phone
 from fieldrelay.domain.lifecycle import JobStatus
+from fieldrelay.service.changes import Refunded
 from fieldrelay.service.context import HandlerContext, Unattachable
 from fieldrelay.service.intake import customers, jobs
 from fieldrelay.service.records import JobRecord
-from fieldrelay.service.referrals import program as referrals
 
 
 def on_payment(ctx: HandlerContext, event: ev.FieldEvent) -> None:
@@ -40,7 +40,7 @@ def on_refund(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     _, customer_id = _match(ctx, event)
     summary = f"Refund issued{jobs.money(event.amount_cents)} ({event.payment_ref})"
     ctx.store.add_activity(customer_id, event.occurred_at, "payment.refunded", summary, event.source, True)
-    referrals.on_refund(ctx, customer_id, event.occurred_at, summary)
+    ctx.publish(Refunded(customer_id, event.occurred_at, summary=summary))
 
 
 def _match(ctx: HandlerContext, event: ev.PaymentReceived | ev.PaymentRefunded) -> tuple[JobRecord | None, str]:

@@ -25,16 +25,16 @@ def next_run(ctx: HandlerContext, after: datetime) -> datetime:
     return daily_mail.next_run(ctx, after, ctx.settings.crm.digest.local_time())
 
 
-def schedule_next(ctx: HandlerContext, after: datetime) -> bool:
+def schedule_next(ctx: HandlerContext) -> bool:
     """Schedule the next digest when an address is configured; False when there is none or it is already due."""
     if not ctx.settings.crm.digest.to:
         return False
-    return daily_mail.schedule(ctx, DIGEST, after, ctx.settings.crm.digest.local_time())
+    return daily_mail.schedule(ctx, DIGEST, ctx.now, ctx.settings.crm.digest.local_time())
 
 
 def fire_digest(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
     """Queue today's digest email when something is open, and schedule tomorrow's."""
-    schedule_next(ctx, ctx.now)
+    schedule_next(ctx)
     to = ctx.settings.crm.digest.to
     if not to:
         return

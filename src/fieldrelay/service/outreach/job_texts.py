@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.domain.money import dollars
+from fieldrelay.service.changes import JobChanged
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.outreach import texts as followups
 from fieldrelay.service.records import JobRecord
@@ -24,6 +25,20 @@ TEXTS: dict[str, tuple[frozenset[str], str]] = {
     "eta_text": (frozenset({JobStatus.DISPATCHED}), "On-the-way text"),
     "payment_reminder": (frozenset({JobStatus.INVOICED}), "Payment reminder"),
 }
+
+
+def on_job(ctx: HandlerContext, change: JobChanged) -> None:
+    """Plan the texts the change's field-mapping row triggers: the job texts here, and the review request."""
+    job = change.job
+    if job is None:
+        return
+    for action in ctx.settings.field_mapping.row(change.event).trigger:
+        if action == followups.REVIEW_REQUEST:
+            followups.schedule_review_request(
+                ctx, customer_id=change.customer_id, job_id=job.id, paid_at=change.occurred_at
+            )
+        elif action in TEXTS:
+            schedule(ctx, action, customer_id=change.customer_id, job=job, trigger_at=change.occurred_at)
 
 
 def schedule(ctx: HandlerContext, action: str, *, customer_id: str, job: JobRecord, trigger_at: datetime) -> None:

@@ -16,16 +16,14 @@ from datetime import datetime, timedelta
 
 from fieldrelay.domain import referral_rules as rules
 from fieldrelay.domain.contact import normalize_email, normalize_phone
-from fieldrelay.domain.events import LeadReceived
 from fieldrelay.domain.money import dollars
+from fieldrelay.service.changes import JobChanged, LeadArrived, Rated, Refunded, Triggered
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.intake import customers
-from fieldrelay.service.records import JobRecord
 from fieldrelay.service.referrals import rewards as referral_rewards
 from fieldrelay.service.referrals.ports import ReferralRecord, ReferrerRecord
 from fieldrelay.service.referrals.rewards import ReferralError as ReferralError
 from fieldrelay.service.referrals.rewards import display_name
-from fieldrelay.service.sequences import enrolment as sequences
 
 ENROLLED_TRIGGER = "referrer.enrolled"
 _CODE_TRIES = 20  # 32^6 codes: a collision is rare, twenty in a row means something is wrong
@@ -80,32 +78,35 @@ def enrol(ctx: HandlerContext, customer_id: str, via: str, by: str | None = None
     summary = f"Enrolled in the referral program via {via}" + (f" by {by}" if by else "") + f": code {code}, {link}"
     store.add_activity(customer_id, ctx.now, "referral.enrolled", summary, "fieldrelay", True)
     # The invitation is a sequence (default: referral_invite), so consent, quiet hours and the weekly cap apply.
-    sequences.on_trigger(
-        ctx,
-        ENROLLED_TRIGGER,
-        customer_id=customer_id,
-        at=ctx.now,
-        subject_key=f"referrer:{referrer_id}",
-        context={"referral_code": code, "referral_link": link},
+    ctx.publish(
+        Triggered(
+            customer_id,
+            ctx.now,
+            trigger=ENROLLED_TRIGGER,
+            subject_key=f"referrer:{referrer_id}",
+            context={"referral_code": code, "referral_link": link},
+        )
     )
     referrer = store.get_referrer(referrer_id)
     assert referrer is not None
     return referrer, True
 
 
-def on_rating(ctx: HandlerContext, customer_id: str, rating: int, job: JobRecord | None) -> None:
+def on_rating(ctx: HandlerContext, change: Rated) -> None:
     """A rating of a completed job at or above ``enrol_min_rating`` enrols the customer as a referrer."""
     settings = ctx.settings.referrals
-    if not settings.enabled or rating < settings.enrol_min_rating:
+    if not settings.enabled or change.rating < settings.enrol_min_rating:
         return
+    job = ctx.store.get_job(change.job_id) if change.job_id else None
     if job is None or not rules.reaches(job.status, "completed"):
         return
-    enrol(ctx, customer_id, "rating")
+    enrol(ctx, change.customer_id, "rating")
 
 
-def on_lead(ctx: HandlerContext, customer_id: str, event: LeadReceived) -> None:
+def on_lead(ctx: HandlerContext, change: LeadArrived) -> None:
     """A lead carrying a referral code: attribute it; an unknown code is noted on the timeline, the lead stands."""
-    if not event.referral_code or not ctx.settings.referrals.enabled:
+    event, customer_id = change.lead, change.customer_id
+    if event is None or not event.referral_code or not ctx.settings.referrals.enabled:
         return
     # A link lands on the form with the code filled in, so both arrive as a form field: recorded as "form".
     try:
@@ -189,12 +190,18 @@ def attribute(
         # The office typed the code after booking the first job: it may have reached the milestone already.
         job = store.get_job(first_job)
         if job is not None:
-            on_job(ctx, customer_id, job.id, job.status_at, None)
+            check_milestone(ctx, customer_id, job.id, job.status_at, None)
     return store.get_referral(referral_id) or referral
 
 
-def on_job(ctx: HandlerContext, customer_id: str, job_id: str, at: datetime, amount_cents: int | None) -> None:
+def on_job(ctx: HandlerContext, change: JobChanged) -> None:
     """A job changed: when it is a referred customer's first job and reaches the milestone, the referral qualifies."""
+    if change.record_id is not None:
+        check_milestone(ctx, change.customer_id, change.record_id, change.occurred_at, change.amount_cents)
+
+
+def check_milestone(ctx: HandlerContext, customer_id: str, job_id: str, at: datetime, amount_cents: int | None) -> None:
+    """Qualify the customer's referral when ``job_id`` is their first job and has reached the milestone."""
     store = ctx.store
     referral = store.referral_of(customer_id)
     if referral is None or referral.status != "pending" or store.first_job_id(customer_id) != job_id:
@@ -215,9 +222,9 @@ def on_job(ctx: HandlerContext, customer_id: str, job_id: str, at: datetime, amo
     referral_rewards.qualify(ctx, referral, at, collected)
 
 
-def on_refund(ctx: HandlerContext, customer_id: str, at: datetime, summary: str) -> None:
+def on_refund(ctx: HandlerContext, change: Refunded) -> None:
     """A refund or chargeback for a referred customer disqualifies the referral unless the reward was issued."""
-    store = ctx.store
+    store, customer_id, at, summary = ctx.store, change.customer_id, change.occurred_at, change.summary
     referral = store.referral_of(customer_id)
     if referral is None or referral.status in ("rejected", "disqualified"):
         return

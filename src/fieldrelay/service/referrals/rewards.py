@@ -12,9 +12,9 @@ from datetime import datetime
 
 from fieldrelay.domain import referral_rules as rules
 from fieldrelay.domain.money import dollars
+from fieldrelay.service.changes import Triggered
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.referrals.ports import ReferralRecord
-from fieldrelay.service.sequences import enrolment as sequences
 
 REWARDED_TRIGGER = "referral.rewarded"
 _FLAG_WORDS = {
@@ -129,12 +129,13 @@ def issue(ctx: HandlerContext, referral_id: str, by: str) -> ReferralRecord:
             True,
         )
         # The thank-you is a sequence (default: referral_thanks), so the referrer's consent decides.
-        sequences.on_trigger(
-            ctx,
-            REWARDED_TRIGGER,
-            customer_id=referrer.customer_id,
-            at=ctx.now,
-            subject_key=f"referral:{referral.id}",
-            context={"reward": amount, "referral_code": referrer.code, "referred_name": referred_name},
+        ctx.publish(
+            Triggered(
+                referrer.customer_id,
+                ctx.now,
+                trigger=REWARDED_TRIGGER,
+                subject_key=f"referral:{referral.id}",
+                context={"reward": amount, "referral_code": referrer.code, "referred_name": referred_name},
+            )
         )
     return _open(ctx, referral_id)
