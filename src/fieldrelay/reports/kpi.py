@@ -13,7 +13,7 @@ from rich.table import Table
 from fieldrelay.reports.handoff import handoff_table
 from fieldrelay.reports.referrals import referral_table
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.crm.staleness import Staleness, check_staleness
+from fieldrelay.service.crm.staleness import Staleness, stale_records
 from fieldrelay.storage import report
 from fieldrelay.storage.handoff.report import HandoffFigures, handoff_figures
 from fieldrelay.storage.referrals.report import ReferralFigures, referral_figures
@@ -94,13 +94,8 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
     checked_at = now or runtime.clock.now()
     with runtime.engine.connect() as conn:
         lags, statuses = report.review_request_lags(conn, account)
-        stale = check_staleness(
-            report.received_events(conn, account, runtime.inbound),
-            report.customer_owners(conn, account),
-            report.mirrored_jobs(conn, account),
-            checked_at,
-            runtime.settings.stale_after_minutes,
-        )
+        facts = report.SqlStalenessFacts(conn, account)
+        stale = stale_records(facts, runtime.inbound, checked_at, runtime.settings.stale_after_minutes)
         return Report(
             intake=report.intake_counts(conn, account),
             customers=report.customer_count(conn, account),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from sqlalchemy import Connection, and_, func, select
 
-from fieldrelay.service.crm.staleness import MirroredJob, ReceivedEvent, Ref
-from fieldrelay.service.ports import InboundConnector, ParseError, Received
+from fieldrelay.service.crm.ports import MirroredJob, StoredDelivery, VendorLink
 from fieldrelay.storage.tables import (
     activities,
     customers,
@@ -92,83 +91,63 @@ def jobs_by_status(conn: Connection, account_id: str) -> dict[str, int]:
     return {status: int(n) for status, n in sorted(rows)}
 
 
-def mirrored_jobs(conn: Connection, account_id: str) -> dict[tuple[str, str], MirroredJob]:
-    """Mirror status of every job and the vendor time it is as of, keyed by (connector, vendor job id)."""
-    x = external_ids.c
-    rows = conn.execute(
-        select(x.connector, x.external_id, jobs.c.status, jobs.c.status_at)
-        .join(jobs, jobs.c.id == x.entity_id)
-        .where(x.account_id == account_id, x.kind == "job")
-    ).all()
-    return {(r.connector, r.external_id): MirroredJob(r.status, r.status_at) for r in rows}
+class SqlStalenessFacts:
+    """The facts the stale-record check reads (service.crm.ports.StalenessFacts), from one account's rows."""
 
+    def __init__(self, conn: Connection, account_id: str) -> None:
+        self._conn = conn
+        self._account = account_id
 
-def customer_owners(conn: Connection, account_id: str) -> dict[Ref, str]:
-    """The mirror customer behind every vendor customer, job, estimate and payment id, merges followed."""
-    x = external_ids.c
-    rows = conn.execute(
-        select(
-            x.connector,
-            x.kind,
-            x.external_id,
-            x.entity_id,
-            jobs.c.customer_id.label("job_customer"),
-            estimates.c.customer_id.label("estimate_customer"),
+    def deliveries(self) -> Iterator[StoredDelivery]:
+        """Every stored webhook item of the account, oldest first."""
+        c = inbox.c
+        query = (
+            select(c.id, c.connector, c.body, c.received_at, c.headers, c.status, c.last_error)
+            .where(c.account_id == self._account)
+            .order_by(c.id)
         )
-        # A payment link points at the job it paid, or at the customer it was matched to when no job was open.
-        .outerjoin(jobs, and_(jobs.c.id == x.entity_id, x.kind.in_(("job", "payment"))))
-        .outerjoin(estimates, and_(estimates.c.id == x.entity_id, x.kind == "estimate"))
-        .where(x.account_id == account_id, x.kind.in_(("customer", "job", "estimate", "payment")))
-    ).all()
-    merged: dict[str, str] = {
-        r.id: r.merged_into
-        for r in conn.execute(
-            select(customers.c.id, customers.c.merged_into).where(
-                customers.c.account_id == account_id, customers.c.merged_into.is_not(None)
+        for row in self._conn.execute(query):
+            yield StoredDelivery(
+                row.id, row.connector, row.body, row.received_at, row.status, row.last_error, row.headers or {}
             )
-        )
-    }
-    owners: dict[Ref, str] = {}
-    for r in rows:
-        owner = r.job_customer or r.estimate_customer or (r.entity_id if r.kind in ("customer", "payment") else None)
-        if owner is not None:
-            owners[(r.connector, r.kind, r.external_id)] = _survivor(owner, merged)
-    return owners
 
+    def vendor_links(self) -> list[VendorLink]:
+        """Every vendor customer, job, estimate and payment id, with the customer of the job or estimate it names."""
+        x = external_ids.c
+        rows = self._conn.execute(
+            select(
+                x.connector,
+                x.kind,
+                x.external_id,
+                x.entity_id,
+                jobs.c.customer_id.label("job_customer"),
+                estimates.c.customer_id.label("estimate_customer"),
+            )
+            # A payment link points at the job it paid, or at the customer it was matched to when no job was open.
+            .outerjoin(jobs, and_(jobs.c.id == x.entity_id, x.kind.in_(("job", "payment"))))
+            .outerjoin(estimates, and_(estimates.c.id == x.entity_id, x.kind == "estimate"))
+            .where(x.account_id == self._account, x.kind.in_(("customer", "job", "estimate", "payment")))
+        ).all()
+        return [
+            VendorLink(r.connector, r.kind, r.external_id, r.entity_id, r.job_customer, r.estimate_customer)
+            for r in rows
+        ]
 
-def _survivor(customer_id: str, merged: Mapping[str, str]) -> str:
-    """Follow merges to the record that holds a merged customer now (guarding against a cycle)."""
-    seen = {customer_id}
-    while customer_id in merged and merged[customer_id] not in seen:
-        customer_id = merged[customer_id]
-        seen.add(customer_id)
-    return customer_id
+    def merged_into(self) -> dict[str, str]:
+        """Customer id → the customer it was merged into, for every merged customer."""
+        c = customers.c
+        query = select(c.id, c.merged_into).where(c.account_id == self._account, c.merged_into.is_not(None))
+        return {r.id: r.merged_into for r in self._conn.execute(query)}
 
-
-def received_events(
-    conn: Connection, account_id: str, inbound: Mapping[str, InboundConnector]
-) -> Iterator[ReceivedEvent]:
-    """Re-read every stored delivery into canonical events, each with its row's id, status and receive time.
-
-    Unreadable deliveries are skipped: they are in the error queue already, and name no record to count.
-    """
-    c = inbox.c
-    query = (
-        select(c.id, c.connector, c.body, c.received_at, c.headers, c.status, c.last_error)
-        .where(c.account_id == account_id)
-        .order_by(c.id)
-    )
-    for row in conn.execute(query):
-        connector = inbound.get(row.connector)
-        # A connector whose parse fetches from the vendor's API (Jobber) is not re-read: a report makes no calls.
-        if connector is None or getattr(connector, "parse_calls_vendor", False):
-            continue
-        try:
-            parsed = connector.parse(row.body, Received(at=row.received_at, headers=row.headers or {}))
-        except ParseError:
-            continue
-        for event in parsed.events:
-            yield ReceivedEvent(event, row.id, row.status, row.received_at, row.last_error)
+    def mirrored_jobs(self) -> dict[tuple[str, str], MirroredJob]:
+        """Mirror status of every job and the vendor time it is as of, keyed by (connector, vendor job id)."""
+        x = external_ids.c
+        rows = self._conn.execute(
+            select(x.connector, x.external_id, jobs.c.status, jobs.c.status_at)
+            .join(jobs, jobs.c.id == x.entity_id)
+            .where(x.account_id == self._account, x.kind == "job")
+        ).all()
+        return {(r.connector, r.external_id): MirroredJob(r.status, r.status_at) for r in rows}
 
 
 def review_request_lags(conn: Connection, account_id: str) -> tuple[list[float], dict[str, int]]:

@@ -2,11 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from fieldrelay.service.records import CandidateRecord, DealRecord, FieldWrite, IdentityRecord, StoredField
+
+
+class MirroredJob(NamedTuple):
+    """A job's status in the mirror and the vendor time of the event that set it."""
+
+    status: str
+    status_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """One stored webhook item as intake kept it, and how far the worker got with it."""
+
+    row_id: int
+    connector: str
+    body: bytes
+    received_at: datetime
+    status: str  # pending | processing | done | ignored | error | dead
+    error: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VendorLink:
+    """A vendor id the mirror knows, with the customer of the job or estimate it points at (when it points at one)."""
+
+    connector: str
+    kind: str  # as in external_ids: customer | job | estimate | payment
+    external_id: str
+    entity_id: str
+    job_customer: str | None = None
+    estimate_customer: str | None = None
+
+
+class StalenessFacts(Protocol):
+    """What the stale-record check reads from the database: plain facts, no judgement (service/crm/staleness.py)."""
+
+    def deliveries(self) -> Iterable[StoredDelivery]:
+        """Every stored webhook item of the account, oldest first."""
+        ...
+
+    def vendor_links(self) -> Iterable[VendorLink]:
+        """Every vendor customer, job, estimate and payment id the mirror holds."""
+        ...
+
+    def merged_into(self) -> Mapping[str, str]:
+        """Customer id → the customer it was merged into, for every merged customer."""
+        ...
+
+    def mirrored_jobs(self) -> Mapping[tuple[str, str], MirroredJob]:
+        """Mirror state of every job keyed by (connector, vendor job id)."""
+        ...
 
 
 class MergeRefused(Exception):

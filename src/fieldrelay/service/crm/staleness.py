@@ -3,19 +3,21 @@
 A customer is stale at ``now`` when a field event about them was received more than ``stale_after`` ago and the
 mirror does not reflect it yet: the inbox row carrying it is not finished (pending, processing, error, dead), or it
 is finished but the job status the events add up to (folded with the handlers' own rule) is not in the mirror.
-Everything here is pure: storage passes re-read events and plain lookups, no SQL.
+Everything here is pure: storage passes plain facts through the ``StalenessFacts`` port, no SQL.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
+from fieldrelay.service.crm.ports import MirroredJob, StalenessFacts, StoredDelivery, VendorLink
+from fieldrelay.service.ports import InboundConnector, ParseError, Received
 
 # Inbox statuses whose events the worker is through with: applied ("done") or deliberately unused ("ignored").
 FINISHED = frozenset({"done", "ignored"})
@@ -33,13 +35,6 @@ class ReceivedEvent:
     status: str
     received_at: datetime
     error: str | None = None
-
-
-class MirroredJob(NamedTuple):
-    """A job's status in the mirror and the vendor time of the event that set it."""
-
-    status: str
-    status_at: datetime
 
 
 @dataclass(frozen=True)
@@ -71,6 +66,63 @@ class Staleness:
 class _Unreflected(NamedTuple):
     received_at: datetime
     reason: str
+
+
+def stale_records(
+    facts: StalenessFacts, inbound: Mapping[str, InboundConnector], now: datetime, stale_after_minutes: float
+) -> Staleness:
+    """The stale-record check on what the database holds: stored deliveries re-read, vendor links, mirrored jobs."""
+    return check_staleness(
+        received_events(facts.deliveries(), inbound),
+        customer_owners(facts.vendor_links(), facts.merged_into()),
+        facts.mirrored_jobs(),
+        now,
+        stale_after_minutes,
+    )
+
+
+def received_events(
+    deliveries: Iterable[StoredDelivery], inbound: Mapping[str, InboundConnector]
+) -> Iterator[ReceivedEvent]:
+    """Re-read stored deliveries into canonical events, each with its row's id, status and receive time.
+
+    Unreadable deliveries are skipped: they are in the error queue already, and name no record to count.
+    """
+    for row in deliveries:
+        connector = inbound.get(row.connector)
+        # A connector whose parse fetches from the vendor's API (Jobber) is not re-read: a report makes no calls.
+        if connector is None or getattr(connector, "parse_calls_vendor", False):
+            continue
+        try:
+            parsed = connector.parse(row.body, Received(at=row.received_at, headers=row.headers))
+        except ParseError:
+            continue
+        for event in parsed.events:
+            yield ReceivedEvent(event, row.row_id, row.status, row.received_at, row.error)
+
+
+def customer_owners(links: Iterable[VendorLink], merged_into: Mapping[str, str]) -> dict[Ref, str]:
+    """The mirror customer behind every vendor customer, job, estimate and payment id, merges followed."""
+    owners: dict[Ref, str] = {}
+    for link in links:
+        # A payment link points at the job it paid, or at the customer it was matched to when no job was open.
+        owner = (
+            link.job_customer
+            or link.estimate_customer
+            or (link.entity_id if link.kind in ("customer", "payment") else None)
+        )
+        if owner is not None:
+            owners[(link.connector, link.kind, link.external_id)] = _survivor(owner, merged_into)
+    return owners
+
+
+def _survivor(customer_id: str, merged: Mapping[str, str]) -> str:
+    """Follow merges to the record that holds a merged customer now (guarding against a cycle)."""
+    seen = {customer_id}
+    while customer_id in merged and merged[customer_id] not in seen:
+        customer_id = merged[customer_id]
+        seen.add(customer_id)
+    return customer_id
 
 
 def references(event: ev.FieldEvent, row_id: int) -> list[Ref]:
