@@ -9,9 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fieldrelay import __version__
-from fieldrelay.api import clock, gauges, identity_routes, referral_routes, routes, unsubscribe, webhooks
-from fieldrelay.api import handoff_routes as sop_routes
-from fieldrelay.api import sequence_routes as followup_routes
+from fieldrelay.api import (
+    clock,
+    gauges,
+    handoff_routes,
+    identity_routes,
+    referral_routes,
+    routes,
+    sequence_routes,
+    unsubscribe,
+    webhooks,
+)
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.runtime import Runtime
@@ -76,9 +84,9 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     app.router.routes.append(webhooks.route)
     app.include_router(routes.router)
     app.include_router(identity_routes.router)
-    app.include_router(followup_routes.router)
+    app.include_router(sequence_routes.router)
     app.include_router(referral_routes.router)
-    app.include_router(sop_routes.router)
+    app.include_router(handoff_routes.router)
     app.include_router(unsubscribe.router)
     if isinstance(runtime.clock, SimulatedClock):
         app.state.drain_worker = runtime.new_worker()

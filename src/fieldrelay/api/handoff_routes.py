@@ -17,7 +17,7 @@ from fieldrelay.rules.sequences import Role
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import first_response as handoff
 from fieldrelay.service.handoff import review as handoff_review
-from fieldrelay.service.handoff import stages as handoff_steps
+from fieldrelay.service.handoff import stages
 from fieldrelay.service.handoff.first_response import HandoffRefused
 
 router = APIRouter(tags=["lead handoff"])
@@ -89,11 +89,11 @@ def qualify(
     _act(
         request,
         account,
-        lambda ctx: handoff_steps.qualify(
+        lambda ctx: stages.qualify(
             ctx, deal_id, zip_code=body.zip, job_type=body.job_type, requested_for=body.when, by=body.by
         ),
     )
-    return {"deal_id": deal_id, "stage": handoff_steps.QUALIFIED}
+    return {"deal_id": deal_id, "stage": stages.QUALIFIED}
 
 
 @router.post("/api/deals/{deal_id}/outcome")
@@ -104,9 +104,7 @@ def outcome(
     _act(
         request,
         account,
-        lambda ctx: handoff_steps.record_outcome(
-            ctx, deal_id, body.outcome, follow_up_on=body.follow_up_on, by=body.by
-        ),
+        lambda ctx: stages.record_outcome(ctx, deal_id, body.outcome, follow_up_on=body.follow_up_on, by=body.by),
     )
     return {"deal_id": deal_id, "stage": body.outcome}
 
@@ -116,14 +114,14 @@ def log_followup(
     deal_id: str, body: FollowupLog, request: Request, account: str = Depends(require_token)
 ) -> dict[str, Any]:
     """Log a call or text on the timeline; it closes the soonest open follow-up task."""
-    _act(request, account, lambda ctx: handoff_steps.log_followup(ctx, deal_id, body.channel, body.note, body.by))
+    _act(request, account, lambda ctx: stages.log_followup(ctx, deal_id, body.channel, body.note, body.by))
     return {"deal_id": deal_id, "logged": body.channel}
 
 
 @router.post("/api/deals/{deal_id}/assign")
 def assign(deal_id: str, body: Assignment, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
     """Hand the deal and its open tasks to a team member now."""
-    moved = _act(request, account, lambda ctx: handoff_steps.assign(ctx, deal_id, body.to, body.by))
+    moved = _act(request, account, lambda ctx: stages.assign(ctx, deal_id, body.to, body.by))
     return {"deal_id": deal_id, "owner": body.to, "tasks_moved": moved}
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from fieldrelay.api.auth import require_token
 from fieldrelay.api.state import runtime_of
 from fieldrelay.service.crm.ports import MergeRefused
-from fieldrelay.service.identity import review as merge_review
+from fieldrelay.service.identity import review as identity_review
 from fieldrelay.storage import queries
 from fieldrelay.storage.identity import queries as identity_queries
 
@@ -53,7 +53,7 @@ def merge_candidate(
     by = (decision or Decision()).by
     try:
         with runtime_of(request).unit_of_work(account) as ctx:
-            merge_id = merge_review.merge_pair(ctx, candidate_id, by)
+            merge_id = identity_review.merge_pair(ctx, candidate_id, by)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     except MergeRefused as exc:
@@ -68,7 +68,7 @@ def keep_apart(
     """Record that the pair are two different people; the pair leaves the queue."""
     try:
         with runtime_of(request).unit_of_work(account) as ctx:
-            merge_review.keep_apart(ctx, candidate_id, (decision or Decision()).by)
+            identity_review.keep_apart(ctx, candidate_id, (decision or Decision()).by)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     except MergeRefused as exc:
@@ -95,7 +95,7 @@ def undo_merge(
     """Undo a merge: the merged record comes back with its ids, contact points, jobs and timeline."""
     try:
         with runtime_of(request).unit_of_work(account) as ctx:
-            survivor_id, restored_id = merge_review.unmerge(ctx, merge_id, (decision or Decision()).by)
+            survivor_id, restored_id = identity_review.unmerge(ctx, merge_id, (decision or Decision()).by)
     except MergeRefused as exc:
         raise HTTPException(409, str(exc)) from exc
     return {"merge_id": merge_id, "survivor_id": survivor_id, "restored_id": restored_id}

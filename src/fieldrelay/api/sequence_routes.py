@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fieldrelay.api.auth import require_token
 from fieldrelay.api.state import runtime_of
 from fieldrelay.rules.sequences import Role
-from fieldrelay.storage.sequences import queries as followup_queries
+from fieldrelay.storage.sequences import queries as sequence_queries
 
 router = APIRouter(tags=["follow-up"])
 
@@ -27,7 +27,7 @@ def get_enrollments(
 ) -> dict[str, Any]:
     """Sequence enrolments, newest first: the next step and when it falls due, the last step, why one ended."""
     with runtime_of(request).engine.connect() as conn:
-        items = followup_queries.list_enrollments(
+        items = sequence_queries.list_enrollments(
             conn, account, customer_id=customer_id, sequence=sequence, status=status, limit=limit
         )
     return {"items": [item.as_json() for item in items]}
@@ -44,7 +44,7 @@ def get_tasks(
 ) -> dict[str, Any]:
     """Tasks for people (service-recovery calls, offer calls), soonest due first."""
     with runtime_of(request).engine.connect() as conn:
-        items = followup_queries.list_tasks(
+        items = sequence_queries.list_tasks(
             conn, account, status=status, role=role, customer_id=customer_id, limit=limit
         )
     return {"items": [item.as_json() for item in items]}

@@ -13,7 +13,7 @@ from fieldrelay.domain import events as ev
 from fieldrelay.rules import secrets
 from fieldrelay.service import bus
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.intake import messages as messaging
+from fieldrelay.service.intake import messages
 from fieldrelay.service.outreach.unsubscribe import Unsubscribe, read_token
 
 router = APIRouter(tags=["unsubscribe"])
@@ -41,7 +41,7 @@ def _link(request: Request, token: str) -> Unsubscribe | None:
 
 def _opt_out(ctx: HandlerContext, link: Unsubscribe) -> bool:
     """Record the email opt-out as a provider's unsubscribe event would; False when it is already recorded."""
-    address = messaging.address_of(ctx, ev.EMAIL, link.address) or link.address
+    address = messages.address_of(ctx, ev.EMAIL, link.address) or link.address
     if ctx.store.is_opted_out(ev.EMAIL, address):
         return False  # a second click (or a second POST): nothing more to record
     # No customer on the event: consent is kept per address, and the handler finds every customer holding it.

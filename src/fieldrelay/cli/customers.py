@@ -10,7 +10,7 @@ from rich.table import Table
 
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.service.crm.ports import MergeRefused
-from fieldrelay.service.identity import review as merge_review
+from fieldrelay.service.identity import review as identity_review
 from fieldrelay.storage.identity import queries as identity_queries
 
 customers_app = typer.Typer(
@@ -76,10 +76,10 @@ def review(
         try:
             with runtime.unit_of_work(account) as ctx:
                 if choice == "m":
-                    merge_id = merge_review.merge_pair(ctx, item["id"], _who(by))
+                    merge_id = identity_review.merge_pair(ctx, item["id"], _who(by))
                     console.print(f"Merged (merge {merge_id}; undo with `fieldrelay customers unmerge {merge_id}`).")
                 else:
-                    merge_review.keep_apart(ctx, item["id"], _who(by))
+                    identity_review.keep_apart(ctx, item["id"], _who(by))
                     console.print("Kept apart.")
         except (LookupError, MergeRefused) as exc:
             console.print(f"[red]{exc}[/]")
@@ -96,7 +96,7 @@ def unmerge(
     runtime = open_runtime(db, config, migrate=False)
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-            survivor_id, restored_id = merge_review.unmerge(ctx, merge_id, _who(by))
+            survivor_id, restored_id = identity_review.unmerge(ctx, merge_id, _who(by))
     except MergeRefused as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc

@@ -16,7 +16,7 @@ from fieldrelay.runtime import Runtime
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import first_response as handoff
 from fieldrelay.service.handoff import review as handoff_review
-from fieldrelay.service.handoff import stages as handoff_steps
+from fieldrelay.service.handoff import stages
 from fieldrelay.service.handoff.first_response import HandoffRefused
 
 T = TypeVar("T")
@@ -87,7 +87,7 @@ def lead_qualify(
     _run(
         db,
         config,
-        lambda ctx: handoff_steps.qualify(ctx, deal, zip_code=zip_code, job_type=job_type, requested_for=when, by=by),
+        lambda ctx: stages.qualify(ctx, deal, zip_code=zip_code, job_type=job_type, requested_for=when, by=by),
     )
     console.print(f"Deal {deal} qualified.", highlight=False)
 
@@ -105,7 +105,7 @@ def lead_outcome(
 ) -> None:
     """Record the field's one outcome of the visit."""
     day = follow_up_on.date() if follow_up_on else None
-    _run(db, config, lambda ctx: handoff_steps.record_outcome(ctx, deal, outcome, follow_up_on=day, by=by))
+    _run(db, config, lambda ctx: stages.record_outcome(ctx, deal, outcome, follow_up_on=day, by=by))
     console.print(f"Deal {deal}: {outcome}.", highlight=False)
 
 
@@ -124,7 +124,7 @@ def lead_log(
         console.print("[red]say --call or --text (one of them)[/]")
         raise typer.Exit(1)
     channel: Literal["call", "text"] = "call" if call else "text"
-    _run(db, config, lambda ctx: handoff_steps.log_followup(ctx, deal, channel, note, by))
+    _run(db, config, lambda ctx: stages.log_followup(ctx, deal, channel, note, by))
     console.print(f"Logged the {channel} on deal {deal}.", highlight=False)
 
 
@@ -180,7 +180,7 @@ def assign(
     db: DbOpt = None,
 ) -> None:
     """Hand a deal and its open tasks to a team member now."""
-    moved = _run(db, config, lambda ctx: handoff_steps.assign(ctx, deal, to, by))
+    moved = _run(db, config, lambda ctx: stages.assign(ctx, deal, to, by))
     console.print(f"Deal {deal} is now {to}'s ({moved} open task{'s' if moved != 1 else ''} moved).", highlight=False)
 
 

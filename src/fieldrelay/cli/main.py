@@ -16,7 +16,7 @@ from rich.table import Table
 
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime, print_config_error
 from fieldrelay.cli.customers import customers_app
-from fieldrelay.cli.handoff import register as register_sop
+from fieldrelay.cli.handoff import register as register_handoff
 from fieldrelay.cli.referrals import referrals_app
 from fieldrelay.cli.sequences import sequences_app
 from fieldrelay.cli.templates import templates_app
@@ -39,7 +39,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(sequences_app, name="sequences")
 app.add_typer(templates_app, name="templates")
-register_sop(app)  # team, lead, review, assign
+register_handoff(app)  # team, lead, review, assign
 
 
 class ClockKind(StrEnum):

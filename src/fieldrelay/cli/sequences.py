@@ -21,11 +21,11 @@ from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.sequences import Step, parse_duration
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import texts
 from fieldrelay.service.records import JobRecord
 from fieldrelay.service.sequences import enrolment as sequences
 from fieldrelay.storage.mirror import SqlMirror
-from fieldrelay.storage.sequences import queries as followup_queries
+from fieldrelay.storage.sequences import queries as sequence_queries
 from fieldrelay.storage.sequences.queries import EnrollmentView, Replayed
 
 sequences_app = typer.Typer(
@@ -117,7 +117,7 @@ def status(
     runtime = open_runtime(db, config, migrate=False)
     zone = ZoneInfo(runtime.settings.business.time_zone)
     with runtime.engine.connect() as conn:
-        items = followup_queries.list_enrollments(
+        items = sequence_queries.list_enrollments(
             conn,
             runtime.settings.account_id,
             customer_id=customer,
@@ -201,7 +201,7 @@ def preview(
                 replayed, refusals = _replay(conn, ctx, now - window)
             planned = [
                 step
-                for view in followup_queries.list_enrollments(
+                for view in sequence_queries.list_enrollments(
                     conn, settings.account_id, subject_prefix=PREVIEW_PREFIX, limit=100_000
                 )
                 for step in _project(ctx, view)
@@ -236,7 +236,7 @@ def _replay(conn: Connection, ctx: HandlerContext, since: datetime) -> tuple[int
     """Start the sequences each trigger of the window would start; how many triggers, and who was kept out."""
     account = ctx.settings.account_id
     refusals: list[Refusal] = []
-    items = followup_queries.triggers_since(conn, account, since, ctx.now)
+    items = sequence_queries.triggers_since(conn, account, since, ctx.now)
     for item in items:
         job, anchor, context = _inputs(conn, ctx, item)
         for name, sequence in ctx.settings.sequences.items():
@@ -271,7 +271,7 @@ def _inputs(
             return job, enrollment.anchor_at, {"rating": rating}
     stored = ctx.store.fields_of(item.customer_id).get(sequences.RATING_FIELD)
     context: dict[str, object] = {"rating": stored.value} if stored is not None else {}
-    job_id = followup_queries.latest_job_id(conn, ctx.settings.account_id, item.customer_id, before=item.at)
+    job_id = sequence_queries.latest_job_id(conn, ctx.settings.account_id, item.customer_id, before=item.at)
     return (ctx.store.get_job(job_id) if job_id else None), None, context
 
 
@@ -296,7 +296,7 @@ def _project(ctx: HandlerContext, view: EnrollmentView) -> list[PlannedStep]:
         else:
             due = max(view.anchor_at + step.offset, ctx.now)
             if step.channel == "sms":
-                due = followups.within_text_hours(ctx, view.customer_id, due)
+                due = texts.within_text_hours(ctx, view.customer_id, due)
         planned.append(PlannedStep(view.customer_name, view.sequence, step.name, due, step.channel, _what(step), notes))
     return planned
 

@@ -13,7 +13,7 @@ from fieldrelay.cli.sequences import add_row
 from fieldrelay.service.outreach import templates
 from fieldrelay.service.records import StoredField
 from fieldrelay.storage.mirror import SqlMirror
-from fieldrelay.storage.sequences import queries as followup_queries
+from fieldrelay.storage.sequences import queries as sequence_queries
 
 templates_app = typer.Typer(help="Message templates: list them, render one for a customer.", no_args_is_help=True)
 
@@ -57,7 +57,7 @@ def render(
         except LookupError as exc:
             console.print(f"No customer {customer!r}.", style="red", markup=False, highlight=False)
             raise typer.Exit(2) from exc
-        job_id = followup_queries.latest_job_id(conn, settings.account_id, record.id)
+        job_id = sequence_queries.latest_job_id(conn, settings.account_id, record.id)
         job = store.get_job(job_id) if job_id else None
         renewal = _renewal_date(store.fields_of(record.id).get("renewal_due_on"))
     try:

@@ -20,7 +20,7 @@ from fieldrelay.service import bus
 from fieldrelay.service.changes import TextSent
 from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import texts
 from fieldrelay.service.outreach.consent import withheld_reason
 from fieldrelay.service.ports import EmailSender, SendFailed, SendResult, SmsSender
 from fieldrelay.storage.mirror import SqlMirror
@@ -127,7 +127,7 @@ class OutboxDelivery:
         now = self.clock.now()
         with self.engine.connect() as conn:
             ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
-            opening = followups.within_text_hours(ctx, row.customer_id, now)
+            opening = texts.within_text_hours(ctx, row.customer_id, now)
         return opening if opening > now else None
 
     def _defer(self, row: Any, until: datetime) -> None:
@@ -178,7 +178,7 @@ class OutboxDelivery:
                         label = (purpose or "message").replace("_", " ")
                         summary = f"{out.noun} sent ({label}) to {out.to}"
                         self._timeline(conn, row, result.at, "message.sent", summary, out.provider)
-                        if row.target == followups.SMS_TARGET:
+                        if row.target == texts.SMS_TARGET:
                             # The bus says what a sent text sets off (while an estimate awaits an answer: a follow-up).
                             now = self.clock.now()
                             ctx = HandlerContext(SqlMirror(conn, row.account_id, now), now, self.settings)

@@ -9,7 +9,7 @@ import pytest
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.handoff import review as handoff_review
-from fieldrelay.service.handoff import stages as handoff_steps
+from fieldrelay.service.handoff import stages
 from fieldrelay.storage.handoff.report import handoff_figures
 from fieldrelay.storage.sequences.tables import tasks
 from tests.service.handoff.support import (
@@ -49,7 +49,7 @@ def test_an_unanswered_lead_escalates_to_the_csrs_lead_an_hour_after_it_was_due(
 def test_a_task_done_in_time_is_not_escalated(runtime: Runtime) -> None:
     deal_id = lead_at(runtime, shop_time(2, 10))
     sim_clock(runtime).advance_to(shop_time(2, 10, 4))
-    act(runtime, lambda ctx: handoff_steps.log_followup(ctx, deal_id, "call", "Booked for Tuesday", "Carla"))
+    act(runtime, lambda ctx: stages.log_followup(ctx, deal_id, "call", "Booked for Tuesday", "Carla"))
     run_until(runtime, shop_time(2, 12))
     assert [(t.status, t.escalated_to) for t in rows(runtime, tasks)] == [("done", None)]
 
@@ -57,7 +57,7 @@ def test_a_task_done_in_time_is_not_escalated(runtime: Runtime) -> None:
 def test_without_a_lead_of_their_own_the_task_escalates_to_the_operations_role(runtime: Runtime) -> None:
     runtime.new_worker("team")
     deal_id = lead_at(runtime, shop_time(2, 10))
-    act(runtime, lambda ctx: handoff_steps.assign(ctx, deal_id, "Olga"))  # Olga reports to nobody
+    act(runtime, lambda ctx: stages.assign(ctx, deal_id, "Olga"))  # Olga reports to nobody
     run_until(runtime, shop_time(2, 11, 5))
     assert sop_tasks(runtime, deal_id)[0].escalated_to == "operations"
 
@@ -117,13 +117,13 @@ def test_weekly_numbers_from_known_leads_and_estimates(runtime: Runtime) -> None
         deal_ids.append(deal_id)
         if answer_after is not None:
             sim_clock(runtime).advance_to(shop_time(12, 9, minute + answer_after))
-            act(runtime, lambda ctx, d=deal_id: handoff_steps.log_followup(ctx, d, "call", "Called back", "Carla"))
+            act(runtime, lambda ctx, d=deal_id: stages.log_followup(ctx, d, "call", "Called back", "Carla"))
     # Two estimates this week: one followed up within 48 h, one not.
     estimate_at(runtime, shop_time(12, 11), customer(*people[0]))
     estimate_at(runtime, shop_time(12, 11, 30), customer(*people[1]))
     followed = deal_ids[1]
     sim_clock(runtime).advance_to(shop_time(13, 9))
-    act(runtime, lambda ctx: handoff_steps.log_followup(ctx, followed, "text", "Any questions?", "Sam"))
+    act(runtime, lambda ctx: stages.log_followup(ctx, followed, "text", "Any questions?", "Sam"))
 
     now = datetime(2026, 11, 13, 18, 0, tzinfo=UTC)
     with runtime.engine.connect() as conn:

@@ -10,7 +10,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import first_response as handoff
-from fieldrelay.service.handoff import stages as handoff_steps
+from fieldrelay.service.handoff import stages
 from fieldrelay.service.handoff.first_response import HandoffRefused
 from tests.service.handoff.support import act, aware, deal, estimate_at, handoff_settings, lead_at, shop_time, sop_tasks
 from tests.service.sequences.support import run_until
@@ -27,7 +27,7 @@ def qualify(runtime: Runtime, deal_id: str, zip_code: str = "78701", job: str = 
     """The dispatcher qualifying the lead now."""
     act(
         runtime,
-        lambda ctx: handoff_steps.qualify(ctx, deal_id, zip_code=zip_code, job_type=job, requested_for=when, by="Dan"),
+        lambda ctx: stages.qualify(ctx, deal_id, zip_code=zip_code, job_type=job, requested_for=when, by="Dan"),
     )
 
 
@@ -68,14 +68,14 @@ def test_qualifying_records_the_answers_hands_to_dispatch_and_stops_the_first_re
 def test_no_decision_without_a_follow_up_date_is_refused(runtime: Runtime) -> None:
     deal_id = lead_at(runtime, shop_time(2, 10))
     with pytest.raises(HandoffRefused, match="no_decision needs a follow-up date"):
-        act(runtime, lambda ctx: handoff_steps.record_outcome(ctx, deal_id, "no_decision"))
+        act(runtime, lambda ctx: stages.record_outcome(ctx, deal_id, "no_decision"))
     with pytest.raises(HandoffRefused, match="exactly one of"):
-        act(runtime, lambda ctx: handoff_steps.record_outcome(ctx, deal_id, "estimate_sent,work_approved"))
+        act(runtime, lambda ctx: stages.record_outcome(ctx, deal_id, "estimate_sent,work_approved"))
 
 
 def test_no_decision_with_a_date_puts_a_call_on_sales_list_that_morning(runtime: Runtime) -> None:
     deal_id = lead_at(runtime, shop_time(2, 10))
-    act(runtime, lambda ctx: handoff_steps.record_outcome(ctx, deal_id, "no_decision", follow_up_on=date(2026, 11, 10)))
+    act(runtime, lambda ctx: stages.record_outcome(ctx, deal_id, "no_decision", follow_up_on=date(2026, 11, 10)))
     row = deal(runtime, deal_id)
     assert (row.stage, row.owner) == ("no_decision", "Sam")
     (call,) = sop_tasks(runtime, deal_id, "open")
@@ -107,7 +107,7 @@ def test_an_estimate_sent_at_3_01_pm_is_followed_up_next_business_morning(runtim
 def test_the_estimate_sent_outcome_plans_the_same_follow_ups(runtime: Runtime) -> None:
     deal_id = lead_at(runtime, shop_time(2, 9))
     sim_clock(runtime).advance_to(shop_time(2, 16))
-    act(runtime, lambda ctx: handoff_steps.record_outcome(ctx, deal_id, "estimate_sent", by="Tech Tom"))
+    act(runtime, lambda ctx: stages.record_outcome(ctx, deal_id, "estimate_sent", by="Tech Tom"))
     kinds = [(t.kind, aware(t.due_at)) for t in sop_tasks(runtime, deal_id, "open") if "followup" in t.kind]
     assert kinds[0] == ("sop.followup.1", shop_time(3, 8))
     assert [a.summary for a in timeline(runtime, deal(runtime, deal_id).customer_id, "estimate.sent")] == [
@@ -119,7 +119,7 @@ def test_logging_a_follow_up_closes_the_earliest_one_and_lands_on_the_timeline(r
     estimate_at(runtime, shop_time(2, 10))
     deal_id = deal_id_only(runtime)
     sim_clock(runtime).advance_to(shop_time(2, 16))
-    act(runtime, lambda ctx: handoff_steps.log_followup(ctx, deal_id, "call", "Wants to think it over", "Sam"))
+    act(runtime, lambda ctx: stages.log_followup(ctx, deal_id, "call", "Wants to think it over", "Sam"))
     done = [t.kind for t in sop_tasks(runtime, deal_id, "done")]
     assert done == ["sop.followup.1"]
     row = deal(runtime, deal_id)
@@ -133,9 +133,9 @@ def test_reassigning_moves_the_deal_and_its_open_tasks_on_the_spot(runtime: Runt
     act(runtime, lambda ctx: handoff.add_member(ctx, "Rosa", "sales", reports_to="Olga"))
     estimate_at(runtime, shop_time(2, 10))
     deal_id = deal_id_only(runtime)
-    act(runtime, lambda ctx: handoff_steps.log_followup(ctx, deal_id, "text", "Sent photos", "Sam"))
+    act(runtime, lambda ctx: stages.log_followup(ctx, deal_id, "text", "Sent photos", "Sam"))
 
-    moved = act(runtime, lambda ctx: handoff_steps.assign(ctx, deal_id, "Rosa", by="Olga"))
+    moved = act(runtime, lambda ctx: stages.assign(ctx, deal_id, "Rosa", by="Olga"))
     assert moved == 2
     assert deal(runtime, deal_id).owner == "Rosa"
     assert {t.assignee for t in sop_tasks(runtime, deal_id, "open")} == {"Rosa"}
@@ -146,7 +146,7 @@ def test_assigning_to_someone_not_on_the_team_is_refused(runtime: Runtime) -> No
     runtime.new_worker("team")
     deal_id = lead_at(runtime, shop_time(2, 10))
     with pytest.raises(HandoffRefused, match="'Zed' is not on the team \\(team: Carla, Dan, Olga, Sam\\)"):
-        act(runtime, lambda ctx: handoff_steps.assign(ctx, deal_id, "Zed"))
+        act(runtime, lambda ctx: stages.assign(ctx, deal_id, "Zed"))
     assert deal(runtime, deal_id).owner == "Carla"
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from fieldrelay.domain import events as ev
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.crm.ports import MergeRefused
-from fieldrelay.service.identity import review as merge_review
+from fieldrelay.service.identity import review as identity_review
 from fieldrelay.storage.tables import (
     activities,
     customer_emails,
@@ -121,7 +121,7 @@ def test_a_person_merges_a_queued_pair_and_can_undo_it_exactly(runtime: Runtime)
     before = snapshot(runtime)
 
     with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-        merge_id = merge_review.merge_pair(ctx, pair.id, "dana")
+        merge_id = identity_review.merge_pair(ctx, pair.id, "dana")
     assert live_customers(runtime) == 1
     (merged,) = rows(runtime, merge_candidates)
     assert merged.status == "merged"
@@ -129,7 +129,7 @@ def test_a_person_merges_a_queued_pair_and_can_undo_it_exactly(runtime: Runtime)
     assert (merge.id, merge.decided_by) == (merge_id, "person:dana")
 
     with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-        survivor_id, restored_id = merge_review.unmerge(ctx, merge_id, "dana")
+        survivor_id, restored_id = identity_review.unmerge(ctx, merge_id, "dana")
     assert (survivor_id, restored_id) == (pair.other_id, pair.customer_id)
     after = snapshot(runtime)
     notes = {a[0] for a in after["activities"]} - {a[0] for a in before["activities"]}
@@ -140,7 +140,7 @@ def test_a_person_merges_a_queued_pair_and_can_undo_it_exactly(runtime: Runtime)
     assert [a for a in after["activities"] if a[0] not in notes] == before["activities"]
     assert rows(runtime, merge_candidates)[0].status == "open", "the pair is back in the queue"
     with pytest.raises(MergeRefused, match="already undone"), runtime.unit_of_work("default") as ctx:
-        merge_review.unmerge(ctx, merge_id, "dana")
+        identity_review.unmerge(ctx, merge_id, "dana")
 
 
 def test_an_automatic_merge_can_be_undone_and_the_lead_keeps_its_own_history(runtime: Runtime) -> None:
@@ -148,7 +148,7 @@ def test_an_automatic_merge_can_be_undone_and_the_lead_keeps_its_own_history(run
     apply(runtime, form_lead("sub_1", -5, person("sub_1", "Pat", "Doe", phones=(PAT_E164,))))
     (merge,) = rows(runtime, merges)
     with runtime.unit_of_work("default") as ctx:
-        merge_review.unmerge(ctx, merge.id, "dana")
+        identity_review.unmerge(ctx, merge.id, "dana")
 
     assert live_customers(runtime) == 2
     restored = next(c for c in live(runtime) if c.id == merge.merged_id)
@@ -168,12 +168,12 @@ def test_keeping_a_pair_apart_takes_it_out_of_the_queue(runtime: Runtime) -> Non
     apply(runtime, form_lead("sub_1", -5, person("sub_1", None, "Doe", phones=(PAT_E164,))))
     (pair,) = rows(runtime, merge_candidates)
     with runtime.unit_of_work("default") as ctx:
-        merge_review.keep_apart(ctx, pair.id, "dana")
+        identity_review.keep_apart(ctx, pair.id, "dana")
     (decided,) = rows(runtime, merge_candidates)
     assert (decided.status, decided.decided_by) == ("distinct", "dana")
     assert live_customers(runtime) == 2
     with pytest.raises(MergeRefused, match="already distinct"), runtime.unit_of_work("default") as ctx:
-        merge_review.merge_pair(ctx, pair.id, "dana")
+        identity_review.merge_pair(ctx, pair.id, "dana")
 
 
 def test_later_events_for_a_merged_vendor_id_reach_the_survivor(runtime: Runtime) -> None:

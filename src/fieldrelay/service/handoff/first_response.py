@@ -16,7 +16,7 @@ from fieldrelay.rules.config import DAYS, Settings
 from fieldrelay.service.changes import LeadArrived
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff.ports import HandoffDeal
-from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import texts
 
 ACK = "sop.ack"  # the timer kind of the after-hours acknowledgement text
 ESCALATE = "sop.escalate"  # the timer kind that checks one task for escalation when it is overdue
@@ -183,7 +183,7 @@ def _plan_ack(ctx: HandlerContext, deal: HandoffDeal, lead_at: datetime, opening
     """
     store = ctx.store
     key = f"{ACK}:{deal.id}"
-    due = followups.within_text_hours(
+    due = texts.within_text_hours(
         ctx, deal.customer_id, max(lead_at + timedelta(minutes=ctx.settings.sop.after_hours_ack_minutes), ctx.now)
     )
     message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fieldrelay:{ctx.settings.account_id}:{key}"))
@@ -215,6 +215,6 @@ def fire_ack(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
         return
     opening = datetime.fromisoformat(str(payload["opening"]))
     words = in_words(opening, ctx.now, ZoneInfo(ctx.settings.business.time_zone))
-    followups.send_or_cancel(
+    texts.send_or_cancel(
         ctx, message, None, "After-hours acknowledgement", ctx.settings.sop.ack_template, opening=words
     )

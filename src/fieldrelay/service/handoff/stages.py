@@ -23,8 +23,7 @@ from fieldrelay.service.handoff.first_response import (
     stage_owner,
 )
 from fieldrelay.service.handoff.ports import HandoffDeal
-from fieldrelay.service.outreach import job_texts
-from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import job_texts, texts
 
 Outcome = Literal["estimate_sent", "work_approved", "no_decision"]
 OUTCOMES: tuple[Outcome, ...] = ("estimate_sent", "work_approved", "no_decision")
@@ -32,7 +31,7 @@ FOLLOWUP = "sop.followup"  # task kinds sop.followup.1 … 3
 DECISION_FOLLOWUP = "sop.decision_followup"
 QUALIFIED = "qualified"
 # Texts about something else (an appointment, a payment, a review, the lead's own acknowledgement) are no follow-up.
-_NOT_FOLLOWUPS = frozenset({ACK_PURPOSE, followups.REVIEW_REQUEST, *job_texts.TEXTS})
+_NOT_FOLLOWUPS = frozenset({ACK_PURPOSE, texts.REVIEW_REQUEST, *job_texts.TEXTS})
 _FOLLOWUP_TITLES = (
     "Follow up on the estimate (same day)",
     "Follow up on the estimate (48 hours)",

@@ -15,7 +15,7 @@ from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.domain.money import dollars
 from fieldrelay.service.changes import JobChanged
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import texts
 from fieldrelay.service.records import JobRecord
 
 JOB_TEXT = "job_text"
@@ -33,8 +33,8 @@ def on_job(ctx: HandlerContext, change: JobChanged) -> None:
     if job is None:
         return
     for action in ctx.settings.field_mapping.row(change.event).trigger:
-        if action == followups.REVIEW_REQUEST:
-            followups.schedule_review_request(
+        if action == texts.REVIEW_REQUEST:
+            texts.schedule_review_request(
                 ctx, customer_id=change.customer_id, job_id=job.id, paid_at=change.occurred_at
             )
         elif action in TEXTS:
@@ -45,7 +45,7 @@ def schedule(ctx: HandlerContext, action: str, *, customer_id: str, job: JobReco
     """Plan the text ``delay_minutes`` after the event, once per job and event."""
     text = getattr(ctx.settings.job_texts, action)
     due = max(trigger_at + timedelta(minutes=text.delay_minutes), ctx.now)
-    followups.plan_text(
+    texts.plan_text(
         ctx,
         key=f"{action}:{job.id}:{trigger_at.isoformat()}",
         kind=JOB_TEXT,
@@ -75,7 +75,7 @@ def fire(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
     zone = ZoneInfo(ctx.settings.business.time_zone)
     appointment = f"{job.scheduled_start.astimezone(zone):%a %b %-d at %-I:%M %p}" if job.scheduled_start else None
     balance = dollars(job.balance_cents) if job.balance_cents else None
-    followups.send_or_cancel(
+    texts.send_or_cancel(
         ctx,
         message,
         reason,

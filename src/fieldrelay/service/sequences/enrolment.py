@@ -19,8 +19,7 @@ from fieldrelay.domain.sequence_time import next_business_moment, season_moment
 from fieldrelay.rules.config import DAYS
 from fieldrelay.rules.sequences import ExitRule, Sequence
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import consent, templates
-from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import consent, templates, texts
 from fieldrelay.service.records import JobRecord
 from fieldrelay.service.sequences.ports import EnrollmentRecord
 
@@ -150,7 +149,7 @@ def plan_from(ctx: HandlerContext, enrollment: EnrollmentRecord, index: int, att
         if step.align == "business_hours":
             due = _business_moment(ctx, due)
         if step.channel == "sms":
-            due = followups.within_text_hours(ctx, enrollment.customer_id, due)
+            due = texts.within_text_hours(ctx, enrollment.customer_id, due)
         schedule_step(ctx, enrollment, index, step.name, due, attempt)
         return
     finish(ctx, enrollment, "completed", None)

@@ -11,8 +11,7 @@ from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.rules import secrets
 from fieldrelay.rules.sequences import Condition, ExitRule, Sequence, Step, parse_duration
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import consent, templates
-from fieldrelay.service.outreach import texts as followups
+from fieldrelay.service.outreach import consent, templates, texts
 from fieldrelay.service.outreach import unsubscribe as unsubscribe_links
 from fieldrelay.service.records import JobRecord
 from fieldrelay.service.sequences import enrolment as sequences
@@ -163,7 +162,7 @@ def _send(
         if len(recent) >= cap:
             free_at = recent[len(recent) - cap] + CAP_WINDOW
             if channel == "sms":
-                free_at = followups.within_text_hours(ctx, customer_id, free_at)
+                free_at = texts.within_text_hours(ctx, customer_id, free_at)
             index = enrollment.next_step
             sequences.schedule_step(ctx, enrollment, index, step.name, free_at, attempt + 1)
             store.add_activity(
