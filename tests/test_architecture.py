@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,9 @@ def lint_imports(*args: str, pythonpath: Path | None = None) -> subprocess.Compl
 def test_the_import_contracts_hold() -> None:
     result = lint_imports()
 
+    contracts = tomllib.loads(CONFIG.read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 5 kept, 0 broken." in result.stdout
+    assert f"Contracts: {len(contracts)} kept, 0 broken." in result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,12 @@ WRONG_WAY = {
     ),
     "domain-imports-pydantic": ("domain/money.py", "pydantic", "domain-pure"),
     "service-imports-sqlalchemy": ("service/clock.py", "sqlalchemy", "service-no-io"),
+    "intake-calls-a-reaction": ("service/intake/jobs.py", "fieldrelay.service.crm.sync", "intake-publishes"),
+    "referrals-start-a-sequence": (
+        "service/referrals/rewards.py",
+        "fieldrelay.service.sequences.enrolment",
+        "capabilities-react-through-bus",
+    ),
 }
 
 
@@ -91,4 +99,5 @@ def test_a_wrong_way_import_breaks_its_contract(
     assert result.returncode != 0, result.stdout + result.stderr
     assert "Contracts: 0 kept, 1 broken." in result.stdout
     importer = "fieldrelay." + module.removesuffix(".py").replace("/", ".")
-    assert f"{importer} -> {imported}" in result.stdout, result.stdout
+    # lint-imports wraps long lines at its own width: compare with the white space folded.
+    assert f"{importer} -> {imported}" in " ".join(result.stdout.split()), result.stdout
