@@ -133,6 +133,9 @@ outbox = Table(
     Column("customer_id", String(36)),
     Column("message_id", String(36)),
     Column("payload", JSON, nullable=False),
+    # What a message to a customer is for (customer, purpose family, job or deal, channel: service/outreach/intents.py):
+    # unique, so a second rule or sequence asking for the same message queues nothing. NULL for CRM writes.
+    Column("intent_key", String(200)),
     # pending → sending → sent | dead | cancelled; dead → dismissed (by a person); a failed attempt returns to pending
     # with a later next_attempt_at
     *_claim_columns(),
@@ -140,6 +143,7 @@ outbox = Table(
     Column("sent_at", _utc()),
     UniqueConstraint("account_id", "idempotency_key", name="uq_outbox_idempotency"),
 )
+Index("uq_outbox_intent", outbox.c.account_id, outbox.c.intent_key, unique=True)
 Index("ix_outbox_claim", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_ordering", outbox.c.ordering_key, outbox.c.status)
 
@@ -297,6 +301,8 @@ messages = Table(
     # First open and first click the provider reported (email events), for sequence branches.
     Column("opened_at", _utc()),
     Column("clicked_at", _utc()),
+    # The marketing touch it belongs to: one step's text and email are one touch for the weekly cap.
+    Column("touch", String(100)),
 )
 Index("ix_messages_provider_message_id", messages.c.account_id, messages.c.provider_message_id)
 
