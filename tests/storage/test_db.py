@@ -1,4 +1,5 @@
-"""SQLite set-up: threads of one process take turns on the write lock, and every way a transaction ends frees it."""
+"""SQLite set-up: threads of one process take turns on the write lock, and every way a transaction ends frees it.
+Opening a database: URLs people are given, a missing file, no schema or an old one, an unreachable server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from fieldrelay.storage.db import make_engine
+from fieldrelay.storage.db import DatabaseProblem, make_engine, open_database, parse_url
 
 
 @pytest.fixture
@@ -104,3 +105,74 @@ def test_another_process_holding_the_database_is_waited_for_by_sqlite(engine: En
     timer.join()
     other.close()
     assert _values(engine) == [6, 7]
+
+
+# --- opening a database ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://app:pw@db.example.com:5432/shop", "postgresql+psycopg://app:pw@db.example.com:5432/shop"),
+        ("postgresql://app@db.example.com/shop", "postgresql+psycopg://app@db.example.com/shop"),
+        ("postgresql+psycopg://app@db.example.com/shop", "postgresql+psycopg://app@db.example.com/shop"),
+        ("sqlite:///./fieldrelay.db", "sqlite:///./fieldrelay.db"),
+    ],
+)
+def test_postgres_urls_as_hosts_hand_them_out_use_psycopg(given: str, used: str) -> None:
+    assert parse_url(given).render_as_string(hide_password=False) == used
+    assert make_engine(given).url.drivername == parse_url(used).drivername
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://app@db.example.com/shop", "fieldrelay cannot use mysql:// databases"),
+        ("postgresql+psycopg2://app@db.example.com/shop", "cannot use postgresql+psycopg2:// databases"),
+        ("not a url", "the database URL is not one fieldrelay can read"),
+    ],
+)
+def test_a_url_fieldrelay_cannot_use_is_one_clear_problem(url: str, says: str) -> None:
+    with pytest.raises(DatabaseProblem, match=r"use sqlite:///path/to/fieldrelay\.db or postgresql://") as raised:
+        make_engine(url)
+    assert says in str(raised.value)
+
+
+def test_a_missing_sqlite_file_is_named_and_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(DatabaseProblem, match=r"no database at sqlite:///.*typo\.db: .*fieldrelay db upgrade"):
+        open_database(f"sqlite:///{path}", create=False)
+    assert not path.exists()
+
+
+def test_a_database_without_the_schema_says_to_upgrade(empty_db_url: str) -> None:
+    if empty_db_url.startswith("sqlite"):
+        sqlite3.connect(empty_db_url.removeprefix("sqlite:///")).close()  # a file that exists, with no tables
+    with pytest.raises(DatabaseProblem, match="has no fieldrelay schema: run `fieldrelay db upgrade`"):
+        open_database(empty_db_url, create=False)
+    open_database(empty_db_url, create=True).dispose()  # what db upgrade, serve and worker do
+    open_database(empty_db_url, create=False).dispose()
+
+
+def test_an_older_or_newer_schema_is_named(db_url: str) -> None:
+    open_database(db_url, create=False).dispose()  # the current schema
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        with pytest.raises(DatabaseProblem, match=r"has an older schema \(0001\): run `fieldrelay db upgrade`"):
+            open_database(db_url, create=False)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        with pytest.raises(DatabaseProblem, match="has schema 9999, newer than this fieldrelay: upgrade fieldrelay"):
+            open_database(db_url, create=False)
+    finally:
+        engine.dispose()
+
+
+def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    with pytest.raises(DatabaseProblem) as raised:
+        open_database("postgres://app:hunter2@127.0.0.1:1/shop", create=True)
+    message = str(raised.value)
+    assert message.startswith("cannot reach the database postgresql+psycopg://app:***@127.0.0.1:1/shop: ")
+    assert "hunter2" not in message and "\n" not in message

@@ -5,17 +5,28 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 DEFAULT_URL = "sqlite:///./fieldrelay.db"
 _BUSY_TIMEOUT_S = 30
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# Heroku, Render, Fly and psql hand out postgres:// and postgresql:// URLs; fieldrelay speaks psycopg 3.
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
+_URL_HINT = "use sqlite:///path/to/fieldrelay.db or postgresql://user@host/dbname"
+
+
+class DatabaseProblem(Exception):
+    """The database cannot be used as asked; the message is one line for a person (never holds a password)."""
 
 
 def resolve_url(url: str | None) -> str:
@@ -28,20 +39,42 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def parse_url(url: str | None) -> URL:
+    """The database URL parsed, ``postgres://`` and ``postgresql://`` turned into psycopg 3's driver URL."""
+    try:
+        parsed = make_url(resolve_url(url))
+    except ArgumentError as exc:
+        raise DatabaseProblem(f"the database URL is not one fieldrelay can read: {_URL_HINT}") from exc
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def describe(url: URL) -> str:
+    """The URL as a person may see it: the password hidden."""
+    return url.render_as_string(hide_password=True)
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite turn on WAL and make every transaction ``BEGIN IMMEDIATE``."""
-    resolved = make_url(resolve_url(url))
-    if resolved.get_backend_name() == "sqlite":
-        engine = create_engine(
-            resolved,
-            connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
-            **kwargs,
-        )
-        _configure_sqlite(engine)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    return create_engine(resolved, **kwargs)
+    resolved = parse_url(url)
+    unusable = DatabaseProblem(f"fieldrelay cannot use {resolved.drivername}:// databases: {_URL_HINT}")
+    if resolved.get_backend_name() not in ("sqlite", "postgresql"):
+        raise unusable
+    try:
+        if resolved.get_backend_name() == "sqlite":
+            engine = create_engine(
+                resolved,
+                connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
+                **kwargs,
+            )
+            _configure_sqlite(engine)
+            return engine
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        return create_engine(resolved, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:  # a driver that is not installed (postgresql+psycopg2://)
+        raise unusable from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -132,3 +165,68 @@ def ping(engine: Engine) -> None:
     """Raise if the database cannot be reached."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def open_database(url: str | None, *, create: bool) -> Engine:
+    """An engine on a usable database, or DatabaseProblem saying on one line what is wrong.
+
+    With ``create`` the schema is created or migrated (serve, worker, db upgrade). Without it the database must
+    already hold the current schema, and a SQLite file that does not exist is never created by the attempt.
+    """
+    engine = make_engine(url)
+    where = describe(engine.url)
+    try:
+        if create:
+            upgrade(engine)
+        else:
+            _require_file(engine, where)
+            _require_current_schema(engine, where)
+    except DatabaseProblem:
+        engine.dispose()
+        raise
+    except OperationalError as exc:
+        engine.dispose()
+        raise DatabaseProblem(f"cannot reach the database {where}: {_reason(exc)}") from exc
+    except DBAPIError as exc:
+        engine.dispose()
+        raise DatabaseProblem(f"the database {where} refused: {_reason(exc)}") from exc
+    return engine
+
+
+def _require_file(engine: Engine, where: str) -> None:
+    """A SQLite database file must exist: connecting would create an empty one."""
+    database = engine.url.database
+    if is_sqlite(engine) and database and database != ":memory:" and not Path(database).exists():
+        raise DatabaseProblem(
+            f"no database at {where}: check --db or DATABASE_URL, or create it with `fieldrelay db upgrade`"
+        )
+
+
+def _require_current_schema(engine: Engine, where: str) -> None:
+    """The database's Alembic revision must be this release's newest."""
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    heads = set(_scripts().get_heads())
+    if current == heads:
+        return
+    if not current:
+        raise DatabaseProblem(f"the database {where} has no fieldrelay schema: run `fieldrelay db upgrade`")
+    known = {script.revision for script in _scripts().walk_revisions()}
+    if current <= known:
+        raise DatabaseProblem(
+            f"the database {where} has an older schema ({', '.join(sorted(current))}): run `fieldrelay db upgrade`"
+        )
+    raise DatabaseProblem(
+        f"the database {where} has schema {', '.join(sorted(current))}, newer than this fieldrelay: upgrade fieldrelay"
+    )
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(_MIGRATIONS))
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The driver's first line of the error (psycopg and sqlite3 put the reason there, never a password)."""
+    lines = str(exc.orig).strip().splitlines()
+    return lines[0].strip() if lines else type(exc.orig).__name__
