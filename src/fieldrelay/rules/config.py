@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    field_validator,
+    model_validator,
+)
 
 from fieldrelay.domain.enrichment.equipment import DEFAULT_EQUIPMENT_RULES, EquipmentRule
 from fieldrelay.domain.identity.match import MERGE_THRESHOLD, REVIEW_THRESHOLD
@@ -273,10 +281,25 @@ class Settings(_Strict):
     templates: dict[str, Template] = Field(
         default_factory=lambda: {k: Template.model_validate(v) for k, v in packaged_section("templates").items()}
     )
+    # The packaged demo shop's file says true: `serve` and `worker` refuse it without --demo, so real customers are
+    # never texted under the demo shop's name. `fieldrelay init` writes a file without it.
+    demo: bool = False
 
-    @model_validator(mode="after")
-    def _templates_exist(self) -> Settings:
-        problems = check_references(self.sequences, self.templates)
+    @field_validator("templates", mode="before")
+    @classmethod
+    def _over_packaged(cls, value: object) -> object:
+        # A file names only the templates it changes; every other one keeps its packaged text.
+        if isinstance(value, dict):
+            return {**packaged_section("templates"), **value}
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _templates_exist(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
+        settings = handler(data)
+        sequences = data.get("sequences") if isinstance(data, dict) else None
+        written = set(sequences) if isinstance(sequences, dict) else set()
+        problems = check_references(settings.sequences, settings.templates, written)
         if problems:
             raise LocatedProblems(problems)
-        return self
+        return settings

@@ -38,10 +38,16 @@ class ConfigError(Exception):
         super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
 
 
+def config_path(path: Path | None = None) -> Path:
+    """The file settings come from: the given one, else ./fieldrelay.yaml if present, else the packaged demo shop's."""
+    if path is not None:
+        return path
+    return DEFAULT_PATH if DEFAULT_PATH.exists() else DEFAULT_YAML
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read the given file, else ./fieldrelay.yaml if present, else the packaged default."""
-    if path is None:
-        path = DEFAULT_PATH if DEFAULT_PATH.exists() else DEFAULT_YAML
+    path = config_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -11,6 +11,7 @@ packaged ``default.yaml`` under ``sequences`` and ``templates``.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Literal, get_args
 
@@ -225,18 +226,30 @@ class Followup(_Strict):
 
 
 def check_references(
-    sequences: dict[str, Sequence], templates: dict[str, Template]
+    sequences: dict[str, Sequence], templates: dict[str, Template], written: Collection[str] | None = None
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """Problems between sequences and templates: a missing template, or one for the wrong channel."""
+    """Problems between sequences and templates: a missing template, or one for the wrong channel.
+
+    ``written`` names the sequences the file itself holds (None: all). A sequence the file does not hold is a packaged
+    one, so its problem comes from a template the file overrides: it is placed on that template, where the line is.
+    """
     problems: list[tuple[tuple[str | int, ...], str]] = []
     for name, sequence in sequences.items():
         for index, step in enumerate(sequence.steps):
             if step.template is None:
                 continue
             template = templates.get(step.template)
-            where = ("sequences", name, "steps", index, "template")
+            where: tuple[str | int, ...] = ("sequences", name, "steps", index, "template")
             if template is None:
                 problems.append((where, f"no template named {step.template!r} (templates: {', '.join(templates)})"))
+            elif template.channel != step.channel and written is not None and name not in written:
+                problems.append(
+                    (
+                        ("templates", step.template, "channel"),
+                        f"template {step.template!r} is for {template.channel}, but the packaged sequence {name} "
+                        f"sends it by {step.channel} (step {step.name})",
+                    )
+                )
             elif template.channel != step.channel:
                 problems.append((where, f"template {step.template!r} is for {template.channel}, not {step.channel}"))
     return problems
