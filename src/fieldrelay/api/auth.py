@@ -10,11 +10,17 @@ from fieldrelay.rules.secrets import api_token
 
 
 def require_token(request: Request) -> str:
-    """Return the caller's account id, or refuse with 401."""
+    """Return the caller's account id, or refuse: 503 when the server has no token configured, else 401."""
     expected = api_token()
+    if not expected:
+        # Still closed to everyone, but a caller learns the server needs setting up, not that their token is wrong.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "no API token is configured on this server: set FIELDRELAY_API_TOKEN and restart fieldrelay",
+        )
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
