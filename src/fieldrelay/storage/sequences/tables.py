@@ -55,6 +55,10 @@ tasks = Table(
     Column("escalated_to", String(100)),
     Column("created_at", _utc(), nullable=False),
     Column("closed_at", _utc()),
+    # Who closed it by hand, with which outcome (service/tasks/outcomes.py) and what they noted.
+    Column("closed_by", String(100)),
+    Column("outcome", String(32)),
+    Column("note", Text),
     UniqueConstraint("account_id", "source", name="uq_tasks_source"),
 )
 Index("ix_tasks_open", tasks.c.account_id, tasks.c.status, tasks.c.due_at)
