@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from fieldrelay.service.changes import LeadArrived
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff.ports import HandoffDeal
 from fieldrelay.service.outreach import texts
+from fieldrelay.service.team import Owner, owner_for
 
 ACK = "sop.ack"  # the timer kind of the after-hours acknowledgement text
 ESCALATE = "sop.escalate"  # the timer kind that checks one task for escalation when it is overdue
@@ -28,19 +28,6 @@ class HandoffRefused(Exception):
     """A person's handoff action that the SOP does not allow, with the reason in words."""
 
 
-@dataclass(frozen=True)
-class Owner:
-    """Who holds a deal at a stage: a role and, when the SOP names one, the person."""
-
-    role: str
-    person: str | None
-
-    @property
-    def label(self) -> str:
-        """What the deal's owner column holds: the person, else the role."""
-        return self.person or self.role
-
-
 def shop_hours(settings: Settings) -> ShopHours:
     """The shop's zone, weekly hours and holidays, for the handoff clocks."""
     business = settings.business
@@ -49,9 +36,11 @@ def shop_hours(settings: Settings) -> ShopHours:
 
 
 def stage_owner(settings: Settings, stage: str, fallback: str = "operations") -> Owner:
-    """The configured owner of ``stage``; operations when the SOP names none."""
+    """The configured owner of ``stage`` (operations when the SOP names none), resolved to a person by the team."""
     owner = settings.sop.owner_of(stage)
-    return Owner(owner.role, owner.person) if owner is not None else Owner(fallback, None)
+    if owner is None:
+        return owner_for(settings, fallback)
+    return owner_for(settings, owner.role, owner.person)
 
 
 def sync_team(ctx: HandlerContext) -> int:

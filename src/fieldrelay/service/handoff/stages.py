@@ -13,7 +13,6 @@ from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff.first_response import (
     ACK_PURPOSE,
     HandoffRefused,
-    Owner,
     close_tasks,
     open_task,
     record_response,
@@ -24,6 +23,7 @@ from fieldrelay.service.handoff.first_response import (
 )
 from fieldrelay.service.handoff.ports import HandoffDeal
 from fieldrelay.service.outreach import job_texts, texts
+from fieldrelay.service.team import Owner
 
 Outcome = Literal["estimate_sent", "work_approved", "no_decision"]
 OUTCOMES: tuple[Outcome, ...] = ("estimate_sent", "work_approved", "no_decision")

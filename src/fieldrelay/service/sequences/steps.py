@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.rules import secrets
 from fieldrelay.rules.sequences import Condition, ExitRule, Sequence, Step, parse_duration
+from fieldrelay.service import team
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.outreach import consent, templates, texts
 from fieldrelay.service.outreach import unsubscribe as unsubscribe_links
@@ -117,6 +118,7 @@ def _open_task(ctx: HandlerContext, enrollment: EnrollmentRecord, step: Step, jo
     assert step.task is not None
     rating = enrollment.context.get("rating")
     title = step.task.title + (f" ({rating}/5)" if isinstance(rating, int) else "")
+    owner = team.owner_for(ctx.settings, step.task.role)  # the team member holding the role, else the role
     created = ctx.store.insert_task(
         {
             "id": str(uuid.uuid4()),
@@ -124,14 +126,15 @@ def _open_task(ctx: HandlerContext, enrollment: EnrollmentRecord, step: Step, jo
             "job_id": job.id if job is not None else None,
             "kind": f"{enrollment.sequence}.{step.name}",
             "title": title,
-            "role": step.task.role,
+            "role": owner.role,
+            "assignee": owner.person,
             "due_at": ctx.now + parse_duration(step.task.due_in),
             "source": f"seq:{enrollment.id}:{step.name}",
         }
     )
     if created:
         ctx.store.add_activity(
-            enrollment.customer_id, ctx.now, "task.opened", f"Task for {step.task.role}: {title}", "fieldrelay", True
+            enrollment.customer_id, ctx.now, "task.opened", f"Task for {owner.label}: {title}", "fieldrelay", True
         )
 
 
