@@ -22,6 +22,7 @@ from fieldrelay.service.outreach.ports import SmsSender as SmsSender
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
 from fieldrelay.service.referrals.ports import ReferralStore
 from fieldrelay.service.sequences.ports import FollowupStore
+from fieldrelay.service.tasks.ports import TaskStore
 
 
 class ParseError(Exception):
@@ -100,7 +101,7 @@ class InboundConnector(Protocol):
         ...
 
 
-class MirrorStore(CrmStore, IdentityStore, FollowupStore, OpsStore, SopStore, ReferralStore, Protocol):
+class MirrorStore(CrmStore, IdentityStore, FollowupStore, OpsStore, SopStore, ReferralStore, TaskStore, Protocol):
     """Reads and writes of the built-in CRM inside one transaction (the unit of work)."""
 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:

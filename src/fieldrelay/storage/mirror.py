@@ -31,6 +31,7 @@ from fieldrelay.storage.tables import (
     outbox,
     timers,
 )
+from fieldrelay.storage.tasks.repo import SqlTasks
 
 # Queries of the hot path, built once (see storage/prepared.py); parameters are named b_*.
 _x, _p, _e, _j, _est = external_ids.c, customer_phones.c, customer_emails.c, jobs.c, estimates.c
@@ -66,7 +67,7 @@ _HAS_ESTIMATE = select(
 )
 
 
-class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals):
+class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, SqlTasks):
     """Mirror reads and writes inside the caller's transaction."""
 
     def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:

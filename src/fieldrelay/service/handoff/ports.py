@@ -54,6 +54,7 @@ class TaskRecord:
     status: str
     escalated_at: datetime | None
     escalated_to: str | None
+    source: str  # what opened it: ``sop:…`` for the SOP, ``seq:{enrollment id}:{step}`` for a sequence step
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,30 @@ def plan_from(ctx: HandlerContext, enrollment: EnrollmentRecord, index: int, att
             due = texts.within_text_hours(ctx, enrollment.customer_id, due)
         schedule_step(ctx, enrollment, index, step.name, due, attempt)
         return
+    if ctx.store.open_tasks_from(task_source(enrollment.id)):
+        # A call promised to the customer is still open: the enrolment waits (past its last step) for a person to
+        # close it with an outcome, which ends it (service/tasks/closing.py).
+        ctx.store.update_enrollment(enrollment.id, {"next_step": len(sequence.steps)})
+        return
     finish(ctx, enrollment, "completed", None)
+
+
+def task_source(enrollment_id: str) -> str:
+    """The source prefix of the tasks an enrolment's steps open (``seq:{enrollment id}:{step}``)."""
+    return f"seq:{enrollment_id}:"
+
+
+def task_opened_by(source: str) -> tuple[str, str] | None:
+    """(enrolment id, step name) of a task a sequence step opened, from its source; None for any other task."""
+    kind, _, rest = source.partition(":")
+    enrollment_id, _, step = rest.partition(":")
+    return (enrollment_id, step) if kind == "seq" and enrollment_id and step else None
+
+
+def waits_on_task(ctx: HandlerContext, enrollment: EnrollmentRecord) -> bool:
+    """True when the enrolment is active with every step done and only its open task left (see ``plan_from``)."""
+    sequence = ctx.settings.sequences.get(enrollment.sequence)
+    return enrollment.status == "active" and (sequence is None or enrollment.next_step >= len(sequence.steps))
 
 
 def schedule_step(
@@ -174,7 +197,7 @@ def skip(ctx: HandlerContext, enrollment: EnrollmentRecord, step: str, reason: s
 
 
 def finish(ctx: HandlerContext, enrollment: EnrollmentRecord, status: str, reason: str | None) -> None:
-    """End an enrolment (completed or exited), cancelling its pending steps."""
+    """End an enrolment (completed or exited), cancelling its pending steps; an exit also cancels its open tasks."""
     ctx.store.update_enrollment(enrollment.id, {"status": status, "exit_reason": reason})
     ctx.store.cancel_timers(f"seq:{enrollment.id}:")
     if status == "exited":
@@ -182,6 +205,12 @@ def finish(ctx: HandlerContext, enrollment: EnrollmentRecord, status: str, reaso
         ctx.store.add_activity(
             enrollment.customer_id, ctx.now, "sequence.exited", f"Left {label}: {reason}", "fieldrelay", True
         )
+        # What the customer did answered the sequence (booked again, became a member, opted out): its call is moot.
+        for task in ctx.store.open_tasks_from(task_source(enrollment.id)):
+            values = {"status": "cancelled", "closed_at": ctx.now, "closed_by": "fieldrelay", "note": reason}
+            ctx.store.update_task(task.id, values)
+            summary = f"Task cancelled: {task.title} ({label} ended: {reason})"
+            ctx.store.add_activity(enrollment.customer_id, ctx.now, "task.cancelled", summary, "fieldrelay", True)
 
 
 def end_on(

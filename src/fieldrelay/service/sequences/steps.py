@@ -129,7 +129,7 @@ def _open_task(ctx: HandlerContext, enrollment: EnrollmentRecord, step: Step, jo
             "role": owner.role,
             "assignee": owner.person,
             "due_at": ctx.now + parse_duration(step.task.due_in),
-            "source": f"seq:{enrollment.id}:{step.name}",
+            "source": sequences.task_source(enrollment.id) + step.name,
         }
     )
     if created:

@@ -30,6 +30,7 @@ def task_record(row: Any) -> TaskRecord:
         status=row.status,
         escalated_at=row.escalated_at,
         escalated_to=row.escalated_to,
+        source=row.source,
     )
 
 
