@@ -1,4 +1,4 @@
-"""The follow-up over HTTP: enrolments with their next step and why they ended, and the tasks people owe."""
+"""The follow-up over HTTP: enrolments with their next step and why they ended (tasks: test_task_routes.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fieldrelay.runtime import Runtime
 from fieldrelay.storage.sequences.tables import enrollments, tasks
 from fieldrelay.storage.tables import customers
 from tests.conftest import API_TOKEN, START
-from tests.service.sequences.support import at, job, library_settings, reply, run_until
+from tests.service.sequences.support import at, job, library_settings, run_until
 from tests.service.support import apply, rows
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -108,28 +108,3 @@ def test_enrollments_show_the_next_step_and_how_they_ended(client: TestClient, r
     assert len(client.get("/api/enrollments", params={"limit": 1}, headers=AUTH).json()["items"]) == 1
     assert client.get("/api/enrollments", params={"status": "paused"}, headers=AUTH).status_code == 422
     assert client.get("/api/enrollments").status_code == 401
-
-
-def test_tasks_list_what_people_owe(client: TestClient, runtime: Runtime) -> None:
-    another_shops_rows(runtime)
-    apply(runtime, job(ev.JobCompleted, START))
-    run_until(runtime, at(0.5))
-    apply(runtime, reply("2", at(1)), now=at(1))
-    run_until(runtime, at(1))
-
-    (task,) = client.get("/api/tasks", headers=AUTH).json()["items"]
-    assert task["customer_id"] == pat_id(runtime) and task["job_id"] is not None
-    assert (task["kind"], task["role"], task["status"], task["assignee"]) == (
-        "service_recovery.call",
-        "operations",
-        "open",
-        None,
-    )
-    assert task["title"].endswith("(2/5)") and task["due_at"] == "2026-11-02T20:00:00Z"
-    assert task["source"].startswith("seq:") and task["source"].endswith(":call")
-
-    assert client.get("/api/tasks", params={"role": "operations"}, headers=AUTH).json()["items"] == [task]
-    assert client.get("/api/tasks", params={"role": "sales"}, headers=AUTH).json() == {"items": []}
-    assert client.get("/api/tasks", params={"status": "done"}, headers=AUTH).json() == {"items": []}
-    assert client.get("/api/tasks", params={"role": "janitor"}, headers=AUTH).status_code == 422
-    assert client.get("/api/tasks", headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -17,6 +17,7 @@ from fieldrelay.api import (
     referral_routes,
     routes,
     sequence_routes,
+    task_routes,
     unsubscribe,
     webhooks,
 )
@@ -87,6 +88,7 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     app.include_router(sequence_routes.router)
     app.include_router(referral_routes.router)
     app.include_router(handoff_routes.router)
+    app.include_router(task_routes.router)
     app.include_router(unsubscribe.router)
     if isinstance(runtime.clock, SimulatedClock):
         app.state.drain_worker = runtime.new_worker()

@@ -1,19 +1,16 @@
-"""JSON API of the follow-up: who is on which sequence step and why they left, and the tasks people owe."""
+"""JSON API of the follow-up: who is on which sequence step and why they left (tasks: api/task_routes.py)."""
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from fieldrelay.api.auth import require_token
 from fieldrelay.api.state import runtime_of
-from fieldrelay.rules.sequences import Role
 from fieldrelay.storage.sequences import queries as sequence_queries
 
 router = APIRouter(tags=["follow-up"])
-
-_ROLES = f"^({'|'.join(get_args(Role))})$"
 
 
 @router.get("/api/enrollments")
@@ -29,22 +26,5 @@ def get_enrollments(
     with runtime_of(request).engine.connect() as conn:
         items = sequence_queries.list_enrollments(
             conn, account, customer_id=customer_id, sequence=sequence, status=status, limit=limit
-        )
-    return {"items": [item.as_json() for item in items]}
-
-
-@router.get("/api/tasks")
-def get_tasks(
-    request: Request,
-    account: str = Depends(require_token),
-    status: str = Query("open", pattern="^(open|done|cancelled)$"),
-    role: str | None = Query(None, pattern=_ROLES),
-    customer_id: str | None = None,
-    limit: int = Query(200, ge=1, le=1000),
-) -> dict[str, Any]:
-    """Tasks for people (service-recovery calls, offer calls), soonest due first."""
-    with runtime_of(request).engine.connect() as conn:
-        items = sequence_queries.list_tasks(
-            conn, account, status=status, role=role, customer_id=customer_id, limit=limit
         )
     return {"items": [item.as_json() for item in items]}

@@ -19,6 +19,7 @@ from fieldrelay.cli.customers import customers_app
 from fieldrelay.cli.handoff import register as register_handoff
 from fieldrelay.cli.referrals import referrals_app
 from fieldrelay.cli.sequences import sequences_app
+from fieldrelay.cli.tasks import tasks_app
 from fieldrelay.cli.templates import templates_app
 from fieldrelay.engine.clock import RealClock, SimulatedClock
 from fieldrelay.engine.logs import configure_logging
@@ -39,6 +40,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(sequences_app, name="sequences")
 app.add_typer(templates_app, name="templates")
+app.add_typer(tasks_app, name="tasks")
 register_handoff(app)  # team, lead, review, assign
 
 

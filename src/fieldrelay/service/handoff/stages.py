@@ -127,6 +127,14 @@ def record_outcome(
         close_tasks(ctx, deal.id, FOLLOWUP)
 
 
+def record_declined(ctx: HandlerContext, deal_id: str, by: str | None = None) -> None:
+    """The customer said no to the estimate: the deal moves to the pipeline's lost stage and its open tasks close."""
+    deal = require_deal(ctx, deal_id)
+    record_response(ctx, deal, ctx.now)
+    _move(ctx, deal, ctx.settings.pipeline.of_kind("lost").id, f"the customer declined{_who(by)}")
+    close_tasks(ctx, deal.id, "sop.")
+
+
 def on_estimate(ctx: HandlerContext, change: EstimateChanged) -> None:
     """Stage 4 from the field tool: an estimate sent puts the deal's three follow-ups on the sales owner's list."""
     if change.event != "estimate.sent":

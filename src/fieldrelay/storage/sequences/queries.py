@@ -1,4 +1,5 @@
-"""Read models of the follow-up machinery for the API and CLI: enrolments with their next step, tasks, replay input."""
+"""Read models of the follow-up machinery for the API and CLI: enrolments with their next step, replay input
+(the task list is storage/tasks/queries.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from fieldrelay.storage.queries import iso
-from fieldrelay.storage.sequences.tables import enrollments, tasks
+from fieldrelay.storage.sequences.tables import enrollments
 from fieldrelay.storage.tables import activities, customers, jobs, timers
 
 # Job statuses that are sequence triggers of their own (``job.<status>``).
@@ -53,38 +54,6 @@ class EnrollmentView:
             "last_step_at": iso(self.last_step_at),
             "exit_reason": self.exit_reason,
             "enrolled_at": iso(self.enrolled_at),
-        }
-
-
-@dataclass(frozen=True)
-class TaskView:
-    """One task for a person."""
-
-    id: str
-    customer_id: str
-    customer_name: str
-    job_id: str | None
-    kind: str
-    title: str
-    role: str
-    assignee: str | None
-    due_at: datetime
-    status: str
-    source: str
-
-    def as_json(self) -> dict[str, Any]:
-        """The API shape."""
-        return {
-            "id": self.id,
-            "customer_id": self.customer_id,
-            "job_id": self.job_id,
-            "kind": self.kind,
-            "title": self.title,
-            "role": self.role,
-            "assignee": self.assignee,
-            "due_at": iso(self.due_at),
-            "status": self.status,
-            "source": self.source,
         }
 
 
@@ -178,47 +147,6 @@ def _pending_steps(conn: Connection, account_id: str, customer_ids: set[str]) ->
         name = r.payload.get("name") if isinstance(r.payload, dict) else None
         found.setdefault(enrollment_id, (str(name) if name is not None else None, r.due_at))
     return found
-
-
-def list_tasks(
-    conn: Connection,
-    account_id: str,
-    *,
-    status: str | None = "open",
-    role: str | None = None,
-    customer_id: str | None = None,
-    limit: int = 200,
-) -> list[TaskView]:
-    """Tasks for people, soonest due first."""
-    k, c = tasks.c, customers.c
-    query = (
-        select(tasks, c.name, c.first_name, c.last_name)
-        .join(customers, c.id == k.customer_id)
-        .where(k.account_id == account_id)
-    )
-    if status is not None:
-        query = query.where(k.status == status)
-    if role is not None:
-        query = query.where(k.role == role)
-    if customer_id is not None:
-        query = query.where(k.customer_id == customer_id)
-    rows = conn.execute(query.order_by(k.due_at, k.id).limit(limit)).all()
-    return [
-        TaskView(
-            id=r.id,
-            customer_id=r.customer_id,
-            customer_name=_name(r),
-            job_id=r.job_id,
-            kind=r.kind,
-            title=r.title,
-            role=r.role,
-            assignee=r.assignee,
-            due_at=r.due_at,
-            status=r.status,
-            source=r.source,
-        )
-        for r in rows
-    ]
 
 
 def triggers_since(conn: Connection, account_id: str, since: datetime, until: datetime) -> list[Replayed]:
