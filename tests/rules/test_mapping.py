@@ -15,8 +15,12 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import DEFAULT_YAML, ConfigError, ConfigProblem, load_settings, parse_settings
 from fieldrelay.rules.mapping import (
     ACTIONS,
+    CRM_FIELDS,
     DEFAULT_FIELD_MAPPING,
     MAPPED_EVENTS,
+    NOT_SCALAR,
+    TAG_SOURCES,
+    VALUE_SOURCES,
     Action,
     FieldMapping,
     MappingRow,
@@ -231,6 +235,59 @@ def test_a_literal_is_accepted_by_a_free_text_field_and_by_tags() -> None:
         mapping_yaml("job.paid", "write:\n  account_status: 'text:paid up'\n  tags: text:closed-won\n")
     )
     assert settings.field_mapping.row("job.paid").write == {"account_status": "text:paid up", "tags": "text:closed-won"}
+
+
+@pytest.mark.parametrize("field", sorted(name for name, accepted in CRM_FIELDS.items() if accepted is None))
+@pytest.mark.parametrize("source", sorted(NOT_SCALAR))
+def test_a_field_that_takes_one_value_refuses_the_whole_job_and_lists(field: str, source: str) -> None:
+    problem = only_problem(mapping_yaml("job.completed", f"write:\n  {field}: {source}\n"))
+    assert (problem.line, problem.path) == (9, f"field_mapping.job.completed.write.{field}")
+    assert problem.message == f"{field} takes one value (words, a number or a time), not {source}: {NOT_SCALAR[source]}"
+
+
+def test_the_scalar_fields_take_every_other_source_of_the_event() -> None:
+    for name in ("service_type", "account_status", "interested_in"):
+        for source, carriers in VALUE_SOURCES.items():
+            if "job.paid" in carriers and source not in NOT_SCALAR:
+                assert check_row("job.paid", MappingRow(write={name: source})) == [], (name, source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "customer.open_balance_cents",
+        "customer.next_appointment_at",
+        "event.occurred_at",
+        "event.amount_cents",
+        "job.total_cents",
+        "job.scheduled_start",
+        "job.description",
+    ],
+)
+def test_tags_refuse_a_figure_a_time_or_free_text(source: str) -> None:
+    problem = only_problem(mapping_yaml("job.paid", f"write:\n  tags: {source}\n"))
+    assert (problem.line, problem.path) == (9, "field_mapping.job.paid.write.tags")
+    assert problem.message.startswith(
+        f"tags takes text:<words> or job.service_type or lead.channel or lead.service, not {source}: a tag is a label "
+        "that is never removed"
+    )
+
+
+def test_tags_refuse_none_because_a_tag_is_never_removed() -> None:
+    problem = only_problem(mapping_yaml("job.cancelled", "write:\n  tags: none\n"))
+    assert (problem.line, problem.path) == (9, "field_mapping.job.cancelled.write.tags")
+    assert problem.message.startswith("tags are only ever added, never removed: 'none' clears nothing")
+
+
+def test_tags_take_a_literal_the_kind_of_work_and_what_a_lead_asked_for_and_came_through() -> None:
+    settings = parse_settings(
+        mapping_yaml("job.paid", "write:\n  tags: job.service_type\n")
+        + "  lead.received:\n    write: {tags: lead.channel}\n  estimate.sent:\n    write: {tags: 'text:quoted'}\n"
+    )
+    assert settings.field_mapping.row("job.paid").write == {"tags": "job.service_type"}
+    assert settings.field_mapping.row("lead.received").write == {"tags": "lead.channel"}
+    assert check_row("lead.received", MappingRow(write={"tags": "lead.service"})) == []
+    assert not TAG_SOURCES - set(VALUE_SOURCES)
 
 
 def test_a_problem_in_one_row_does_not_hide_the_rows_after_it() -> None:

@@ -54,6 +54,18 @@ VALUE_SOURCES: dict[str, frozenset[str]] = {
 }
 LITERAL_PREFIX = "text:"
 
+# The sources that do not give one value, and what they give instead: a field that takes "any scalar source" refuses
+# them (the whole job would resolve to nothing and clear the field; a list is not a status or a service type).
+NOT_SCALAR: dict[str, str] = {
+    "job": "the whole job",
+    "job.technicians": "a list of names",
+    "job.line_items": "a list of line items",
+}
+# What a tag may be read from besides a literal: words that label the customer (the kind of work, what a lead asked
+# for, where it came from). A tag is added and never removed, so a figure or a time (a balance, an appointment) would
+# leave a stale tag behind for every value it ever had, and ``none`` would clear nothing.
+TAG_SOURCES = frozenset({"job.service_type", "lead.service", "lead.channel"})
+
 # The built-in CRM's fields a mapping may write, and the sources each accepts (None: any scalar source).
 # ``service_history`` appends an entry per job; ``equipment`` runs the equipment rules over the job's line items;
 # ``tags`` adds a tag (never removes one).
@@ -74,9 +86,11 @@ CRM_FIELDS: dict[str, frozenset[str] | None] = {
     "last_cancellation_reason": frozenset({"event.reason", "none"}),
     "last_estimate_total_cents": frozenset({"estimate.total_cents"}),
     "interested_in": None,
-    "tags": None,
+    "tags": TAG_SOURCES,
 }
 SPECIAL_FIELDS = frozenset({"service_history", "equipment", "tags"})
+# The fields that take a literal (``text:<words>``): the free-text ones, and tags.
+LITERAL_FIELDS = frozenset({name for name, accepted in CRM_FIELDS.items() if accepted is None} | {"tags"})
 
 # Actions a row can trigger, and the events each may hang on. Texts go through the same durable timer → re-check →
 # outbox path as the review request (service/outreach/job_texts.py); the others write what the next step needs.
@@ -114,24 +128,44 @@ def check_row(event: str, row: MappingRow) -> list[tuple[Loc, str]]:
             problems.append((where, f"unknown CRM field (known: {', '.join(sorted(CRM_FIELDS))})"))
             continue
         if source.startswith(LITERAL_PREFIX):
-            if CRM_FIELDS[name] is not None:
+            if name not in LITERAL_FIELDS:
                 problems.append((where, "takes a value from the event, not a literal"))
             elif not source[len(LITERAL_PREFIX) :].strip():
                 problems.append((where, "the literal after 'text:' is empty"))
             continue
         carriers = VALUE_SOURCES.get(source)
+        accepted = CRM_FIELDS[name]
         if carriers is None:
             known = ", ".join(sorted(VALUE_SOURCES))
             problems.append((where, f"unknown value source {source!r} (known: {known}, or text:<words>)"))
         elif event not in carriers:
             problems.append((where, f"{event} does not carry {source}"))
-        elif (accepted := CRM_FIELDS[name]) is not None and source not in accepted:
+        elif accepted is None and source in NOT_SCALAR:
+            problems.append(
+                (where, f"{name} takes one value (words, a number or a time), not {source}: {NOT_SCALAR[source]}")
+            )
+        elif name == "tags" and source not in TAG_SOURCES:
+            problems.append((where, _tag_problem(source)))
+        elif accepted is not None and source not in accepted:
             problems.append((where, f"takes {' or '.join(sorted(accepted))}, not {source}"))
     for index, action in enumerate(row.trigger):
         if event not in ACTIONS[action]:
             follows = ", ".join(sorted(ACTIONS[action]))
             problems.append((("trigger", index), f"{action} cannot follow {event} (it follows {follows})"))
     return problems
+
+
+def _tag_problem(source: str) -> str:
+    """Why tags refuses ``source``, and what it takes."""
+    takes = f"text:<words> or {' or '.join(sorted(TAG_SOURCES))}"
+    if source == "none":
+        return (
+            f"tags are only ever added, never removed: 'none' clears nothing (leave tags out of the row); takes {takes}"
+        )
+    return (
+        f"tags takes {takes}, not {source}: a tag is a label that is never removed, so a value that changes "
+        "(a figure, a time, free text) would leave a stale tag behind for every value it had"
+    )
 
 
 class FieldMapping(RootModel[dict[str, MappingRow]]):

@@ -39,6 +39,8 @@ class JobRecord:
     scheduled_start: datetime | None = None
     technicians: tuple[str, ...] = ()
     balance_cents: int | None = None
+    scheduled_end: datetime | None = None
+    line_items: tuple[str, ...] | None = None  # the last lines an event named; None: not kept (stored before 0008)
 
 
 @dataclass(frozen=True)

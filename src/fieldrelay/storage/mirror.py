@@ -238,6 +238,8 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
             scheduled_start=row.scheduled_start,
             technicians=tuple(row.technicians or ()),
             balance_cents=row.balance_cents,
+            scheduled_end=row.scheduled_end,
+            line_items=tuple(row.line_items) if row.line_items is not None else None,
         )
 
     def insert_job(self, values: Mapping[str, object]) -> str:

@@ -237,6 +237,7 @@ jobs = Table(
     Column("technicians", JSON, nullable=False),
     Column("total_cents", BigInteger),
     Column("balance_cents", BigInteger),
+    Column("line_items", JSON),  # the last lines an event named; NULL for jobs stored before migration 0008
     Column("paid_at", _utc()),
     Column("created_at", _utc(), nullable=False),
     Column("updated_at", _utc(), nullable=False),

@@ -6,10 +6,12 @@ the event said, "rule:…" for what fieldrelay worked out) and the event time it
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from fieldrelay.domain import events as ev
 from fieldrelay.engine.clock import SimulatedClock
@@ -17,7 +19,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.rules.mapping import CRM_FIELDS, DEFAULT_FIELD_MAPPING, FieldMapping
 from fieldrelay.runtime import Runtime, build_runtime
 from fieldrelay.storage.queries import customer_detail
-from fieldrelay.storage.tables import customer_equipment, customer_fields, messages, service_history, timers
+from fieldrelay.storage.tables import customer_equipment, customer_fields, jobs, messages, service_history, timers
 from tests.conftest import START
 from tests.service.support import HCP, PAT_E164, apply, at, in_store, only_customer, pat, rows, timeline
 
@@ -300,6 +302,86 @@ def test_a_card_payment_matched_by_the_payment_processor_writes_the_same_fields(
     assert field(runtime, "balance_cents") == (0, MAPPING, at(-5))
     assert field(runtime, "account_status")[0] == "active"
     assert len(planned(runtime, "review_request")) == 1
+
+
+def stripe_payment(minutes: float, job_ref: str = "job_1") -> ev.PaymentReceived:
+    """A card payment Stripe matched to a Housecall Pro job by reference: it carries no job snapshot."""
+    return ev.PaymentReceived(
+        source="stripe",
+        occurred_at=at(minutes),
+        customer=None,
+        payment_ref=f"pi_{job_ref}",
+        amount_cents=45000,
+        job_ref=job_ref,
+        job_source=HCP,
+    )
+
+
+@pytest.fixture
+def mapped(db_url: str, settings: Settings, secrets_env: None) -> Iterator[Callable[[dict[str, Any]], Runtime]]:
+    """A runtime whose table is only the rows given (event → row), on this test's database."""
+    built: list[Runtime] = []
+
+    def build(table: dict[str, Any]) -> Runtime:
+        mapping = {"field_mapping": FieldMapping.model_validate(table)}
+        built.append(build_runtime(db_url, settings=settings.model_copy(update=mapping), clock=SimulatedClock(START)))
+        return built[-1]
+
+    yield build
+    for runtime in built:
+        runtime.engine.dispose()
+
+
+INSTALL_LINES = ("Furnace install - 96% AFUE", "Water heater install - 50 gal", "Haul away old units")
+JOB_PAID_LINES = {"job.paid": {"write": {"line_items": "job.line_items", "equipment": "job.line_items"}}}
+
+
+def test_a_payment_matched_by_the_payment_processor_reads_the_job_it_does_not_carry_from_the_stored_job(
+    mapped: Callable[[dict[str, Any]], Runtime],
+) -> None:
+    runtime = mapped({**JOB_PAID_LINES, "job.completed": {"write": {"service_history": "job"}}})
+    end = APPOINTMENT + timedelta(hours=4)
+    # The invoice names the lines, the booking the end time; the payment carries neither.
+    apply(
+        runtime,
+        job(ev.JobBooked, -300, snap={"scheduled_end": end}),
+        job(ev.JobInvoiced, -30, snap={"balance_cents": 45000, "line_items": INSTALL_LINES}),
+        job(ev.JobCompleted, -20),  # a completion that names no lines keeps the invoice's
+        stripe_payment(-5),
+    )
+
+    furnace = job_id(runtime)
+    stored = in_store(runtime, lambda store: store.get_job(furnace))
+    assert stored is not None
+    assert (stored.scheduled_end, stored.line_items, stored.status) == (end, INSTALL_LINES, "paid")
+    assert field(runtime, "line_items") == (list(INSTALL_LINES), "vendor:stripe", at(-5))
+    (history,) = rows(runtime, service_history)
+    assert history.line_items == list(INSTALL_LINES)
+    # From the stored lines, not from the job's words ("Furnace install"), which would name the furnace alone.
+    assert sorted(e.name for e in rows(runtime, customer_equipment)) == ["furnace", "water heater"]
+
+
+def test_a_job_stored_before_line_items_were_kept_leaves_the_crm_line_items_untouched(
+    mapped: Callable[[dict[str, Any]], Runtime],
+) -> None:
+    runtime = mapped({**JOB_PAID_LINES, "job.invoiced": {"write": {"line_items": "job.line_items"}}})
+    apply(runtime, job(ev.JobInvoiced, -30, snap={"balance_cents": 45000, "line_items": INSTALL_LINES}))
+    with runtime.engine.begin() as conn:  # as a job stored before migration 0008 is: its line items never kept
+        conn.execute(update(jobs).values(line_items=None))
+
+    apply(runtime, stripe_payment(-5))
+
+    # The payment does not say the lines and the job does not know them: the invoice's stay, as of the invoice.
+    assert field(runtime, "line_items") == (list(INSTALL_LINES), VENDOR, at(-30))
+
+
+def test_a_tag_from_a_source_without_a_value_adds_no_tag(mapped: Callable[[dict[str, Any]], Runtime]) -> None:
+    runtime = mapped({"job.booked": {"write": {"tags": "job.service_type"}}})
+    apply(runtime, job(ev.JobBooked, -300, "job_1", snap={"service_type": None}))
+    assert "tags" not in fields(runtime)
+
+    apply(runtime, job(ev.JobBooked, -200, "job_2"))
+    assert field(runtime, "tags") == (["Furnace install"], MAPPING, at(-200))
 
 
 def test_the_renewal_falls_on_the_last_day_of_a_shorter_month(

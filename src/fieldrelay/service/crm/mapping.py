@@ -62,17 +62,25 @@ def _write(
     name: str,
     source: str,
 ) -> None:
+    value, origin = _resolve(ctx, applied, source)
+    if value is _UNKNOWN:  # neither the event nor the stored job knows it: the field keeps what it holds
+        return
+    _newer(applied, fields, writes, name, value, origin)
+
+
+def _resolve(ctx: HandlerContext, applied: RecordChanged, source: str) -> tuple[object, str]:
+    """The value a row's source names for this event (``UNKNOWN`` when nothing tells it), and where it came from.
+
+    Every field, tags included, resolves through here, so a source the rules accept means the same on every field.
+    """
     store = ctx.store
     if source.startswith(LITERAL_PREFIX):
-        value: object = source[len(LITERAL_PREFIX) :]
-        origin = MAPPING_SOURCE
-    elif source == "customer.open_balance_cents":
-        value, origin = store.open_balance_cents(applied.customer_id), MAPPING_SOURCE
-    elif source == "customer.next_appointment_at":
-        value, origin = _json(store.next_appointment_at(applied.customer_id)), MAPPING_SOURCE
-    else:
-        value, origin = _json(_value(applied, source)), vendor_source(applied.source)
-    _newer(applied, fields, writes, name, value, origin)
+        return source[len(LITERAL_PREFIX) :], MAPPING_SOURCE
+    if source == "customer.open_balance_cents":
+        return store.open_balance_cents(applied.customer_id), MAPPING_SOURCE
+    if source == "customer.next_appointment_at":
+        return _json(store.next_appointment_at(applied.customer_id)), MAPPING_SOURCE
+    return _json(_value(applied, source)), vendor_source(applied.source)
 
 
 def _newer(
@@ -87,8 +95,19 @@ def _newer(
     writes[name] = FieldWrite(value, origin, applied.occurred_at)
 
 
+class _Unknown:
+    """The value of a source that neither the event nor the stored job can tell."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+_UNKNOWN = _Unknown()
+
+
 def _value(applied: RecordChanged, source: str) -> object:
-    """The value a source names, from the event, else the stored job (a payment carries no schedule)."""
+    """The value a source names, from the event's job snapshot, else the stored job, which holds what earlier events
+    said (a payment matched by the payment processor carries no snapshot at all)."""
     snap, job = applied.job_snapshot, applied.job
     match source:
         case "event.occurred_at":
@@ -100,7 +119,7 @@ def _value(applied: RecordChanged, source: str) -> object:
         case "job.scheduled_start":
             return (snap and snap.scheduled_start) or (job and job.scheduled_start)
         case "job.scheduled_end":
-            return snap and snap.scheduled_end
+            return (snap and snap.scheduled_end) or (job and job.scheduled_end)
         case "job.service_type":
             return (snap and snap.service_type) or (job and job.service_type)
         case "job.description":
@@ -112,7 +131,7 @@ def _value(applied: RecordChanged, source: str) -> object:
         case "job.balance_cents":
             return snap.balance_cents if snap and snap.balance_cents is not None else job and job.balance_cents
         case "job.line_items":
-            return list(snap.line_items) if snap else []
+            return _line_items(applied)
         case "estimate.number":
             return applied.estimate and applied.estimate.number
         case "estimate.total_cents":
@@ -122,6 +141,29 @@ def _value(applied: RecordChanged, source: str) -> object:
         case "lead.channel":
             return applied.lead and (applied.lead.channel or applied.lead.source)
     return None  # "none": the row clears the field
+
+
+def _line_items(applied: RecordChanged) -> list[str] | _Unknown:
+    """The job's line items: the event's, else the ones the stored job kept from an earlier event.
+
+    ``UNKNOWN`` for an event without a job snapshot (a payment matched by the payment processor) on a job stored
+    before its line items were kept (migration 0008): the event does not say them, so they must not clear the field.
+    """
+    snap, job = applied.job_snapshot, applied.job
+    if snap is not None and snap.line_items:
+        return list(snap.line_items)
+    if job is not None and job.line_items:
+        return list(job.line_items)
+    if snap is None and (job is None or job.line_items is None):
+        return _UNKNOWN
+    return []  # the job has no line items as far as any event said
+
+
+def _tag(value: object) -> str:
+    """The tag a resolved value makes: words or a number; nothing for a missing value (no tag "None")."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value).strip()
 
 
 def _json(value: object) -> object:
@@ -137,9 +179,9 @@ def _special(
     name: str,
     source: str,
 ) -> None:
-    store, job, snap = ctx.store, applied.job, applied.job_snapshot
+    store, job = ctx.store, applied.job
     if name == "tags":
-        tag = source[len(LITERAL_PREFIX) :] if source.startswith(LITERAL_PREFIX) else str(_value(applied, source))
+        tag = _tag(_resolve(ctx, applied, source)[0])
         held = fields.get("tags")
         tags = list(held.value) if held is not None and isinstance(held.value, list) else []
         if tag and tag not in tags:
@@ -147,7 +189,8 @@ def _special(
         return
     if job is None:
         return
-    line_items = list(snap.line_items) if snap else []
+    lines = _line_items(applied)
+    line_items = lines if isinstance(lines, list) else []
     if name == "service_history":
         store.add_service_history(
             applied.customer_id,

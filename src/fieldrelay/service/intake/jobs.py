@@ -45,7 +45,8 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     values = {**_details(snap), "status": status.value, "status_at": event.occurred_at}
     if job is None:
         values.update(_paid(status, event.occurred_at))
-        job_id = store.insert_job({**values, "customer_id": customer_id})
+        # A new job keeps its line items from the start, none when the event names none (NULL: stored before 0008).
+        job_id = store.insert_job({"line_items": [], **values, "customer_id": customer_id})
         if not store.link_external(event.source, "job", snap.external_id, job_id):
             raise ConcurrentChange(f"job {snap.external_id} was created by another worker")
         _after_change(ctx, customer_id, job_id, status, event.occurred_at, summary, event.source, event)
@@ -133,4 +134,6 @@ def _details(snap: ev.JobSnapshot) -> dict[str, object]:
     result = {k: v for k, v in values.items() if v is not None}
     if snap.technicians:
         result["technicians"] = list(snap.technicians)
+    if snap.line_items:  # kept for the events that carry no snapshot (a payment matched by the payment processor)
+        result["line_items"] = list(snap.line_items)
     return result
