@@ -165,12 +165,13 @@ def serve(db_url: str, workdir: Path, config: Path | None, startup_timeout: floa
         "FIELDRELAY_HOUSECALLPRO_SECRET": secret,
         "FIELDRELAY_API_TOKEN": secrets.token_hex(32),
     }
-    cmd = [sys.executable, "-m", "fieldrelay", "serve", "--db", db_url, "--port", str(port), "--log-level", "WARNING"]
+    cmd = [sys.executable, "-m", "fieldrelay", "serve", "--demo", "--db", db_url, "--port", str(port)]
+    cmd += ["--log-level", "WARNING"]
     if config is not None:
         cmd += ["--config", str(config.resolve())]
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
-        # cwd is the temporary directory, so without --config the packaged default configuration is used.
+        # cwd is the temporary directory, so without --config the packaged demo configuration is used (hence --demo).
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(proc, f"http://127.0.0.1:{port}", secret, log_path)
     try:

@@ -46,6 +46,6 @@ def test_list_show_and_dismiss_from_the_terminal(
     assert message_status == "cancelled"
 
     again = cli.invoke(app, ["errors", "dismiss", outbox_id, *base])
-    assert again.exit_code == 1 and "No open error" in again.output
+    assert again.exit_code == 2 and "No open error" in again.output
     gone = cli.invoke(app, ["errors", "show", outbox_id, *base])
-    assert gone.exit_code == 1 and "No open error" in gone.output
+    assert gone.exit_code == 2 and "No open error" in gone.output

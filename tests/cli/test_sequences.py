@@ -159,4 +159,4 @@ def test_templates_render_refuses_an_unknown_template_or_customer(runtime: Runti
     assert code == 2 and "no template named 'nope'" in output
 
     code, output = invoke("templates", "render", "satisfaction_ask", "--customer", "nobody", *base)
-    assert code == 2 and "No customer 'nobody'" in output
+    assert code == 2 and "No customer matches 'nobody'" in output

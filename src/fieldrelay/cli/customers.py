@@ -1,4 +1,4 @@
-"""``fieldrelay customers``: the review queue of possible duplicates, merges and their undo."""
+"""``fieldrelay customers``: find and show a customer, the review queue of possible duplicates, merges and undo."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from fieldrelay.cli import lookup
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
+from fieldrelay.cli.profile import print_profile
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.identity import review as identity_review
 from fieldrelay.storage.identity import queries as identity_queries
 
 customers_app = typer.Typer(
-    help="Customers: possible duplicates to review, merges and their undo.", no_args_is_help=True
+    help="Customers: find one, show a profile, possible duplicates to review, merges and their undo.",
+    no_args_is_help=True,
 )
+CustomerArg = Annotated[str, typer.Argument(help="an id or its first characters, a phone, an email or a name")]
 
 ByOpt = Annotated[str | None, typer.Option("--by", help="who decides, for the audit trail (default: your login)")]
 
@@ -45,6 +49,35 @@ def _show(item: dict[str, Any]) -> None:
     console.print(table)
     said = ", ".join(f"{e['field']} {e['outcome']}" for e in item["evidence"])
     console.print(f"evidence: {said or 'none'}", highlight=False)
+
+
+@customers_app.command("find")
+def find(
+    text: Annotated[str, typer.Argument(help="part of a name, a phone (any format), an email or an id prefix")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """List the customers a name, phone, email or id prefix matches."""
+    runtime = open_runtime(db, config, migrate=False)
+    found = lookup.customers_matching(runtime, text, narrow=False)
+    if not found:
+        console.print(f"No customer matches {text!r}.", markup=False, highlight=False)
+        return
+    table = Table(title=f"Customers matching {text!r}")
+    table.add_column("id", no_wrap=True)
+    table.add_column("customer")
+    for match in found[: lookup.LIMIT]:
+        table.add_row(match.id[:8], match.label)
+    console.print(table, highlight=False)
+    if len(found) > lookup.LIMIT:
+        console.print("… and more: give more of the name, a phone or an email.", highlight=False)
+
+
+@customers_app.command("show")
+def show(customer: CustomerArg, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """A customer's profile: contact details and consent, jobs, deals and the latest of their timeline."""
+    runtime = open_runtime(db, config, migrate=False)
+    print_profile(runtime, lookup.customer(runtime, customer))
 
 
 @customers_app.command("review")
@@ -105,12 +138,15 @@ def unmerge(
 
 @customers_app.command("merges")
 def list_merges(
-    customer_id: Annotated[str | None, typer.Argument(help="only merges this customer took part in")] = None,
+    customer: Annotated[
+        str | None, typer.Argument(help="only merges this customer (id, phone, email, name) was in")
+    ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Merges, automatic and by a person, newest first."""
     runtime = open_runtime(db, config, migrate=False)
+    customer_id = lookup.customer(runtime, customer) if customer is not None else None
     with runtime.engine.connect() as conn:
         items = identity_queries.list_merges(conn, runtime.settings.account_id, customer_id)
     if not items:

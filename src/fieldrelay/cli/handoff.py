@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from fieldrelay.cli import lookup
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.rules.sequences import Role
 from fieldrelay.runtime import Runtime
@@ -26,7 +27,9 @@ review_app = typer.Typer(help="The daily open-loop review.", no_args_is_help=Tru
 lead_app.info.no_args_is_help = True
 
 ByOpt = Annotated[str | None, typer.Option("--by", help="who did it, for the timeline")]
-DealArg = Annotated[str, typer.Argument(help="the deal id")]
+DealArg = Annotated[
+    str, typer.Argument(help="the deal: its id or first characters, or the customer's phone, email or name")
+]
 
 
 def _run(db: str | None, config: ConfigOpt, action: Callable[[HandlerContext], T]) -> T:
@@ -84,12 +87,13 @@ def lead_qualify(
     db: DbOpt = None,
 ) -> None:
     """Move a new lead to Qualified (ZIP inside the service area, job type and time all required)."""
-    _run(
-        db,
-        config,
-        lambda ctx: stages.qualify(ctx, deal, zip_code=zip_code, job_type=job_type, requested_for=when, by=by),
+    runtime = open_runtime(db, config, migrate=False)
+    deal_id = lookup.deal(runtime, deal)
+    _run_on(
+        runtime,
+        lambda ctx: stages.qualify(ctx, deal_id, zip_code=zip_code, job_type=job_type, requested_for=when, by=by),
     )
-    console.print(f"Deal {deal} qualified.", highlight=False)
+    console.print(f"Deal {deal_id} qualified.", highlight=False)
 
 
 @lead_app.command("outcome")
@@ -105,8 +109,10 @@ def lead_outcome(
 ) -> None:
     """Record the field's one outcome of the visit."""
     day = follow_up_on.date() if follow_up_on else None
-    _run(db, config, lambda ctx: stages.record_outcome(ctx, deal, outcome, follow_up_on=day, by=by))
-    console.print(f"Deal {deal}: {outcome}.", highlight=False)
+    runtime = open_runtime(db, config, migrate=False)
+    deal_id = lookup.deal(runtime, deal)
+    _run_on(runtime, lambda ctx: stages.record_outcome(ctx, deal_id, outcome, follow_up_on=day, by=by))
+    console.print(f"Deal {deal_id}: {outcome}.", highlight=False)
 
 
 @lead_app.command("log")
@@ -124,8 +130,10 @@ def lead_log(
         console.print("[red]say --call or --text (one of them)[/]")
         raise typer.Exit(1)
     channel: Literal["call", "text"] = "call" if call else "text"
-    _run(db, config, lambda ctx: stages.log_followup(ctx, deal, channel, note, by))
-    console.print(f"Logged the {channel} on deal {deal}.", highlight=False)
+    runtime = open_runtime(db, config, migrate=False)
+    deal_id = lookup.deal(runtime, deal)
+    _run_on(runtime, lambda ctx: stages.log_followup(ctx, deal_id, channel, note, by))
+    console.print(f"Logged the {channel} on deal {deal_id}.", highlight=False)
 
 
 @review_app.command("today")
@@ -180,8 +188,12 @@ def assign(
     db: DbOpt = None,
 ) -> None:
     """Hand a deal and its open tasks to a team member now."""
-    moved = _run(db, config, lambda ctx: stages.assign(ctx, deal, to, by))
-    console.print(f"Deal {deal} is now {to}'s ({moved} open task{'s' if moved != 1 else ''} moved).", highlight=False)
+    runtime = open_runtime(db, config, migrate=False)
+    deal_id = lookup.deal(runtime, deal)
+    moved = _run_on(runtime, lambda ctx: stages.assign(ctx, deal_id, to, by))
+    console.print(
+        f"Deal {deal_id} is now {to}'s ({moved} open task{'s' if moved != 1 else ''} moved).", highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""The ``fieldrelay`` command: serve, worker, demo, check, errors, report, db."""
+"""The ``fieldrelay`` command: serve, worker, demo, check, report, db; the other areas are modules of their own."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
-from rich.table import Table
 
-from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime, print_config_error
+from fieldrelay import __version__
+from fieldrelay.cli.common import ConfigOpt, DbOpt, console, demo_notice, fail, open_runtime, print_config_error
 from fieldrelay.cli.customers import customers_app
+from fieldrelay.cli.errors import errors_app
 from fieldrelay.cli.handoff import register as register_handoff
+from fieldrelay.cli.init import init
 from fieldrelay.cli.referrals import referrals_app
 from fieldrelay.cli.sequences import sequences_app
+from fieldrelay.cli.startup import log_secrets, print_secrets
 from fieldrelay.cli.tasks import tasks_app
 from fieldrelay.cli.templates import templates_app
 from fieldrelay.engine.clock import RealClock, SimulatedClock
@@ -27,12 +30,11 @@ from fieldrelay.rules.loader import ConfigError, load_settings
 from fieldrelay.runtime import ProviderNotConfigured
 from fieldrelay.service.clock import Clock
 from fieldrelay.service.outreach import templates
-from fieldrelay.storage.ops import errors as error_queue
+from fieldrelay.storage.db import DatabaseProblem
 
 app = typer.Typer(
     help="fieldrelay: keeps a home-services shop's CRM true and runs the follow-up.", no_args_is_help=True
 )
-errors_app = typer.Typer(help="The error queue: what failed and needs a person.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(errors_app, name="errors")
 app.add_typer(db_app, name="db")
@@ -42,6 +44,23 @@ app.add_typer(sequences_app, name="sequences")
 app.add_typer(templates_app, name="templates")
 app.add_typer(tasks_app, name="tasks")
 register_handoff(app)  # team, lead, review, assign
+app.command("init")(init)
+DemoOpt = Annotated[bool, typer.Option("--demo", help="run even on the demo shop's configuration (demo: true)")]
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"fieldrelay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """fieldrelay: keeps a home-services shop's CRM true and runs the follow-up."""
 
 
 class ClockKind(StrEnum):
@@ -60,6 +79,7 @@ def serve(
     clock: Annotated[ClockKind, typer.Option(help="simulated: for the demo and tests only")] = ClockKind.real,
     start: Annotated[str | None, typer.Option(help="simulated clock start, ISO 8601 (default: now)")] = None,
     log_level: str = "INFO",
+    allow_demo: DemoOpt = False,
 ) -> None:
     """Run the API and one worker in one process."""
     from fieldrelay.api.app import create_app
@@ -70,13 +90,14 @@ def serve(
         chosen = SimulatedClock(_parse_start(start))
     elif start is not None:
         raise typer.BadParameter("--start only goes with --clock simulated")
-    runtime = open_runtime(db, config, chosen)
+    runtime = open_runtime(db, config, chosen, demo=allow_demo)
     # On a simulated clock, work runs only inside POST /api/clock/advance: a background worker would see its
     # leases expire whenever the clock jumps, and another worker would take over rows still in its hands.
     try:
         application = create_app(runtime, run_worker=clock is ClockKind.real)
     except ProviderNotConfigured as exc:
         _cannot_start(exc)
+    log_secrets(runtime.settings, api=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False)
 
 
@@ -96,10 +117,11 @@ def worker(
     db: DbOpt = None,
     worker_id: Annotated[str | None, typer.Option(help="name in leases and logs (default: host:pid:random)")] = None,
     log_level: str = "INFO",
+    allow_demo: DemoOpt = False,
 ) -> None:
     """Run one worker only (run several, on several machines, against one PostgreSQL database)."""
     configure_logging(log_level)
-    runtime = open_runtime(db, config)
+    runtime = open_runtime(db, config, demo=allow_demo)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -107,6 +129,7 @@ def worker(
         started = runtime.new_worker(worker_id)
     except ProviderNotConfigured as exc:
         _cannot_start(exc)
+    log_secrets(runtime.settings, api=False)
     started.run_forever(stop)
 
 
@@ -117,7 +140,7 @@ def _cannot_start(exc: ProviderNotConfigured) -> NoReturn:
 
 @app.command()
 def check(config: ConfigOpt = None) -> None:
-    """Validate the configuration file."""
+    """Validate the configuration file, and say which secrets are set in the environment."""
     try:
         settings = load_settings(config)
     except ConfigError as exc:
@@ -129,6 +152,16 @@ def check(config: ConfigOpt = None) -> None:
         for problem in broken:
             console.print(f"  {problem}", markup=False, highlight=False)
         raise typer.Exit(1)
+    if settings.demo:
+        # Checking the demo shop is fine; quietly taking it for the user's own shop is not.
+        console.print(
+            f"{demo_notice(settings, config)}; `fieldrelay init` writes your own, "
+            "and serve and worker run this one only with --demo",
+            style="yellow",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     hours = settings.business.opening_hours()
     days = ", ".join(f"{d} {h.opens:%H:%M}-{h.closes:%H:%M}" for d, h in hours.items()) or "closed every day"
     console.print(f"[green]OK[/] {settings.business.name} ({settings.business.time_zone}): {days}")
@@ -146,6 +179,7 @@ def check(config: ConfigOpt = None) -> None:
         f"texts by {settings.messaging.sms_provider}, email by {settings.messaging.email_provider}",
         highlight=False,
     )
+    print_secrets(console, settings)
 
 
 @app.command()
@@ -182,128 +216,16 @@ def report(
         print_report(data, console)
 
 
-@errors_app.command("list")
-def errors_list(
-    config: ConfigOpt = None,
-    db: DbOpt = None,
-    kind: Annotated[str | None, typer.Option(help="inbox, timer or outbox")] = None,
-    source: Annotated[str | None, typer.Option(help="connector, timer kind or outbox target")] = None,
-    target: Annotated[str | None, typer.Option(help="deliveries to one target: sms, email, hubspot …")] = None,
-    older_than: Annotated[str | None, typer.Option(help="only items at least this old: 30m, 2h, 7d")] = None,
-) -> None:
-    """List what failed and waits for a person."""
-    try:
-        age = None if older_than is None else error_queue.parse_age(older_than)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--older-than: {exc}") from exc
-    runtime = open_runtime(db, config, migrate=False)
-    with runtime.engine.connect() as conn:
-        items = error_queue.list_errors(
-            conn,
-            runtime.settings.account_id,
-            kind,
-            source=source,
-            target=target,
-            older_than=age,
-            now=runtime.clock.now(),
-        )
-    if not items:
-        console.print("[green]The error queue is empty.[/]")
-        return
-    table = Table(title=f"Error queue ({len(items)})")
-    for column in ("id", "source", "what", "error", "tries", "since"):
-        table.add_column(column)
-    for item in items:
-        table.add_row(
-            item.id, item.source, item.summary, item.error or "", str(item.attempts), f"{item.at:%Y-%m-%d %H:%M}Z"
-        )
-    console.print(table)
-
-
-@errors_app.command("retry")
-def errors_retry(
-    error_id: Annotated[str | None, typer.Argument(help="an id from `errors list`, e.g. inbox-12")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="retry every open error")] = False,
-    config: ConfigOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """Put failed work back in line with a fresh retry budget."""
-    if (error_id is None) == (not all_):
-        raise typer.BadParameter("give one error id, or --all")
-    runtime = open_runtime(db, config, migrate=False)
-    now = runtime.clock.now()
-    with runtime.engine.begin() as conn:
-        if all_:
-            count = error_queue.retry_all(conn, runtime.settings.account_id, now)
-            console.print(f"{count} put back in line.")
-            return
-        assert error_id is not None
-        if not error_queue.retry(conn, runtime.settings.account_id, error_id, now):
-            console.print(f"[red]No open error {error_id!r}.[/]")
-            raise typer.Exit(1)
-    console.print(f"{error_id} put back in line; a running worker will pick it up.")
-
-
-@errors_app.command("dismiss")
-def errors_dismiss(
-    error_id: Annotated[str, typer.Argument(help="an id from `errors list`, e.g. outbox-7")],
-    by: Annotated[str | None, typer.Option(help="who closes it")] = None,
-    reason: Annotated[str | None, typer.Option(help="why it needs no retry")] = None,
-    config: ConfigOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """Close an error without retrying it; an outbox row's message is cancelled."""
-    runtime = open_runtime(db, config, migrate=False)
-    with runtime.engine.begin() as conn:
-        if not error_queue.dismiss(conn, runtime.settings.account_id, error_id, by, reason):
-            console.print(f"[red]No open error {error_id!r}.[/]")
-            raise typer.Exit(1)
-    console.print(f"{error_id} dismissed.")
-
-
-@errors_app.command("show")
-def errors_show(
-    error_id: Annotated[str, typer.Argument(help="an id from `errors list`, e.g. outbox-7")],
-    config: ConfigOpt = None,
-    db: DbOpt = None,
-) -> None:
-    """Show one open error and its delivery attempts."""
-    runtime = open_runtime(db, config, migrate=False)
-    with runtime.engine.connect() as conn:
-        detail = error_queue.error_detail(conn, runtime.settings.account_id, error_id)
-    if detail is None:
-        console.print(f"[red]No open error {error_id!r}.[/]")
-        raise typer.Exit(1)
-    item = Table(title=error_id, show_header=False)
-    for key, value in detail.items():
-        if key not in ("id", "attempts"):
-            item.add_row(key, "" if value is None else str(value))
-    console.print(item)
-    if not detail["attempts"]:
-        return
-    attempts = Table(title="Delivery attempts")
-    for column in ("#", "started", "ms", "outcome", "status", "detail"):
-        attempts.add_column(column)
-    for a in detail["attempts"]:
-        attempts.add_row(
-            str(a["attempt"]),
-            a["started_at"],
-            str(a["duration_ms"]),
-            a["outcome"],
-            str(a["status_code"] or ""),
-            a["detail"] or "",
-        )
-    console.print(attempts)
-
-
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None) -> None:
     """Create or migrate the schema to the newest version."""
-    from fieldrelay.storage.db import make_engine, upgrade
+    from fieldrelay.storage.db import describe, open_database
 
-    engine = make_engine(db)
-    upgrade(engine)
-    console.print(f"Schema is current at {engine.url.render_as_string(hide_password=True)}")
+    try:
+        engine = open_database(db, create=True)
+    except DatabaseProblem as exc:
+        fail(str(exc))
+    console.print(f"Schema is current at {describe(engine.url)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from fieldrelay.cli import lookup
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.referrals import program as referrals
@@ -21,7 +22,8 @@ referrals_app = typer.Typer(
 )
 
 ByOpt = Annotated[str | None, typer.Option("--by", help="who acts, for the audit trail (default: your login)")]
-CustomerArg = Annotated[str, typer.Argument(help="the customer's id, phone or email")]
+CustomerArg = Annotated[str, typer.Argument(help="the customer: id or its first characters, phone, email or name")]
+ReferralRef = "a referral id or its first characters, or the referred customer"
 
 
 def _who(by: str | None) -> str:
@@ -33,10 +35,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _enrol_one(runtime: Runtime, customer: str, via: str, by: str | None) -> tuple[str, str, bool]:
+def _enrol_one(runtime: Runtime, customer_id: str, via: str, by: str | None) -> tuple[str, str, bool]:
     """(code, link, created) of one enrolment, in its own transaction."""
     with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-        customer_id = referrals.find_customer(ctx, customer)
         referrer, created = referrals.enrol(ctx, customer_id, via, by=by)
         return referrer.code, referrals.link_for(ctx, referrer.code), created
 
@@ -45,8 +46,9 @@ def _enrol_one(runtime: Runtime, customer: str, via: str, by: str | None) -> tup
 def enrol(customer: CustomerArg, config: ConfigOpt = None, db: DbOpt = None, by: ByOpt = None) -> None:
     """Enrol a customer as a referrer; they keep their code if already enrolled."""
     runtime = open_runtime(db, config, migrate=False)
+    customer_id = lookup.customer(runtime, customer)
     try:
-        code, link, created = _enrol_one(runtime, customer, "hand", _who(by))
+        code, link, created = _enrol_one(runtime, customer_id, "hand", _who(by))
     except referrals.ReferralError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"{'Enrolled' if created else 'Already enrolled'}: code {code}, link {link}", highlight=False)
@@ -65,8 +67,14 @@ def import_file(
     with file.open(newline="", encoding="utf-8-sig") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             named = next((row[k].strip() for k in ("customer_id", "phone", "email") if (row.get(k) or "").strip()), "")
+            found = lookup.customers_matching(runtime, named) if named else []
+            if len(found) != 1:
+                missing += 1
+                why = f"{len(found)} customers match" if found else "no customer matches"
+                console.print(f"line {line}: {why} {named!r}", highlight=False)
+                continue
             try:
-                _, _, created = _enrol_one(runtime, named, "import", _who(by))
+                _, _, created = _enrol_one(runtime, found[0].id, "import", _who(by))
             except referrals.ReferralError as exc:
                 missing += 1
                 console.print(f"line {line}: {exc}", highlight=False)
@@ -87,9 +95,10 @@ def attribute(
 ) -> None:
     """Attribute a customer to the referrer whose code they gave (a CSR on the phone); exit 2 on an unknown code."""
     runtime = open_runtime(db, config, migrate=False)
+    customer_id = lookup.customer(runtime, customer)
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-            referral = referrals.attribute(ctx, referrals.find_customer(ctx, customer), code, "csr", by=_who(by))
+            referral = referrals.attribute(ctx, customer_id, code, "csr", by=_who(by))
     except referrals.ReferralError as exc:
         raise _fail(str(exc)) from exc
     extra = f": {referral.reason}" if referral.reason else ""
@@ -101,8 +110,8 @@ def review(
     config: ConfigOpt = None,
     db: DbOpt = None,
     by: ByOpt = None,
-    approve: Annotated[str | None, typer.Option("--approve", help="approve this referral id")] = None,
-    reject: Annotated[str | None, typer.Option("--reject", help="reject this referral id (needs --reason)")] = None,
+    approve: Annotated[str | None, typer.Option("--approve", help=f"approve this referral: {ReferralRef}")] = None,
+    reject: Annotated[str | None, typer.Option("--reject", help="reject this referral (needs --reason)")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="why; required with --reject")] = None,
     status: Annotated[str, typer.Option(help="which referrals to list")] = "review",
 ) -> None:
@@ -111,13 +120,14 @@ def review(
     if approve or reject:
         if reject and not reason:
             raise _fail("--reject needs --reason")
+        chosen = lookup.referral(runtime, approve or reject or "")
         try:
             with runtime.unit_of_work(runtime.settings.account_id) as ctx:
                 if approve:
-                    done = referral_rewards.approve(ctx, approve, _who(by), reason)
+                    done = referral_rewards.approve(ctx, chosen, _who(by), reason)
                 else:
-                    assert reject is not None and reason is not None
-                    done = referral_rewards.reject(ctx, reject, _who(by), reason)
+                    assert reason is not None
+                    done = referral_rewards.reject(ctx, chosen, _who(by), reason)
         except (LookupError, referral_rewards.ReferralError) as exc:
             raise _fail(str(exc).strip("'")) from exc
         console.print(f"Referral {done.id} is {done.status}", highlight=False)
@@ -145,9 +155,15 @@ def review(
 
 
 @referrals_app.command("reward")
-def reward(referral_id: str, config: ConfigOpt = None, db: DbOpt = None, by: ByOpt = None) -> None:
+def reward(
+    referral: Annotated[str, typer.Argument(help=ReferralRef)],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    by: ByOpt = None,
+) -> None:
     """Issue the reward of a qualified or approved referral (``reward_issue: manual``)."""
     runtime = open_runtime(db, config, migrate=False)
+    referral_id = lookup.referral(runtime, referral)
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
             done = referral_rewards.issue(ctx, referral_id, _who(by))

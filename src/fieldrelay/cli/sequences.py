@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Connection
 
+from fieldrelay.cli import lookup
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.sequences import Step, parse_duration
@@ -108,7 +109,9 @@ def list_sequences(config: ConfigOpt = None, db: DbOpt = None) -> None:
 def status(
     config: ConfigOpt = None,
     db: DbOpt = None,
-    customer: Annotated[str | None, typer.Option("--customer", help="only this customer's enrolments (an id)")] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="only this customer's enrolments (id, phone, email or name)")
+    ] = None,
     sequence: Annotated[str | None, typer.Option("--sequence", help="only this sequence")] = None,
     state: Annotated[EnrollmentStatus | None, typer.Option("--status", help="active, completed or exited")] = None,
     limit: Annotated[int, typer.Option(help="enrolments to show, newest first", min=1)] = 50,
@@ -116,11 +119,12 @@ def status(
     """Enrolments: who is on which step, what comes next and when, and why they left."""
     runtime = open_runtime(db, config, migrate=False)
     zone = ZoneInfo(runtime.settings.business.time_zone)
+    customer_id = lookup.customer(runtime, customer) if customer is not None else None
     with runtime.engine.connect() as conn:
         items = sequence_queries.list_enrollments(
             conn,
             runtime.settings.account_id,
-            customer_id=customer,
+            customer_id=customer_id,
             sequence=sequence,
             status=state.value if state is not None else None,
             limit=limit,

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
+from fieldrelay.cli import lookup
+from fieldrelay.cli.common import ConfigOpt, DbOpt, console, load_config, open_runtime
 from fieldrelay.cli.sequences import add_row
 from fieldrelay.service.outreach import templates
 from fieldrelay.service.records import StoredField
@@ -21,7 +22,8 @@ templates_app = typer.Typer(help="Message templates: list them, render one for a
 @templates_app.command("list")
 def list_templates(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """The configured templates and the sequence steps that use them."""
-    settings = open_runtime(db, config, migrate=False).settings
+    del db  # accepted like every command's, but the list is the configuration's alone
+    settings = load_config(config)
     if not settings.templates:
         console.print("No templates are configured.")
         return
@@ -43,20 +45,19 @@ def list_templates(config: ConfigOpt = None, db: DbOpt = None) -> None:
 @templates_app.command("render")
 def render(
     name: Annotated[str, typer.Argument(help="the template's name (`fieldrelay templates list`)")],
-    customer: Annotated[str, typer.Option("--customer", help="the customer's id")],
+    customer: Annotated[
+        str, typer.Option("--customer", help="the customer: id or first characters, phone, email, name")
+    ],
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Render one template for one customer (with their latest job), as the message would read; sends nothing."""
     runtime = open_runtime(db, config, migrate=False)
     settings = runtime.settings
+    customer_id = lookup.customer(runtime, customer)
     with runtime.engine.connect() as conn:
         store = SqlMirror(conn, settings.account_id, runtime.clock.now())
-        try:
-            record = store.get_customer(customer)
-        except LookupError as exc:
-            console.print(f"No customer {customer!r}.", style="red", markup=False, highlight=False)
-            raise typer.Exit(2) from exc
+        record = store.get_customer(customer_id)
         job_id = sequence_queries.latest_job_id(conn, settings.account_id, record.id)
         job = store.get_job(job_id) if job_id else None
         renewal = _renewal_date(store.fields_of(record.id).get("renewal_due_on"))

@@ -15,6 +15,7 @@ import httpx
 from rich.console import Console
 
 from fieldrelay.reports.kpi import build_report, print_report
+from fieldrelay.rules.loader import DEFAULT_YAML
 from fieldrelay.runtime import build_runtime
 from fieldrelay.sim.driver import DriveResult, drive
 from fieldrelay.sim.leads import FORM_ID, build_leads
@@ -82,6 +83,9 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
                 "-m",
                 "fieldrelay",
                 "serve",
+                "--demo",  # the demo shop's own configuration, whatever the current folder holds
+                "--config",
+                str(DEFAULT_YAML),
                 "--db",
                 db_url,
                 "--port",
@@ -117,7 +121,7 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
         f"{result.replies} text replies): "
         f"{result.accepted} accepted, {result.duplicates} acknowledged as duplicates, {result.refused} refused."
     )
-    runtime = build_runtime(db_url, migrate=False)
+    runtime = build_runtime(db_url, DEFAULT_YAML, migrate=False)
     # The service ran on a simulated clock in its own process, and drive() left that clock at ``end``: judge
     # staleness as of that moment. The wall clock is unrelated to the simulated week (before it, nothing would be
     # late; long after it, every webhook still in flight at the end would be).

@@ -157,3 +157,21 @@ def test_oldest_pending_ages(runtime: Runtime, clock: SimulatedClock) -> None:
             )
     with runtime.engine.connect() as conn:
         assert queries.oldest_pending_ages(conn, now) == {"inbox": 300.0, "timers": 90.0, "outbox": 0.0}
+
+
+def test_an_unknown_kind_is_refused_by_name(runtime: Runtime) -> None:
+    with runtime.engine.connect() as conn, pytest.raises(ValueError, match="unknown kind 'foo' \\(kinds: inbox, timer"):
+        errors.list_errors(conn, ACCOUNT, "foo")
+
+
+def test_errors_of_customers_are_their_timer_and_outbox_rows(runtime: Runtime, clock: SimulatedClock) -> None:
+    outbox_id, message_id = add_dead_outbox(runtime.engine, clock.now() - timedelta(hours=2))
+    add_dead_outbox(runtime.engine, clock.now() - timedelta(hours=1), target="email")  # someone else's
+    timer_id = add_dead_timer(runtime.engine, clock.now())
+    customer_id = f"c-{message_id}"
+    with runtime.engine.begin() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == int(outbox_id[7:])).values(customer_id=customer_id))
+        conn.execute(timers.update().where(timers.c.id == int(timer_id[6:])).values(customer_id=customer_id))
+    with runtime.engine.connect() as conn:
+        found = errors.errors_of_customers(conn, ACCOUNT, [customer_id])
+    assert [item.id for item in found] == [outbox_id, timer_id]

@@ -17,6 +17,7 @@ _KINDS: dict[str, tuple[Table, tuple[str, ...]]] = {
     "timer": (timers, ("dead",)),
     "outbox": (outbox, ("dead",)),
 }
+KINDS: tuple[str, ...] = tuple(_KINDS)
 # Per kind: the column ErrorItem.source comes from and the one ErrorItem.at comes from.
 _SOURCE_AND_AT: dict[str, tuple[str, str]] = {
     "inbox": ("connector", "received_at"),
@@ -112,6 +113,8 @@ def list_errors(
     """
     if older_than is not None and now is None:
         raise ValueError("older_than needs now")
+    if kind is not None and kind not in _KINDS:
+        raise ValueError(f"unknown kind {kind!r} (kinds: {', '.join(_KINDS)})")
     if target is not None:
         if kind not in (None, "outbox") or source not in (None, target):
             return []
@@ -126,6 +129,15 @@ def list_errors(
         if older_than is not None and now is not None:
             query = query.where(table.c[at_column] <= now - older_than)
         items.extend(to_item(r) for r in conn.execute(query))
+    return sorted(items, key=lambda item: item.at)
+
+
+def errors_of_customers(conn: Connection, account_id: str, customer_ids: list[str]) -> list[ErrorItem]:
+    """Open timer and outbox errors about these customers (an inbox row names no customer), oldest first."""
+    items: list[ErrorItem] = []
+    for name in ("timer", "outbox"):
+        query, to_item = _open(name, account_id)
+        items.extend(to_item(r) for r in conn.execute(query.where(_KINDS[name][0].c.customer_id.in_(customer_ids))))
     return sorted(items, key=lambda item: item.at)
 
 

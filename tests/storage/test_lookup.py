@@ -1,0 +1,28 @@
+"""Finding records by what a person types: id prefix, phone, email or the words of a name."""
+
+from __future__ import annotations
+
+from fieldrelay.domain import events as ev
+from fieldrelay.runtime import Runtime
+from fieldrelay.storage import lookup
+from tests.service.support import PAT_E164, apply, at, job_event, only_customer
+
+
+def test_customers_by_prefix_phone_email_and_name_words(runtime: Runtime) -> None:
+    apply(runtime, job_event(ev.JobBooked, at(-60)))
+    pat_id = str(only_customer(runtime).id)
+    account = runtime.settings.account_id
+    with runtime.engine.connect() as conn:
+        for query in (
+            {"id_prefix": pat_id[:6]},
+            {"phone": PAT_E164},
+            {"email": "pat.doe@example.com"},
+            {"words": ["doe", "PAT"]},
+        ):
+            found = lookup.customers_matching(conn, account, **query)  # type: ignore[arg-type]
+            assert [(f.id, f.name) for f in found] == [(pat_id, "Pat Doe")], query
+        assert found[0].label == "Pat Doe · +15125550142 · pat.doe@example.com"
+        # LIKE's wildcards are plain characters here, and nothing given finds nothing.
+        assert lookup.customers_matching(conn, account, words=["%"]) == []
+        assert lookup.customers_matching(conn, account, id_prefix="%") == []
+        assert lookup.customers_matching(conn, account) == []
