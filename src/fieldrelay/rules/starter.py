@@ -58,7 +58,7 @@ def parse_hours(spec: str) -> dict[str, str | None]:
     Days left out are closed; ValueError names the part that cannot be read.
     """
     spec = spec.strip().lower()
-    if _PART.match(spec) is None and "," not in spec and ";" not in spec:
+    if not re.search(r"[a-z]", spec):  # a window alone: Monday to Friday
         spec = f"mon-fri {spec}"
     hours: dict[str, str | None] = dict.fromkeys(DAYS)
     for part in filter(None, (p.strip() for p in re.split(r"[;,]", spec))):
