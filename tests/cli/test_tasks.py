@@ -153,10 +153,11 @@ def test_unknown_ambiguous_closed_and_wrong_outcomes_are_refused_in_one_line(
     clock_at(monkeypatch, shop_time(2, 10, 3))
 
     result = CliRunner().invoke(app, ["tasks", "done", "ffff9", "--outcome", "reached", "--note", "x", *base])
-    assert (result.exit_code, result.output) == (2, "no task 'ffff9'\n")
-    assert isinstance(result.exception, SystemExit)  # no traceback
+    assert result.exit_code == 2 and result.output.startswith("No task matches 'ffff9' (give an id")
+    assert result.output.count("\n") == 1 and isinstance(result.exception, SystemExit)  # one line, no traceback
     code, output = invoke("tasks", "done", "abcd", "--outcome", "booked", "--note", "x", *base)
-    assert code == 2 and "matches more than one task: abcd1111 (rebooking.call), abcd2222 (rebooking.call)" in output
+    assert code == 2 and "'abcd' matches 2 tasks" in output
+    assert "  abcd1111  Call · Pat Doe" in output and "  abcd2222  Call · Pat Doe" in output
     code, output = invoke("tasks", "done", task.id[:8], "--outcome", "booked", "--note", "Booked", *base)
     assert code == 1 and "(one of: reached, left_message, no_answer)" in output
     assert invoke("tasks", "done", task.id[:8], "--outcome", "reached", "--note", "Booked", *base)[0] == 0

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
+from fieldrelay.cli import lookup
+from fieldrelay.cli.common import ConfigOpt, DbOpt, console, fail, open_runtime
 from fieldrelay.service import team
 from fieldrelay.service.handoff.first_response import HandoffRefused
 from fieldrelay.service.tasks import closing
@@ -77,7 +78,7 @@ def _print(items: list[TaskView], zone: ZoneInfo, with_status: bool) -> None:
 
 @tasks_app.command("done")
 def tasks_done(
-    task: Annotated[str, typer.Argument(help="the task's id, or the short id `tasks list` prints")],
+    task: Annotated[str, typer.Argument(help="the short id `tasks list` prints (or a customer with one open task)")],
     outcome: Annotated[str, typer.Option("--outcome", help="reached, left_message, no_answer, or its family's own")],
     note: Annotated[str, typer.Option("--note", help="what happened")],
     by: Annotated[str | None, typer.Option("--by", help="who did it, for the timeline")] = None,
@@ -86,14 +87,13 @@ def tasks_done(
 ) -> None:
     """Close an open task with an outcome and a note; the deal or the sequence it belongs to follows."""
     runtime = open_runtime(db, config, migrate=False)
+    task_id = lookup.task(runtime, task)  # none or several match: exit 2 with a short list
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-            closed = closing.complete(ctx, task, outcome, note, by)
-    except LookupError as exc:  # unknown or ambiguous id (or its deal is gone)
-        _say(str(exc), "red")
-        raise typer.Exit(2) from exc
+            closed = closing.complete(ctx, task_id, outcome, note, by)
+    except LookupError as exc:  # gone since it was looked up (or its deal is)
+        fail(str(exc))
     except (TaskClosed, OutcomeRefused, HandoffRefused) as exc:
-        _say(str(exc), "red")
-        raise typer.Exit(1) from exc
+        fail(str(exc), 1)
     effects = "".join(f"; {effect}" for effect in closed.effects)
     _say(f"Closed {closed.task.id[:SHORT]} ({closed.task.kind}): {closed.outcome.name}{effects}.")
