@@ -9,9 +9,9 @@ from sqlalchemy import Engine, create_engine
 
 
 @pytest.fixture
-def reader(db_url: str) -> Iterator[Engine]:
+def reader(empty_db_url: str) -> Iterator[Engine]:
     """A plain engine for polling: no BEGIN IMMEDIATE, so on SQLite it never takes the write lock."""
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     try:
         yield engine
     finally:

@@ -244,7 +244,7 @@ def test_concurrent_claims_take_disjoint_rows(runtime: Runtime, sim_clock: Simul
 @pytest.fixture
 def pg_runtime(pg_database: str, settings: Settings, secrets_env: None) -> Iterator[Runtime]:
     """A migrated runtime on PostgreSQL only (row locks and SKIP LOCKED are PostgreSQL's)."""
-    rt = build_runtime(pg_database, settings=settings, clock=SimulatedClock(START))
+    rt = build_runtime(pg_database, settings=settings, clock=SimulatedClock(START), migrate=False)
     try:
         yield rt
     finally:

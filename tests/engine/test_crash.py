@@ -161,8 +161,8 @@ class Workers:
 
 
 @pytest.fixture
-def workers(db_url: str, config_file: Path, tmp_path: Path) -> Iterator[Workers]:
-    pool = Workers(db_url, config_file, tmp_path)
+def workers(empty_db_url: str, config_file: Path, tmp_path: Path) -> Iterator[Workers]:
+    pool = Workers(empty_db_url, config_file, tmp_path)
     try:
         yield pool
     finally:
@@ -237,10 +237,10 @@ def in_flight_by(engine: Engine, worker_id: str) -> int:
 
 
 def test_killed_workers_lose_nothing_and_send_nothing_twice(
-    db_url: str, config_file: Path, secrets_env: None, reader: Engine, workers: Workers
+    empty_db_url: str, config_file: Path, secrets_env: None, reader: Engine, workers: Workers
 ) -> None:
     """Two workers in turn are SIGKILLed while holding leased rows; a third finishes the backlog."""
-    total = fill_backlog(db_url, config_file)
+    total = fill_backlog(empty_db_url, config_file)
     done = inbox.c.status == "done"
 
     for name, progress in (("worker-1", total // 5), ("worker-2", total // 2)):
@@ -264,19 +264,19 @@ def test_killed_workers_lose_nothing_and_send_nothing_twice(
     assert_everything_exactly_once(reader, total)
 
 
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("empty_db_url", ["postgres"], indirect=True)
 def test_two_workers_racing_on_one_backlog_apply_and_send_everything_once(
-    db_url: str, config_file: Path, secrets_env: None, reader: Engine, workers: Workers
+    empty_db_url: str, config_file: Path, secrets_env: None, reader: Engine, workers: Workers
 ) -> None:
     """Both workers are up and paused while the backlog is filled, then released together, so that they claim
     neighbouring batches at the same moment and apply different events of the same new jobs concurrently."""
-    build_runtime(db_url, config_path=config_file, clock=RealClock()).engine.dispose()  # migrate first
+    build_runtime(empty_db_url, config_path=config_file, clock=RealClock()).engine.dispose()  # migrate first
     racers = [workers.start("racer-1"), workers.start("racer-2")]
     wait_for(lambda: workers.started(len(racers)), "both workers to start", workers)
     for proc in racers:
         os.kill(proc.pid, signal.SIGSTOP)
     try:
-        total = fill_backlog(db_url, config_file, waves=True)
+        total = fill_backlog(empty_db_url, config_file, waves=True)
     finally:
         for proc in racers:
             os.kill(proc.pid, signal.SIGCONT)

@@ -121,8 +121,8 @@ def config_file(tmp_path: Path, twilio: TwilioStandIn) -> Path:
 
 
 @pytest.fixture
-def workers(db_url: str, config_file: Path, tmp_path: Path) -> Iterator[Workers]:
-    pool = Workers(db_url, config_file, tmp_path)
+def workers(empty_db_url: str, config_file: Path, tmp_path: Path) -> Iterator[Workers]:
+    pool = Workers(empty_db_url, config_file, tmp_path)
     pool.env |= {"FIELDRELAY_TWILIO_ACCOUNT_SID": ACCOUNT_SID, "FIELDRELAY_TWILIO_SECRET": AUTH_TOKEN}
     try:
         yield pool
@@ -143,9 +143,9 @@ def every_text_sent(engine: Engine) -> bool:
 
 
 def test_worker_killed_while_twilio_holds_its_text_is_reconciled_not_resent(
-    db_url: str, config_file: Path, secrets_env: None, reader: Engine, workers: Workers, twilio: TwilioStandIn
+    empty_db_url: str, config_file: Path, secrets_env: None, reader: Engine, workers: Workers, twilio: TwilioStandIn
 ) -> None:
-    total = fill_backlog(db_url, config_file, jobs=JOBS, first_phone=2000)
+    total = fill_backlog(empty_db_url, config_file, jobs=JOBS, first_phone=2000)
 
     victim = workers.start("worker-1")
     wait_for(lambda: len(twilio.texts()) >= 1, "the stand-in to receive the first text", workers, WAIT_SECONDS)

@@ -16,9 +16,9 @@ from fieldrelay.storage.tables import metadata
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
+def engine(empty_db_url: str) -> Iterator[Engine]:
     """An engine on a fresh, empty database (SQLite file or new PostgreSQL database)."""
-    eng = make_engine(db_url)
+    eng = make_engine(empty_db_url)
     try:
         yield eng
     finally:

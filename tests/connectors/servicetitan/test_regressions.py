@@ -21,7 +21,7 @@ from tests.conftest import START
 @pytest.fixture
 def pg_runtime(pg_database: str, settings: Settings, clock: SimulatedClock, secrets_env: None) -> Iterator[Runtime]:
     """A runtime on a fresh PostgreSQL database."""
-    rt = build_runtime(pg_database, settings=settings, clock=clock)
+    rt = build_runtime(pg_database, settings=settings, clock=clock, migrate=False)
     try:
         yield rt
     finally:

@@ -20,7 +20,7 @@ from tests.helpers import signed
 @pytest.fixture
 def pg_runtime(pg_database: str, settings: Settings, clock: SimulatedClock, secrets_env: None) -> Iterator[Runtime]:
     """A runtime on PostgreSQL only: SQLite does not enforce column lengths or refuse NUL characters."""
-    rt = build_runtime(pg_database, settings=settings, clock=clock)
+    rt = build_runtime(pg_database, settings=settings, clock=clock, migrate=False)
     try:
         yield rt
     finally:

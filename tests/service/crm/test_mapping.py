@@ -324,7 +324,8 @@ def mapped(db_url: str, settings: Settings, secrets_env: None) -> Iterator[Calla
 
     def build(table: dict[str, Any]) -> Runtime:
         mapping = {"field_mapping": FieldMapping.model_validate(table)}
-        built.append(build_runtime(db_url, settings=settings.model_copy(update=mapping), clock=SimulatedClock(START)))
+        mapped_settings = settings.model_copy(update=mapping)
+        built.append(build_runtime(db_url, settings=mapped_settings, clock=SimulatedClock(START), migrate=False))
         return built[-1]
 
     yield build
@@ -392,6 +393,7 @@ def test_the_renewal_falls_on_the_last_day_of_a_shorter_month(
         db_url,
         settings=settings.model_copy(update={"renewal_after_months": 6}),
         clock=SimulatedClock(paid_at + timedelta(minutes=1)),
+        migrate=False,
     )
     try:
         apply(

@@ -72,7 +72,8 @@ def test_an_event_applied_twice_queues_its_change_once(runtime: Runtime) -> None
 
 def test_no_targets_queue_nothing(db_url: str, secrets_env: None) -> None:
     """A shop on the built-in CRM alone has no crm.sync rows."""
-    plain = build_runtime(db_url, settings=parse_settings(TEST_YAML, "test.yaml"), clock=SimulatedClock(START))
+    settings = parse_settings(TEST_YAML, "test.yaml")
+    plain = build_runtime(db_url, settings=settings, clock=SimulatedClock(START), migrate=False)
     try:
         apply(plain, job_event(ev.PaymentCaptured, at(-1), amount_cents=45000))
         assert crm_rows(plain) == []

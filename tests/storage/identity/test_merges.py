@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, Table, insert, select
 
-from fieldrelay.storage.db import make_engine, upgrade
+from fieldrelay.storage.db import make_engine
 from fieldrelay.storage.identity.merges import MergeRecord, MergeRefused, merge_customers, unmerge
 from fieldrelay.storage.identity.queries import list_merges
 from fieldrelay.storage.tables import (
@@ -59,7 +59,6 @@ OWNED: tuple[tuple[Table, str], ...] = (
 def engine(db_url: str) -> Iterator[Engine]:
     """A migrated database, once on SQLite and once on PostgreSQL."""
     eng = make_engine(db_url)
-    upgrade(eng)
     try:
         yield eng
     finally:
