@@ -69,8 +69,12 @@ class Messaging(_Strict):
     # A STOP, an unsubscribe, a spam complaint or Twilio error 21610 on one channel stops marketing on every channel;
     # false: only on the channel it came from. Transactional messages follow the channel's own opt-out only.
     opt_out_stops_all_marketing: bool = True
-    # Marketing messages (offers, review asks, nudges) per customer per rolling 7 days; over it, a step waits.
+    # Marketing touches (offers, review asks, nudges) per customer per rolling 7 days; one step's text and email are
+    # one touch. Over it, a discretionary step waits; a step promised at a time (timing: promised) still goes.
     marketing_per_week: int = Field(default=3, ge=1, le=50)
+    # A discretionary marketing step (timing: discretionary) waits until this long after the customer's last
+    # marketing touch: no more than one a day.
+    discretionary_spacing_hours: float = Field(default=24, ge=0, le=24 * 14)
 
     @model_validator(mode="after")
     def _twilio_has_a_sender(self) -> Messaging:

@@ -118,6 +118,9 @@ class Step(_Strict):
     otherwise: Literal["skip", "exit"] = "skip"
     # A reply to this step's text is read as a 1-5 rating of the job.
     expects: Literal["rating"] | None = None
+    # What the message is for, when another rule or sequence may ask for the same thing (payment_reminder,
+    # review_request): the customer gets one message per intent, job and channel. Default: this step alone.
+    intent: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[a-z0-9_.]+$")
 
     @field_validator("after", "until")
     @classmethod
@@ -159,6 +162,9 @@ class Sequence(_Strict):
     # event: offsets count from the trigger; renewal_due: from the renewal date (renewal_after_months after it).
     anchor: Literal["event", "renewal_due"] = "event"
     category: Category
+    # promised: each step goes out at its time (the weekly cap counts it but does not hold it back); discretionary:
+    # steps wait for room under the weekly cap and a day after the last marketing touch (seasonal offers, invites).
+    timing: Literal["promised", "discretionary"] = "promised"
     entry: Entry = Entry()
     exit_on: list[ExitRule] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)

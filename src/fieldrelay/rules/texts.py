@@ -19,12 +19,25 @@ class JobTexts(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # A job booked without a time (Housecall Pro's job.created before job.scheduled) waits this long for its time,
+    # so the customer gets one confirmation that says when, not a vague one and then another.
+    wait_for_time_minutes: float = Field(default=15, ge=0)
+
     confirmation_text: JobText = JobText(
         delay_minutes=0,
         template=(
             "Hi {{ first_name or 'there' }}, {{ business_name }} has you booked"
             "{% if appointment %} for {{ appointment }}{% endif %}. Reply to this text with any questions. "
             "Reply STOP to opt out."
+        ),
+    )
+    # After a confirmation went out, a new time sends this once per new time (the confirmation is never repeated).
+    moved_text: JobText = JobText(
+        delay_minutes=0,
+        template=(
+            "Hi {{ first_name or 'there' }}, an update from {{ business_name }}: your appointment is now"
+            "{% if appointment %} {{ appointment }}{% else %} being rescheduled{% endif %}. Reply to this text with "
+            "any questions. Reply STOP to opt out."
         ),
     )
     eta_text: JobText = JobText(

@@ -19,7 +19,7 @@ from fieldrelay.service.outreach.ports import SendFailed as SendFailed
 from fieldrelay.service.outreach.ports import SendResult as SendResult
 from fieldrelay.service.outreach.ports import SmsRequest as SmsRequest
 from fieldrelay.service.outreach.ports import SmsSender as SmsSender
-from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
+from fieldrelay.service.records import CustomerRecord, EstimateRecord, IntentHolder, JobRecord, MessageRecord
 from fieldrelay.service.referrals.ports import ReferralStore
 from fieldrelay.service.sequences.ports import FollowupStore
 from fieldrelay.service.tasks.ports import TaskStore
@@ -228,6 +228,15 @@ class MirrorStore(CrmStore, IdentityStore, FollowupStore, OpsStore, SopStore, Re
         customer_id: str | None,
         message_id: str | None,
         payload: Mapping[str, object],
+        intent_key: str | None = None,
     ) -> bool:
-        """Queue an outbound delivery unless one with this key exists; True when queued."""
+        """Queue an outbound delivery unless one with this key (or this intent) exists; True when queued."""
+        ...
+
+    def intent_holder(self, intent_key: str) -> IntentHolder | None:
+        """The outbox row already holding an intent, or None."""
+        ...
+
+    def intents_of(self, customer_id: str, prefix: str) -> list[str]:
+        """The intent keys queued for the customer's messages that start with ``prefix``, oldest first."""
         ...

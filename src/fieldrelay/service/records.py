@@ -69,6 +69,14 @@ class MessageRecord:
 
 
 @dataclass(frozen=True)
+class IntentHolder:
+    """The outbox row that holds an intent: its idempotency key, and the purpose of the message it carries."""
+
+    idempotency_key: str
+    purpose: str | None
+
+
+@dataclass(frozen=True)
 class StoredField:
     """A CRM field's value, where it came from, and the field event's time it is as of."""
 

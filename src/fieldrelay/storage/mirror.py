@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, exists, select, update
 
-from fieldrelay.service.records import CustomerRecord, EstimateRecord, JobRecord, MessageRecord
+from fieldrelay.service.records import CustomerRecord, EstimateRecord, IntentHolder, JobRecord, MessageRecord
 from fieldrelay.storage import prepared
 from fieldrelay.storage.crm.repo import SqlCrm
 from fieldrelay.storage.handoff.repo import SqlSop
@@ -363,8 +363,9 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         customer_id: str | None,
         message_id: str | None,
         payload: Mapping[str, object],
+        intent_key: str | None = None,
     ) -> bool:
-        """Queue an outbound delivery unless its idempotency key exists."""
+        """Queue an outbound delivery unless its idempotency key (or its intent key) exists."""
         return insert_ignore(
             self._conn,
             outbox,
@@ -377,12 +378,37 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
                 "customer_id": customer_id,
                 "message_id": message_id,
                 "payload": dict(payload),
+                "intent_key": intent_key,
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": self._now,
                 "created_at": self._now,
             },
         )
+
+    def intent_holder(self, intent_key: str) -> IntentHolder | None:
+        """The outbox row already holding an intent, with the purpose of its message."""
+        query = (
+            select(outbox.c.idempotency_key, messages.c.purpose)
+            .select_from(outbox.outerjoin(messages, messages.c.id == outbox.c.message_id))
+            .where(outbox.c.account_id == self._account, outbox.c.intent_key == intent_key)
+        )
+        row = self._conn.execute(query).first()
+        return IntentHolder(row.idempotency_key, row.purpose) if row is not None else None
+
+    def intents_of(self, customer_id: str, prefix: str) -> list[str]:
+        """The intent keys of the customer's messages starting with ``prefix``, oldest first."""
+        # By the ordering key, which ix_outbox_ordering serves: a customer's messages are few, the outbox is not.
+        query = (
+            select(outbox.c.intent_key)
+            .where(
+                outbox.c.ordering_key == f"customer:{customer_id}",
+                outbox.c.account_id == self._account,
+                outbox.c.intent_key.is_not(None),
+            )
+            .order_by(outbox.c.id)
+        )
+        return [key for key in self._conn.execute(query).scalars() if key.startswith(prefix)]
 
 
 def _message(row: Any) -> MessageRecord | None:

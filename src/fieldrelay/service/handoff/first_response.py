@@ -16,6 +16,7 @@ from fieldrelay.service.changes import LeadArrived
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff.ports import HandoffDeal
 from fieldrelay.service.outreach import texts
+from fieldrelay.service.outreach.intents import Intent
 from fieldrelay.service.team import Owner, owner_for
 
 ACK = "sop.ack"  # the timer kind of the after-hours acknowledgement text
@@ -176,7 +177,7 @@ def _plan_ack(ctx: HandlerContext, deal: HandoffDeal, lead_at: datetime, opening
         ctx, deal.customer_id, max(lead_at + timedelta(minutes=ctx.settings.sop.after_hours_ack_minutes), ctx.now)
     )
     message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fieldrelay:{ctx.settings.account_id}:{key}"))
-    payload = {"message_id": message_id, "opening": opening.isoformat()}
+    payload = {"message_id": message_id, "opening": opening.isoformat(), "deal_id": deal.id}
     if not store.schedule_timer(key, ACK, due, deal.customer_id, payload):
         return
     phones = store.phones_of(deal.customer_id)
@@ -204,6 +205,14 @@ def fire_ack(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
         return
     opening = datetime.fromisoformat(str(payload["opening"]))
     words = in_words(opening, ctx.now, ZoneInfo(ctx.settings.business.time_zone))
+    # Timers planned before the deal id was in the payload acknowledge per message, which is once per deal too.
+    subject = f"deal:{payload['deal_id']}" if "deal_id" in payload else f"message:{message.id}"
     texts.send_or_cancel(
-        ctx, message, None, "After-hours acknowledgement", ctx.settings.sop.ack_template, opening=words
+        ctx,
+        message,
+        None,
+        "After-hours acknowledgement",
+        ctx.settings.sop.ack_template,
+        Intent(ACK_PURPOSE, subject),
+        opening=words,
     )

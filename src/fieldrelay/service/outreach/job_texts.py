@@ -16,9 +16,12 @@ from fieldrelay.domain.money import dollars
 from fieldrelay.service.changes import JobChanged
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.outreach import texts
-from fieldrelay.service.records import JobRecord
+from fieldrelay.service.outreach.intents import Intent, intent_prefix
+from fieldrelay.service.records import JobRecord, MessageRecord
 
 JOB_TEXT = "job_text"
+# Confirmations and "moved to" texts share one family: what the customer was told about when we come.
+_APPOINTMENT = "appointment"
 # Action → the job statuses in which the text still makes sense, and how the timeline names it.
 TEXTS: dict[str, tuple[frozenset[str], str]] = {
     "confirmation_text": (frozenset({JobStatus.BOOKED, JobStatus.RESCHEDULED}), "Appointment confirmation"),
@@ -72,6 +75,21 @@ def fire(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
         reason = f"the job is now {job.status}"
     elif job.status_at != datetime.fromisoformat(str(payload["status_at"])):
         reason = f"the job changed since (now {job.status} as of {job.status_at:%Y-%m-%d %H:%M}Z)"
+    template = getattr(ctx.settings.job_texts, action).template
+    intent = Intent(action, f"job:{job.id}")
+    if action == "eta_text":
+        intent = Intent(action, f"job:{job.id}@{job.status_at.isoformat()}")  # one per dispatch
+    elif action == "confirmation_text" and reason is None:
+        if job.scheduled_start is None and _waits_for_time(ctx, message, payload):
+            return
+        told = _announced(ctx, message.customer_id, job)
+        when = job.scheduled_start.isoformat() if job.scheduled_start else "unset"
+        if told and told[-1] == when:
+            reason = "the customer was already told this appointment time"
+        # The first text about the appointment confirms it; each later new time says it moved (once per change).
+        intent = Intent(_APPOINTMENT, f"job:{job.id}@{when}#{len(told)}")
+        if told:
+            template, label = ctx.settings.job_texts.moved_text.template, "Appointment change"
     zone = ZoneInfo(ctx.settings.business.time_zone)
     appointment = f"{job.scheduled_start.astimezone(zone):%a %b %-d at %-I:%M %p}" if job.scheduled_start else None
     balance = dollars(job.balance_cents) if job.balance_cents else None
@@ -80,9 +98,28 @@ def fire(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
         message,
         reason,
         label,
-        getattr(ctx.settings.job_texts, action).template,
+        template,
+        intent,
         service=job.service_type,
         appointment=appointment,
         technician=", ".join(job.technicians) or None,
         balance=balance,
     )
+
+
+def _waits_for_time(ctx: HandlerContext, message: MessageRecord, payload: Mapping[str, object]) -> bool:
+    """A confirmation with no time yet waits once for it; True when it was put back to wait."""
+    wait = timedelta(minutes=ctx.settings.job_texts.wait_for_time_minutes)
+    if wait <= timedelta(0) or payload.get("waited"):
+        return False
+    due = texts.within_text_hours(ctx, message.customer_id, ctx.now + wait)
+    key = f"{JOB_TEXT}:waited:{message.id}"
+    ctx.store.schedule_timer(key, JOB_TEXT, due, message.customer_id, {**payload, "waited": True})
+    ctx.store.update_message(message.id, {"scheduled_for": due})
+    return True
+
+
+def _announced(ctx: HandlerContext, customer_id: str, job: JobRecord) -> list[str]:
+    """The appointment times the customer was sent about the job, oldest first ("unset" for none)."""
+    prefix = intent_prefix(customer_id, _APPOINTMENT, f"job:{job.id}@")
+    return [key[len(prefix) :].split("#", 1)[0] for key in ctx.store.intents_of(customer_id, prefix)]

@@ -17,7 +17,8 @@ from fieldrelay.domain.lifecycle import JobStatus
 from fieldrelay.domain.quiet_hours import next_allowed
 from fieldrelay.rules.config import parse_window
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import consent, templates
+from fieldrelay.service.outreach import consent, intents, templates
+from fieldrelay.service.outreach.intents import Intent
 from fieldrelay.service.records import MessageRecord
 
 REVIEW_REQUEST = "review_request"
@@ -81,9 +82,16 @@ def within_text_hours(ctx: HandlerContext, customer_id: str, due: datetime) -> d
 
 
 def send_or_cancel(
-    ctx: HandlerContext, message: MessageRecord, reason: str | None, label: str, template: str, **values: object
+    ctx: HandlerContext,
+    message: MessageRecord,
+    reason: str | None,
+    label: str,
+    template: str,
+    intent: Intent,
+    **values: object,
 ) -> None:
-    """Queue the text unless ``reason`` (or consent, or a missing phone) says not to; a cancel is on the timeline."""
+    """Queue the text unless ``reason`` (or consent, a missing phone, or the same intent already queued) says not to;
+    a cancel is on the timeline."""
     store = ctx.store
     customer = store.get_customer(message.customer_id)
     phones = store.phones_of(customer.id)
@@ -107,14 +115,14 @@ def send_or_cancel(
         first_name=customer.first_name, business_name=ctx.settings.business.name, **values
     )
     store.update_message(message.id, {"status": "queued", "body": body, "to_address": phones[0]})
-    store.enqueue(
-        idempotency_key=f"sms:{message.id}",
-        target=SMS_TARGET,
-        kind="sms",
-        ordering_key=f"customer:{customer.id}",
-        customer_id=customer.id,
+    intents.queue(
+        ctx,
         message_id=message.id,
+        customer_id=customer.id,
+        channel=SMS_TARGET,
+        intent=intent,
         payload={"to": phones[0], "body": body, "category": category},
+        label=label,
     )
 
 
@@ -151,6 +159,7 @@ def fire_review_request(ctx: HandlerContext, payload: Mapping[str, object]) -> N
         reason,
         "Review request",
         settings.template,
+        Intent(REVIEW_REQUEST, f"job:{job.id}"),
         review_url=templates.review_link(ctx.settings, store.get_customer(message.customer_id).lead_source),
         service=job.service_type,
     )

@@ -188,6 +188,24 @@ def schedule_step(
     ctx.store.update_enrollment(enrollment.id, {"next_step": index})
 
 
+def defer(
+    ctx: HandlerContext, enrollment: EnrollmentRecord, step: str, until: datetime, attempt: int, reason: str
+) -> None:
+    """Move a step to a later time for ``reason``: on the timeline, and on the enrolment for ``sequences status``."""
+    schedule_step(ctx, enrollment, enrollment.next_step, step, until, attempt)
+    deferred = {"step": step, "until": until.isoformat(), "reason": reason}
+    ctx.store.update_enrollment(enrollment.id, {"context": {**enrollment.context, "deferred": deferred}})
+    ctx.store.add_activity(
+        enrollment.customer_id,
+        ctx.now,
+        "sequence.step_deferred",
+        f"{enrollment.sequence.replace('_', ' ')}: {step.replace('_', ' ')} waits until {until:%Y-%m-%d %H:%M}Z"
+        f" ({reason})",
+        "fieldrelay",
+        True,
+    )
+
+
 def skip(ctx: HandlerContext, enrollment: EnrollmentRecord, step: str, reason: str) -> None:
     """Put a skipped step on the timeline."""
     label = f"{enrollment.sequence.replace('_', ' ')}: {step.replace('_', ' ')}"

@@ -66,8 +66,8 @@ class FollowupStore(Protocol):
         """What the customer did: bookings and reviews since ``since``, replies since ``replies_since``."""
         ...
 
-    def marketing_sent_since(self, customer_id: str, since: datetime) -> list[datetime]:
-        """When each marketing message to the customer since ``since`` was queued or sent, oldest first."""
+    def marketing_touches_since(self, customer_id: str, since: datetime) -> dict[str, datetime]:
+        """The customer's marketing touches after ``since`` (exclusive): touch → when its first message went."""
         ...
 
     def insert_task(self, values: Mapping[str, object]) -> bool:

@@ -12,8 +12,9 @@ from fieldrelay.rules import secrets
 from fieldrelay.rules.sequences import Condition, ExitRule, Sequence, Step, parse_duration
 from fieldrelay.service import team
 from fieldrelay.service.context import HandlerContext
-from fieldrelay.service.outreach import consent, templates, texts
+from fieldrelay.service.outreach import consent, intents, templates, texts
 from fieldrelay.service.outreach import unsubscribe as unsubscribe_links
+from fieldrelay.service.outreach.intents import Intent
 from fieldrelay.service.records import JobRecord
 from fieldrelay.service.sequences import enrolment as sequences
 from fieldrelay.service.sequences.ports import Behaviour, EnrollmentRecord
@@ -159,24 +160,12 @@ def _send(
     if withheld is not None:
         sequences.skip(ctx, enrollment, step.name, withheld)
         return True
+    touch = f"{enrollment.id}:{step.after}"
     if sequence.category == "marketing":
-        recent = store.marketing_sent_since(customer_id, ctx.now - CAP_WINDOW)
-        cap = ctx.settings.messaging.marketing_per_week
-        if len(recent) >= cap:
-            free_at = recent[len(recent) - cap] + CAP_WINDOW
-            if channel == "sms":
-                free_at = texts.within_text_hours(ctx, customer_id, free_at)
-            index = enrollment.next_step
-            sequences.schedule_step(ctx, enrollment, index, step.name, free_at, attempt + 1)
-            store.add_activity(
-                customer_id,
-                ctx.now,
-                "sequence.step_deferred",
-                f"{_LABEL[channel]} from {enrollment.sequence.replace('_', ' ')} waits until {free_at:%Y-%m-%d %H:%M}Z"
-                f": {cap} marketing messages in the last 7 days",
-                "fieldrelay",
-                True,
-            )
+        held = _held_until(ctx, sequence, enrollment, touch, channel)
+        if held is not None:
+            free_at, why = held
+            sequences.defer(ctx, enrollment, step.name, free_at, attempt + 1, why)
             return False
     customer = store.get_customer(customer_id)
     values = templates.base_values(ctx.settings, customer, job)
@@ -189,8 +178,41 @@ def _send(
     except templates.TemplateFailed as exc:
         sequences.skip(ctx, enrollment, step.name, str(exc))
         return True
-    queue_message(ctx, enrollment, step, sequence.category, address, subject, body)
+    queue_message(ctx, enrollment, step, sequence.category, address, subject, body, touch)
     return True
+
+
+def _held_until(
+    ctx: HandlerContext, sequence: Sequence, enrollment: EnrollmentRecord, touch: str, channel: str
+) -> tuple[datetime, str] | None:
+    """When a marketing step must wait, until when and why; None when it may go now.
+
+    A step promised at a time goes (it still counts); so does the second message of a touch (the email beside its
+    text). A discretionary step waits for room under the weekly cap and for a day since the last marketing touch.
+    """
+    if sequence.timing == "promised":
+        return None
+    messaging = ctx.settings.messaging
+    # Half-open window: a touch exactly 7 days old no longer counts, so waiting until then always makes progress.
+    touches = ctx.store.marketing_touches_since(enrollment.customer_id, ctx.now - CAP_WINDOW)
+    if touch in touches:
+        return None
+    waits: list[tuple[datetime, str]] = []
+    times = sorted(touches.values())
+    cap = messaging.marketing_per_week
+    if len(times) >= cap:
+        unit = "touch" if cap == 1 else "touches"
+        waits.append((times[len(times) - cap] + CAP_WINDOW, f"the weekly cap: {cap} marketing {unit} in 7 days"))
+    spacing = timedelta(hours=messaging.discretionary_spacing_hours)
+    if times and ctx.now - times[-1] < spacing:
+        hours = f"{messaging.discretionary_spacing_hours:g}"
+        waits.append((times[-1] + spacing, f"a marketing message went out less than {hours} hours ago"))
+    if not waits:
+        return None
+    free_at, why = max(waits)
+    if channel == "sms":
+        free_at = texts.within_text_hours(ctx, enrollment.customer_id, free_at)
+    return (free_at, why) if free_at > ctx.now else None
 
 
 def queue_message(
@@ -201,8 +223,10 @@ def queue_message(
     address: str,
     subject: str | None,
     body: str,
+    touch: str | None = None,
 ) -> str:
-    """A message row and its outbox row, keyed so a step that fires twice queues once; the message id."""
+    """A message row and its outbox row, keyed so a step that fires twice queues once and a second request for the
+    same intent queues nothing; the message id."""
     store = ctx.store
     message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fieldrelay:{enrollment.id}:{step.name}"))
     unsubscribe_url = (
@@ -226,6 +250,7 @@ def queue_message(
             "status": "queued",
             "scheduled_for": ctx.now,
             "trigger_at": _since(enrollment, "trigger_at"),
+            "touch": touch,
         }
     )
     payload: dict[str, object] = {"to": address, "body": body, "category": category}
@@ -233,14 +258,15 @@ def queue_message(
         payload["subject"] = subject
     if unsubscribe_url is not None:
         payload["unsubscribe_url"] = unsubscribe_url
-    store.enqueue(
-        idempotency_key=f"{step.channel}:{message_id}",
-        target=step.channel,
-        kind=step.channel,
-        ordering_key=f"customer:{enrollment.customer_id}",
-        customer_id=enrollment.customer_id,
+    subject_of = f"job:{enrollment.job_id}" if enrollment.job_id else f"enrollment:{enrollment.id}"
+    intents.queue(
+        ctx,
         message_id=message_id,
+        customer_id=enrollment.customer_id,
+        channel=step.channel,
+        intent=Intent(step.intent or f"{enrollment.sequence}.{step.name}", subject_of),
         payload=payload,
+        label=f"{_LABEL[step.channel]} from {enrollment.sequence.replace('_', ' ')}",
     )
     if "first_contact_at" not in enrollment.context:
         store.update_enrollment(

@@ -116,23 +116,24 @@ class SqlFollowup:
             review_left=bool(reviewed),
         )
 
-    def marketing_sent_since(self, customer_id: str, since: datetime) -> list[datetime]:
-        """When each marketing message to the customer since ``since`` was queued or sent, oldest first."""
+    def marketing_touches_since(self, customer_id: str, since: datetime) -> dict[str, datetime]:
+        """The customer's marketing touches after ``since`` (exclusive): touch → when its first message went."""
         m = messages.c
         # type_coerce: coalesce() would lose the columns' UTC type (SQLite hands back naive text otherwise).
         at = type_coerce(func.coalesce(m.sent_at, m.scheduled_for), UtcDateTime())
+        touch = func.coalesce(m.touch, m.id)  # a message outside any step is a touch of its own
         query = (
-            select(at)
+            select(touch, func.min(at))
             .where(
                 m.account_id == self._account,
                 m.customer_id == customer_id,
                 m.category == "marketing",
                 m.status.in_(_SENT),
-                at >= since,
+                at > since,
             )
-            .order_by(at)
+            .group_by(touch)
         )
-        return list(self._conn.execute(query).scalars())
+        return {row[0]: row[1] for row in self._conn.execute(query)}
 
     def note_engagement(self, message_id: str, action: str, at: datetime) -> None:
         """Keep the first open (and for a click, the first click) of a message; a click implies an open."""
