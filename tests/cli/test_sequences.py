@@ -13,13 +13,15 @@ from fieldrelay.cli.common import console
 from fieldrelay.cli.main import app
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
+from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.records import FieldWrite
 from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.sequences.tables import enrollments
 from fieldrelay.storage.tables import activities, messages, outbox, timers
-from tests.conftest import START
+from tests.conftest import START, TEST_YAML
 from tests.service.sequences.support import LIBRARY_YAML, at, enrolled_in, job, library_settings, run_until
+from tests.service.sequences.test_caps import CAP_SEQUENCES
 from tests.service.support import apply, count, only_customer, rows
 
 KEPT: tuple[Table, ...] = (enrollments, timers, messages, outbox, activities)
@@ -82,6 +84,23 @@ def test_status_shows_who_is_on_which_step_and_why_they_left(runtime: Runtime, b
     assert (code, output.strip()) == (0, "No enrolments match.")
     code, output = invoke("sequences", "status", "--status", "paused", *base)
     assert code == 2
+
+
+def test_status_shows_a_held_step_with_its_reason_and_new_time(runtime: Runtime, tmp_path: Path, db_url: str) -> None:
+    text = CAP_SEQUENCES + "messaging:\n  marketing_per_week: 3\n  discretionary_spacing_hours: 24\n"
+    runtime.settings = parse_settings(TEST_YAML.replace("sequences: {}\n", "") + text, "test.yaml")
+    config = tmp_path / "caps.yaml"
+    config.write_text(TEST_YAML.replace("sequences: {}\n", "") + text, encoding="utf-8")
+    apply(runtime, job(ev.PaymentCaptured, START))
+    run_until(runtime, at(0.5))  # the review request
+    run_until(runtime, at(1))  # the invite waits a day after it
+
+    code, output = invoke("sequences", "status", "--sequence", "invite", "--db", db_url, "--config", str(config))
+
+    assert code == 0, output
+    (line,) = [row for row in output.splitlines() if "invite" in row]
+    assert "text" in line and "Tue 2026-11-03 09:30 CST" in line
+    assert "a marketing message went out less than 24 hours ago" in line
 
 
 def test_preview_replays_the_window_and_keeps_nothing(runtime: Runtime, base: list[str]) -> None:

@@ -133,7 +133,7 @@ def status(
         console.print("No enrolments match.")
         return
     table = Table(title=f"Enrolments ({len(items)})")
-    for column in ("customer", "sequence", "status", "next step", "due", "last step", "done", "exit reason"):
+    for column in ("customer", "sequence", "status", "next step", "due", "held", "last step", "done", "exit reason"):
         table.add_column(column)
     for item in items:
         add_row(
@@ -141,13 +141,19 @@ def status(
             item.customer_name,
             item.sequence,
             item.status,
-            item.next_step or "",
+            item.next_step or _waiting(item),
             local_time(item.next_due_at, zone),
+            item.held["reason"] if item.held else "",
             item.last_step or "",
             local_time(item.last_step_at, zone),
             item.exit_reason or _why_done(item),
         )
     console.print(table, highlight=False)
+
+
+def _waiting(item: EnrollmentView) -> str:
+    """An active enrolment past its last step waits for a person to close the call it opened."""
+    return "waits for its call to be closed (fieldrelay tasks)" if item.status == "active" else ""
 
 
 def _why_done(item: EnrollmentView) -> str:

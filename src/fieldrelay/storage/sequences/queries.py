@@ -40,6 +40,14 @@ class EnrollmentView:
     enrolled_at: datetime
     context: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def held(self) -> dict[str, str] | None:
+        """Why the next step waits past its time, and until when (the weekly cap, spacing), while it waits."""
+        deferred = self.context.get("deferred")
+        if self.status != "active" or not isinstance(deferred, dict) or deferred.get("step") != self.next_step:
+            return None
+        return {"until": str(deferred.get("until", "")), "reason": str(deferred.get("reason", ""))}
+
     def as_json(self) -> dict[str, Any]:
         """The API shape."""
         return {
@@ -53,6 +61,7 @@ class EnrollmentView:
             "last_step": self.last_step,
             "last_step_at": iso(self.last_step_at),
             "exit_reason": self.exit_reason,
+            "held": self.held,
             "enrolled_at": iso(self.enrolled_at),
         }
 
