@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from fieldrelay.domain.events import FieldEvent
+from fieldrelay.service.access.ports import AccessStore
 from fieldrelay.service.crm.ports import CrmStore, IdentityStore
 from fieldrelay.service.handoff.ports import SopStore
 from fieldrelay.service.ops.ports import OpsStore
@@ -101,7 +102,9 @@ class InboundConnector(Protocol):
         ...
 
 
-class MirrorStore(CrmStore, IdentityStore, FollowupStore, OpsStore, SopStore, ReferralStore, TaskStore, Protocol):
+class MirrorStore(
+    CrmStore, IdentityStore, FollowupStore, OpsStore, SopStore, ReferralStore, TaskStore, AccessStore, Protocol
+):
     """Reads and writes of the built-in CRM inside one transaction (the unit of work)."""
 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:

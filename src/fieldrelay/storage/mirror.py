@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, exists, select, upd
 
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, IntentHolder, JobRecord, MessageRecord
 from fieldrelay.storage import prepared
+from fieldrelay.storage.access.repo import SqlAccess
 from fieldrelay.storage.crm.repo import SqlCrm
 from fieldrelay.storage.handoff.repo import SqlSop
 from fieldrelay.storage.identity.repo import SqlIdentity
@@ -67,7 +68,7 @@ _HAS_ESTIMATE = select(
 )
 
 
-class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, SqlTasks):
+class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, SqlTasks, SqlAccess):
     """Mirror reads and writes inside the caller's transaction."""
 
     def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:

@@ -469,7 +469,8 @@ dev_sms_sent = Table(
 # Sequences, tasks and the development mail provider, and the SOP's and referral program's tables, live in their own
 # modules; importing it here puts them on
 # ``metadata`` for Alembic and for tests that create the schema from it.
+from fieldrelay.storage.access import tables as _access  # noqa: E402
 from fieldrelay.storage.handoff import tables as _handoff  # noqa: E402
 from fieldrelay.storage.sequences import tables as _sequences  # noqa: E402
 
-__all__ = ["_handoff", "_sequences"]
+__all__ = ["_access", "_handoff", "_sequences"]

@@ -1,0 +1,1 @@
+"""People who act on fieldrelay: roles and what each may do, accounts and tokens, sign-in throttling, the audit log."""
