@@ -14,8 +14,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 
+from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import parse_settings
@@ -253,3 +255,10 @@ def runtime(db_url: str, settings: Settings, clock: SimulatedClock, secrets_env:
         yield rt
     finally:
         rt.engine.dispose()
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    """A test client of the app on the runtime (no worker thread: a test drains or advances the clock for work)."""
+    with TestClient(create_app(runtime)) as test_client:
+        yield test_client

@@ -21,8 +21,7 @@ def test_no_token_configured_is_503_saying_what_to_set(runtime: Runtime, monkeyp
         }
 
 
-def test_a_configured_token_lets_only_itself_in(runtime: Runtime) -> None:
-    client = TestClient(create_app(runtime))
+def test_a_configured_token_lets_only_itself_in(client: TestClient) -> None:
     assert client.get("/api/errors").status_code == 401
     assert client.get("/api/errors", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/api/errors", headers={"Authorization": f"Bearer {API_TOKEN}"}).status_code == 200

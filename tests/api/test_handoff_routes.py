@@ -7,26 +7,17 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from fieldrelay.api.app import create_app
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
-from tests.conftest import API_TOKEN
+from tests.api.support import AUTH
 from tests.service.handoff.support import aware, deal, estimate_at, handoff_settings, lead_at, shop_time, sop_tasks
 from tests.service.support import sim_clock
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 @pytest.fixture
 def settings() -> Settings:
     """The handoff test shop."""
     return handoff_settings()
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app (no worker thread)."""
-    return TestClient(create_app(runtime))
 
 
 def test_qualify_refuses_with_the_reason_then_qualifies(runtime: Runtime, client: TestClient) -> None:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
-from fieldrelay.api.app import create_app
 from fieldrelay.domain import events as ev
 from fieldrelay.runtime import Runtime
-from tests.conftest import API_TOKEN
+from tests.api.support import AUTH
 from tests.service.support import PAT_E164, apply, at, job_event, live_customers, pat
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app (no worker thread)."""
-    return TestClient(create_app(runtime))
 
 
 def queue_a_pair(runtime: Runtime) -> None:

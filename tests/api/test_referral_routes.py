@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from fieldrelay.api.app import create_app
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import customers
-from tests.conftest import API_TOKEN
+from tests.api.support import AUTH
 from tests.service.referrals.support import (
     configure,
     enrolled_pat,
@@ -22,19 +21,11 @@ from tests.service.referrals.support import (
 )
 from tests.service.support import apply, at, job_event, only_customer, rows
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
-
 
 @pytest.fixture
 def settings() -> Settings:
     """The referral program on, only its sequences."""
     return referral_settings()
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app (no worker thread)."""
-    return TestClient(create_app(runtime))
 
 
 def _sam_id(runtime: Runtime) -> str:

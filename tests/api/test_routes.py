@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -12,28 +11,15 @@ from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import outbox
-from tests.conftest import API_TOKEN
-from tests.helpers import job_envelope, signed
+from tests.api.support import AUTH, deliver
+from tests.helpers import job_envelope
 from tests.storage.error_rows import add_dead_outbox, add_inbox_error
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app (no worker thread)."""
-    return TestClient(create_app(runtime))
-
-
-def _deliver(client: TestClient, envelope: dict[str, object], clock: SimulatedClock) -> None:
-    body, headers = signed(envelope, clock.now())
-    assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
 
 
 def test_paid_job_flows_to_customer_timeline_and_review_text(client: TestClient, clock: SimulatedClock) -> None:
     """Booked, completed, paid → customer found by any phone format, timeline, one review text 30 min later."""
     for event, at in (("job.scheduled", "14:00"), ("job.completed", "14:40"), ("job.paid", "14:45")):
-        _deliver(client, job_envelope(event, f"2026-11-02T{at}:00Z"), clock)
+        deliver(client, job_envelope(event, f"2026-11-02T{at}:00Z"), clock.now())
     advance = client.post("/api/clock/advance", json={"seconds": 0}, headers=AUTH)
     assert advance.status_code == 200 and advance.json()["drained"] is True
 
@@ -85,11 +71,11 @@ def test_paid_job_flows_to_customer_timeline_and_review_text(client: TestClient,
 
 def test_same_person_by_phone_is_one_customer(client: TestClient, clock: SimulatedClock) -> None:
     """Two vendor customer ids with one phone (another format) resolve to the same record."""
-    _deliver(client, job_envelope("job.scheduled", "2026-11-02T14:00:00Z", job_id="j1", customer_id="c1"), clock)
+    deliver(client, job_envelope("job.scheduled", "2026-11-02T14:00:00Z", job_id="j1", customer_id="c1"), clock.now())
     other = job_envelope(
         "job.scheduled", "2026-11-02T14:05:00Z", job_id="j2", customer_id="c2", phone="+1 512 555 0142"
     )
-    _deliver(client, other, clock)
+    deliver(client, other, clock.now())
     client.post("/api/clock/advance", json={"seconds": 0}, headers=AUTH)
     items = client.get("/api/customers", params={"phone": "5125550142"}, headers=AUTH).json()["items"]
     assert len(items) == 1 and len(items[0]["jobs"]) == 2
@@ -111,7 +97,7 @@ def test_bad_phone_query_is_a_clear_422(client: TestClient) -> None:
 def test_error_queue_retry_puts_row_back(client: TestClient, runtime: Runtime, clock: SimulatedClock) -> None:
     """A job event naming no customer waits in the error queue; retry re-queues it with a fresh budget."""
     envelope = {"event": "job.created", "event_occurred_at": "2026-11-02T14:59:00Z", "job": {"id": "job_x"}}
-    _deliver(client, envelope, clock)
+    deliver(client, envelope, clock.now())
     client.post("/api/clock/advance", json={"seconds": 0}, headers=AUTH)
     errors = client.get("/api/errors", headers=AUTH).json()["items"]
     assert len(errors) == 1 and "names no customer" in errors[0]["error"]
@@ -124,8 +110,10 @@ def test_error_queue_retry_puts_row_back(client: TestClient, runtime: Runtime, c
 def test_health_and_readiness(client: TestClient, clock: SimulatedClock) -> None:
     """healthz needs no database; readyz reports the database and waiting work without auth."""
     assert client.get("/healthz").json() == {"status": "ok"}
-    _deliver(
-        client, job_envelope("job.paid", (clock.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")), clock
+    deliver(
+        client,
+        job_envelope("job.paid", (clock.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")),
+        clock.now(),
     )
     assert client.get("/readyz").json() == {"db": "ok", "inbox_pending": 1, "outbox_pending": 0, "timers_due": 0}
     assert "fieldrelay_webhooks_total" in client.get("/metrics").text
@@ -178,7 +166,7 @@ def test_metrics_gauge_the_error_queue_and_the_oldest_waiting_row(
 ) -> None:
     """One dead outbox row reads 1 on the error-queue gauge; a waiting delivery ages on the clock."""
     add_dead_outbox(runtime.engine, clock.now() - timedelta(hours=1))
-    _deliver(client, job_envelope("job.paid", "2026-11-02T14:59:00Z"), clock)
+    deliver(client, job_envelope("job.paid", "2026-11-02T14:59:00Z"), clock.now())
     clock.advance(120)
     text = client.get("/metrics").text
     assert 'fieldrelay_error_queue_rows{kind="outbox",source="sms"} 1.0' in text

@@ -6,29 +6,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from fieldrelay.api.app import create_app
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.sequences.tables import enrollments, tasks
 from fieldrelay.storage.tables import customers
-from tests.conftest import API_TOKEN, START
+from tests.api.support import AUTH
+from tests.conftest import START
 from tests.service.sequences.support import at, job, library_settings, run_until
 from tests.service.support import apply, rows
-
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 @pytest.fixture
 def settings() -> Settings:
     """The default sequence library."""
     return library_settings()
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app (no worker thread)."""
-    return TestClient(create_app(runtime))
 
 
 def pat_id(runtime: Runtime) -> str:

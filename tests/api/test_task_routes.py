@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from fieldrelay.api.app import create_app
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.sequences.tables import tasks
 from fieldrelay.storage.tables import customers
-from tests.conftest import API_TOKEN, START
+from tests.api.support import AUTH
+from tests.conftest import START
 from tests.service.handoff.support import lead_at, shop_time
 from tests.service.support import in_store, sim_clock
 from tests.service.tasks.support import (
@@ -27,19 +27,11 @@ from tests.service.tasks.support import (
     two_customers,
 )
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
-
 
 @pytest.fixture
 def settings() -> Settings:
     """The task test shop."""
     return tasks_settings()
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app (no worker thread)."""
-    return TestClient(create_app(runtime))
 
 
 def listed(client: TestClient, **params: Any) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from fieldrelay.api.app import create_app
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
@@ -30,10 +29,10 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def client(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    """A test client of the app (no worker thread), with the signing secret set."""
+def client(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    """The test client, with the signing secret set."""
     monkeypatch.setenv("FIELDRELAY_UNSUBSCRIBE_SECRET", SECRET)
-    return TestClient(create_app(runtime))
+    return client
 
 
 def pat_with_link(runtime: Runtime, account_id: str = "default", secret: str = SECRET) -> tuple[str, str]:

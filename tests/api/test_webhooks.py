@@ -7,26 +7,17 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import inbox
+from tests.api.support import drain
 from tests.conftest import START
 from tests.helpers import job_envelope, signed
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app on the shared runtime (no worker thread)."""
-    return TestClient(create_app(runtime))
-
-
-def _inbox_count(runtime: Runtime) -> int:
-    with runtime.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
+from tests.service.support import count
 
 
 def test_signed_delivery_is_stored_once_and_redelivery_acknowledged(client: TestClient, runtime: Runtime) -> None:
@@ -59,7 +50,7 @@ def test_unsigned_or_tampered_delivery_is_refused_and_nothing_stored(
     body, headers = mutate(body, headers)
     response = client.post("/webhooks/housecallpro", content=body, headers=headers)
     assert response.status_code == 401
-    assert _inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_stale_timestamp_is_refused(client: TestClient, runtime: Runtime) -> None:
@@ -68,7 +59,7 @@ def test_stale_timestamp_is_refused(client: TestClient, runtime: Runtime) -> Non
     response = client.post("/webhooks/housecallpro", content=body, headers=headers)
     assert response.status_code == 401
     assert response.json() == {"error": "timestamp outside the allowed window"}
-    assert _inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_unknown_connector_is_404_and_nothing_stored(client: TestClient, runtime: Runtime) -> None:
@@ -76,7 +67,7 @@ def test_unknown_connector_is_404_and_nothing_stored(client: TestClient, runtime
     body, headers = signed(job_envelope("job.paid", "2026-11-02T14:59:00Z"), START)
     response = client.post("/webhooks/acme", content=body, headers=headers)
     assert response.status_code == 404
-    assert _inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_connector_without_secret_refuses_everything(
@@ -92,7 +83,7 @@ def test_connector_without_secret_refuses_everything(
     response = client.post("/webhooks/housecallpro", content=body, headers=headers)
     assert response.status_code == 401
     assert response.json() == {"error": "no secret configured"}
-    assert _inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_body_over_limit_is_413(client: TestClient, runtime: Runtime) -> None:
@@ -100,7 +91,7 @@ def test_body_over_limit_is_413(client: TestClient, runtime: Runtime) -> None:
     body, headers = signed(b"{" + b" " * 1_000_001 + b"}", START)
     response = client.post("/webhooks/housecallpro", content=body, headers=headers)
     assert response.status_code == 413
-    assert _inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_signed_but_malformed_body_is_stored_and_shown_in_error_queue(client: TestClient, runtime: Runtime) -> None:
@@ -123,7 +114,7 @@ def test_signed_body_with_unexpected_shape_reaches_error_queue_after_processing(
     """Valid JSON of the wrong shape is accepted, then parked in the error queue by the worker with the reason."""
     body, headers = signed(json.dumps({"event": "job.paid", "event_occurred_at": "yesterday"}).encode(), START)
     assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
-    assert runtime.new_worker().drain()
+    drain(runtime)
     with runtime.engine.connect() as conn:
         queue = list_errors(conn, runtime.settings.account_id)
     assert len(queue) == 1 and queue[0].error is not None and "event_occurred_at" in queue[0].error
@@ -134,7 +125,7 @@ def test_unknown_event_type_is_stored_acknowledged_and_ignored(client: TestClien
     envelope = {"event": "pro.created", "event_occurred_at": "2026-11-02T14:59:00Z", "pro": {"id": "pro_9"}}
     body, headers = signed(envelope, START)
     assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
-    assert runtime.new_worker().drain()
+    drain(runtime)
     with runtime.engine.connect() as conn:
         row = conn.execute(select(inbox.c.status, inbox.c.event_type)).one()
         assert list_errors(conn, runtime.settings.account_id) == []

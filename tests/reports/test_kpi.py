@@ -8,36 +8,23 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from fieldrelay.api.app import create_app
 from fieldrelay.cli.main import app
 from fieldrelay.domain import events as ev
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.reports.kpi import build_report, print_report
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import jobs
-from tests.conftest import API_TOKEN, START, TEST_YAML
-from tests.helpers import job_envelope, signed
+from tests.api.support import AUTH, deliver
+from tests.conftest import START, TEST_YAML
+from tests.helpers import job_envelope
 from tests.service.support import PAT_E164, apply, at, job_event, pat
 
-AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 ERROR_REASON = "webhook in error queue since 2026-11-02 15:00Z: job job_2 names no customer and is not known yet"
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app (no worker thread: work runs when the clock is advanced)."""
-    return TestClient(create_app(runtime))
-
-
-def _deliver(client: TestClient, envelope: dict[str, Any], clock: SimulatedClock) -> None:
-    body, headers = signed(envelope, clock.now())
-    assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
 
 
 def _advance(client: TestClient, minutes: float) -> None:
@@ -59,8 +46,8 @@ def _second_customer(event: str, at: str, embed_customer: bool) -> dict[str, Any
 
 def _one_error_and_one_applied(client: TestClient, clock: SimulatedClock) -> None:
     """Customer 1's job is applied; a job of an unknown customer (no customer in it) lands in the error queue."""
-    _deliver(client, job_envelope("job.created", "2026-11-02T14:30:00Z"), clock)
-    _deliver(client, _second_customer("job.completed", "2026-11-02T14:58:00Z", embed_customer=False), clock)
+    deliver(client, job_envelope("job.created", "2026-11-02T14:30:00Z"), clock.now())
+    deliver(client, _second_customer("job.completed", "2026-11-02T14:58:00Z", embed_customer=False), clock.now())
     _advance(client, 0)
 
 
@@ -84,7 +71,7 @@ def test_a_webhook_in_the_error_queue_makes_its_record_stale_until_it_is_applied
     assert (stale.since, stale.lag_minutes) == (START, 20.0)
 
     # The customer's job arrives with them in it: the record is known now, but the error row still lags.
-    _deliver(client, _second_customer("job.created", "2026-11-02T14:00:00Z", embed_customer=True), clock)
+    deliver(client, _second_customer("job.created", "2026-11-02T14:00:00Z", embed_customer=True), clock.now())
     _advance(client, 0)
     check = build_report(runtime).staleness
     assert (check.records, len(check.stale)) == (2, 1)

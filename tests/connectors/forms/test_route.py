@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.connectors.forms.inbound import FormsInbound
@@ -21,9 +18,9 @@ from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.secrets import connector_secret
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.ports import ParseError
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, inbox
+from tests.api.support import assert_never_lost, drain, expected_keys
 from tests.conftest import START
 from tests.connectors.forms.support import (
     FORM_ENCODED,
@@ -39,8 +36,8 @@ URL = "/webhooks/forms"
 
 
 @pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    """A test client; the forms connector reads the runtime's simulated clock for submissions without a time."""
+def client(client: TestClient, runtime: Runtime) -> TestClient:
+    """The test client; the forms connector reads the runtime's simulated clock for submissions without a time."""
     settings_ = runtime.settings
     runtime.inbound["forms"] = FormsInbound(
         connector_secret("forms"),
@@ -49,12 +46,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         settings_.business.time_zone,
         clock=runtime.clock.now,
     )
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
-
-
-def drain(runtime: Runtime) -> None:
-    assert runtime.new_worker().drain(timeout_seconds=30)
+    return client
 
 
 def lead_json(**fields: Any) -> bytes:
@@ -290,15 +282,6 @@ def test_any_body_is_stored_and_settles_never_lost(client: TestClient, runtime: 
         if response.status_code == 401:
             return
     assert response.status_code in (200, 202)
-    connector = runtime.inbound["forms"]
-    try:
-        key = connector.identify(body).dedupe_key
-    except ParseError:  # e.g. a submission_id that is a list: stored under the raw body's hash
-        key = "raw:" + hashlib.sha256(body).hexdigest()[:40]
+    keys = expected_keys(runtime.inbound["forms"], body)  # a submission_id that is a list: the raw body's hash
     drain(runtime)
-    with runtime.engine.connect() as conn:
-        row = conn.execute(select(inbox).where(inbox.c.dedupe_key == key)).one()
-        queue = {e.id for e in list_errors(conn, runtime.settings.account_id)}
-    assert row.status in {"done", "ignored", "error"}
-    if row.status == "error":
-        assert f"inbox-{row.id}" in queue and row.last_error
+    assert_never_lost(runtime, keys)

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.connectors.jobber.inbound import TOPICS, JobberInbound
@@ -30,6 +30,7 @@ from fieldrelay.storage.tables import (
     messages,
     timers,
 )
+from tests.api.support import assert_never_lost, drain, post_webhook
 from tests.connectors.jobber.support import URL, VERSION, FakeJobber, fixture, signed, webhook
 
 HOOK = "/webhooks/jobber"
@@ -45,21 +46,15 @@ def fake() -> FakeJobber:
 
 
 @pytest.fixture
-def client(runtime: Runtime, fake: FakeJobber) -> TestClient:
+def client(client: TestClient, runtime: Runtime, fake: FakeJobber) -> TestClient:
     """The app with the runtime's Jobber connector talking to the fake API (token from the environment)."""
     http = httpx.Client(transport=httpx.MockTransport(fake))
     runtime.inbound["jobber"] = JobberInbound(connector_secret("jobber"), http, URL, VERSION)
-    return TestClient(create_app(runtime))
+    return client
 
 
 def post(client: TestClient, body: bytes, **kwargs: Any) -> tuple[int, Any]:
-    data, headers = signed(body, **kwargs)
-    response = client.post(HOOK, content=data, headers=headers)
-    return response.status_code, response.json()
-
-
-def drain(runtime: Runtime) -> None:
-    assert runtime.new_worker().drain(timeout_seconds=30)
+    return post_webhook(client, HOOK, *signed(body, **kwargs))
 
 
 def rows(engine: Engine, table: Any, *where: Any) -> list[Any]:
@@ -325,12 +320,4 @@ def test_arbitrary_signed_bodies_end_stored_errored_or_ignored_never_lost(
     status, _ = post(client, json.dumps(data).encode())
     assert status in (200, 202)
     drain(runtime)
-    with runtime.engine.connect() as conn:
-        stored = list(conn.execute(select(inbox.c.id, inbox.c.status)))
-        queued = {item.id for item in list_errors(conn, runtime.settings.account_id)}
-        total = conn.execute(select(func.count()).select_from(inbox)).scalar_one()
-    assert total >= 1
-    for row in stored:
-        assert row.status in ("done", "ignored", "error"), row
-        if row.status == "error":
-            assert f"inbox-{row.id}" in queued
+    assert_never_lost(runtime)

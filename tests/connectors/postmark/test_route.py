@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -11,15 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.connectors.postmark.inbound import HANDLED_EVENTS
 from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.ports import ParseError
-from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, consents, inbox, messages
+from tests.api.support import WAITING_FOR_ITS_MESSAGE, assert_never_lost, drain, expected_keys, post_webhook
 from tests.conftest import START
 from tests.connectors.postmark.support import MESSAGE_ID, TO, add_email_message, basic, encode, mirror, record, rows
 
@@ -28,22 +24,10 @@ BOUNCED_AT = START - timedelta(minutes=2)
 DELIVERED_AT = START - timedelta(minutes=5)
 
 
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    """A test client of the app on the shared runtime (no worker thread)."""
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
-
-
 def post(client: TestClient, data: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     """Post one record with the test credentials (or the given headers)."""
     body = data if isinstance(data, bytes) else encode(data)
-    response = client.post(URL, content=body, headers=basic() if headers is None else headers)
-    return response.status_code, response.json()
-
-
-def drain(runtime: Runtime) -> None:
-    assert runtime.new_worker().drain(timeout_seconds=30)
+    return post_webhook(client, URL, body, basic() if headers is None else headers)
 
 
 # --- accepted ------------------------------------------------------------------------------------------
@@ -211,17 +195,6 @@ def test_any_json_is_stored_and_settles_never_lost(client: TestClient, runtime: 
     raw = encode(body)
     status, _ = post(client, raw)
     assert status in (200, 202)
-    try:
-        key = runtime.inbound["postmark"].identify(raw).dedupe_key
-    except ParseError:
-        key = "raw:" + hashlib.sha256(raw).hexdigest()[:40]
+    keys = expected_keys(runtime.inbound["postmark"], raw)
     drain(runtime)
-    with runtime.engine.connect() as conn:
-        row = conn.execute(select(inbox).where(inbox.c.dedupe_key == key)).one_or_none()
-        queue = {e.id for e in list_errors(conn, runtime.settings.account_id)}
-    assert row is not None, "a delivery with good credentials was lost"
-    assert row.status in {"done", "ignored", "error", "pending"}
-    if row.status == "error":
-        assert f"inbox-{row.id}" in queue and row.last_error
-    if row.status == "pending":
-        assert row.last_error and row.last_error.startswith("temporary: no message with provider id")
+    assert_never_lost(runtime, keys, pending_because=WAITING_FOR_ITS_MESSAGE)

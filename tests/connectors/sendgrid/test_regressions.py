@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import inbox
 from tests.conftest import START
 from tests.helpers import signed
+from tests.service.support import count
 
 
 @pytest.fixture
@@ -22,15 +22,10 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         yield test_client
 
 
-def _stored(runtime: Runtime) -> int:
-    with runtime.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
-
-
 def test_housecallpro_signed_body_with_an_over_long_integer_is_stored_as_malformed(
     client: TestClient, runtime: Runtime
 ) -> None:
     body, headers = signed(b'{"event": ' + b"1" * 5000 + b"}", START)
     response = client.post("/webhooks/housecallpro", content=body, headers=headers)
     assert response.status_code == 202
-    assert _stored(runtime) == 1
+    assert count(runtime, inbox) == 1

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.connectors.sendgrid.inbound import HANDLED_EVENTS
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
-from fieldrelay.service.ports import ParseError
-from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, consents, inbox, messages
+from tests.api.support import WAITING_FOR_ITS_MESSAGE, assert_never_lost, drain, expected_keys, post_webhook
 from tests.conftest import START, TEST_YAML
 from tests.connectors.sendgrid.support import (
     OTHER_KEY,
@@ -42,22 +39,10 @@ DELIVERED_AT = START - timedelta(minutes=5)
 PROCESSED_AT = START - timedelta(minutes=6)
 
 
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    """A test client of the app on the shared runtime (no worker thread)."""
-    with TestClient(create_app(runtime)) as test_client:
-        yield test_client
-
-
 def post(client: TestClient, batch: Any, at: Any = START) -> tuple[int, Any]:
     """Sign a batch at ``at`` and post it."""
     body = batch if isinstance(batch, bytes) else encode(batch)
-    response = client.post(URL, content=body, headers=sign(body, at))
-    return response.status_code, response.json()
-
-
-def drain(runtime: Runtime) -> None:
-    assert runtime.new_worker().drain(timeout_seconds=30)
+    return post_webhook(client, URL, body, sign(body, at))
 
 
 # --- accepted ------------------------------------------------------------------------------------------
@@ -248,7 +233,6 @@ _EVENT = st.fixed_dictionaries(
         "asm_group_id": _JSON,
     },
 )
-_SETTLED = {"done", "ignored", "error", "pending"}
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -261,25 +245,6 @@ def test_any_signed_json_is_stored_and_settles_never_lost(client: TestClient, ru
     raw = encode(body)
     status, _ = post(client, raw)
     assert status in (200, 202)
-    connector = runtime.inbound["sendgrid"]
-    try:
-        keys = []
-        for item in connector.split(raw):
-            try:
-                keys.append(connector.identify(item).dedupe_key)
-            except ParseError:
-                keys.append("raw:" + hashlib.sha256(item).hexdigest()[:40])
-    except ParseError:
-        keys = ["raw:" + hashlib.sha256(raw).hexdigest()[:40]]
+    keys = expected_keys(runtime.inbound["sendgrid"], raw)
     drain(runtime)
-    with runtime.engine.connect() as conn:
-        stored = {r.dedupe_key: r for r in conn.execute(select(inbox).where(inbox.c.dedupe_key.in_(keys)))}
-        queue = {e.id for e in list_errors(conn, runtime.settings.account_id)}
-    assert set(keys) <= stored.keys(), "an item of a signed delivery was lost"
-    for key in keys:
-        row = stored[key]
-        assert row.status in _SETTLED
-        if row.status == "error":
-            assert f"inbox-{row.id}" in queue and row.last_error
-        if row.status == "pending":
-            assert row.last_error and row.last_error.startswith("temporary: no message with provider id")
+    assert_never_lost(runtime, keys, pending_because=WAITING_FOR_ITS_MESSAGE)

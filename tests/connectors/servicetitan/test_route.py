@@ -9,33 +9,23 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from fieldrelay.api.app import create_app
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, estimates, inbox, jobs
+from tests.api.support import assert_never_lost, drain, post_webhook
 from tests.connectors.servicetitan.support import encode, load, raw, signed
+from tests.service.support import count
 
 URL = "/webhooks/servicetitan"
 MIRROR = (customers, customer_phones, customer_emails, jobs, estimates, activities)
 
 
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app on the shared runtime (no worker thread)."""
-    return TestClient(create_app(runtime))
-
-
 def post(client: TestClient, body: dict[str, Any] | bytes, **kwargs: Any) -> tuple[int, Any]:
     """Sign and post a delivery; the status code and JSON reply."""
-    data, headers = signed(body, **kwargs)
-    response = client.post(URL, content=data, headers=headers)
-    return response.status_code, response.json()
-
-
-def drain(runtime: Runtime) -> None:
-    assert runtime.new_worker().drain(timeout_seconds=30)
+    return post_webhook(client, URL, *signed(body, **kwargs))
 
 
 def rows(engine: Engine, table: Any) -> list[Any]:
@@ -46,11 +36,6 @@ def rows(engine: Engine, table: Any) -> list[Any]:
 def mirror(engine: Engine) -> dict[str, list[Any]]:
     """Every mirror row, for "nothing changed" comparisons."""
     return {t.name: rows(engine, t) for t in MIRROR}
-
-
-def inbox_count(runtime: Runtime) -> int:
-    with runtime.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
 
 
 def test_signed_fixture_is_accepted_and_applied_to_the_mirror(client: TestClient, runtime: Runtime) -> None:
@@ -117,21 +102,21 @@ def test_tampered_or_unsigned_delivery_is_401_and_nothing_stored(
     body, headers = mutate(body, headers)
     response = client.post(URL, content=body, headers=headers)
     assert response.status_code == 401
-    assert inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_wrong_secret_is_401_and_nothing_stored(client: TestClient, runtime: Runtime) -> None:
     body, headers = signed(raw("job.completed"), secret="not-the-shops-key")
     response = client.post(URL, content=body, headers=headers)
     assert (response.status_code, response.json()) == (401, {"error": "bad signature"})
-    assert inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_wrong_encoding_is_401(client: TestClient, runtime: Runtime) -> None:
     """A hex digest where base64 is configured does not verify (the encoding is configuration)."""
     body, headers = signed(raw("job.completed"), encoding="hex")
     assert client.post(URL, content=body, headers=headers).status_code == 401
-    assert inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 def test_no_secret_configured_refuses_everything(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +127,7 @@ def test_no_secret_configured_refuses_everything(runtime: Runtime, monkeypatch: 
     body, headers = signed(raw("job.completed"))
     response = TestClient(create_app(runtime)).post(URL, content=body, headers=headers)
     assert (response.status_code, response.json()) == (401, {"error": "no secret configured"})
-    assert inbox_count(runtime) == 0
+    assert count(runtime, inbox) == 0
 
 
 @pytest.mark.parametrize("name", ["job.completed.embedded_customer", "job.completed"])
@@ -153,7 +138,7 @@ def test_redelivery_changes_nothing(client: TestClient, runtime: Runtime, name: 
         assert post(client, raw(name))[0] == 202
     drain(runtime)
     before = mirror(runtime.engine)
-    stored = inbox_count(runtime)
+    stored = count(runtime, inbox)
 
     # Re-encoded with other whitespace: a redelivery is recognised by its identity, not its bytes.
     again = encode(load(name))
@@ -162,7 +147,7 @@ def test_redelivery_changes_nothing(client: TestClient, runtime: Runtime, name: 
     drain(runtime)
 
     assert mirror(runtime.engine) == before
-    assert inbox_count(runtime) == stored
+    assert count(runtime, inbox) == stored
     with runtime.engine.connect() as conn:
         deliveries = conn.execute(select(inbox.c.deliveries).where(inbox.c.event_type.isnot(None))).scalars().all()
     assert sorted(deliveries)[-1] == 2
@@ -252,11 +237,4 @@ def test_arbitrary_signed_bodies_end_stored_errored_or_ignored_never_lost(
     status, _ = post(client, json.dumps(data).encode())
     assert status in (200, 202)
     drain(runtime)
-    with runtime.engine.connect() as conn:
-        stored = list(conn.execute(select(inbox.c.id, inbox.c.status)))
-        queued = {item.id for item in list_errors(conn, runtime.settings.account_id)}
-    assert stored, "the delivery was not stored"
-    for row in stored:
-        assert row.status in ("done", "ignored", "error"), row
-        if row.status == "error":
-            assert f"inbox-{row.id}" in queued
+    assert_never_lost(runtime)

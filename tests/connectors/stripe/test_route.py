@@ -10,8 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
-from sqlalchemy.sql.elements import ColumnElement
 
 from fieldrelay.api.app import create_app
 from fieldrelay.connectors.registry import inbound_connectors
@@ -20,17 +18,13 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customers, dev_sms_sent, inbox, jobs, messages, outbox, timers
+from tests.api.support import assert_never_lost, deliver, drain
 from tests.conftest import START
 from tests.connectors.stripe.support import PI_ID, encode, event, job_metadata, stripe_headers
-from tests.helpers import job_envelope, signed
+from tests.helpers import job_envelope
+from tests.service.support import count, rows
 
 REVIEW_DELAY = timedelta(minutes=30)
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    """A test client of the app on the shared runtime (no worker thread)."""
-    return TestClient(create_app(runtime))
 
 
 def post(client: TestClient, data: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -38,26 +32,6 @@ def post(client: TestClient, data: dict[str, Any] | bytes, headers: dict[str, st
     body = data if isinstance(data, bytes) else encode(data)
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     return client.post("/webhooks/stripe", content=body, headers=headers or stripe_headers(body, runtime.clock.now()))
-
-
-def post_hcp(client: TestClient, envelope: dict[str, Any]) -> None:
-    """POST a signed Housecall Pro delivery (the field tool that owns the job)."""
-    body, headers = signed(envelope, START)
-    assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
-
-
-def drain(runtime: Runtime) -> None:
-    assert runtime.new_worker("stripe-test").drain(timeout_seconds=30)
-
-
-def rows(runtime: Runtime, table: Any, *where: ColumnElement[bool]) -> list[Any]:
-    with runtime.engine.connect() as conn:
-        return list(conn.execute(select(table).where(*where).order_by(table.c.id)).all())
-
-
-def count(runtime: Runtime, table: Any, *where: ColumnElement[bool]) -> int:
-    with runtime.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
 def mirror(runtime: Runtime) -> dict[str, list[Any]]:
@@ -74,8 +48,9 @@ def paid_by_stripe(
 
 
 def completed_hcp_job(client: TestClient) -> None:
-    post_hcp(client, job_envelope("job.created", "2026-11-02T13:00:00Z"))
-    post_hcp(client, job_envelope("job.completed", "2026-11-02T14:50:00Z"))
+    """Housecall Pro (the field tool that owns the job) books and completes job_1."""
+    deliver(client, job_envelope("job.created", "2026-11-02T13:00:00Z"), START)
+    deliver(client, job_envelope("job.completed", "2026-11-02T14:50:00Z"), START)
 
 
 # --- intake: accepted, refused, redelivered ----------------------------------------------------------------
@@ -196,7 +171,7 @@ def test_a_charge_without_job_metadata_is_ignored_not_matched_to_another_job(
 ) -> None:
     """Pat has a second open job: matching the bare charge by contact would have marked that one paid too."""
     completed_hcp_job(client)
-    post_hcp(client, job_envelope("job.created", "2026-11-02T14:00:00Z", job_id="job_2"))
+    deliver(client, job_envelope("job.created", "2026-11-02T14:00:00Z", job_id="job_2"), START)
     post(client, paid_by_stripe("evt_pi"))
     post(client, paid_by_stripe("evt_ch", "charge.succeeded", metadata={}))
     drain(runtime)
@@ -232,7 +207,7 @@ def test_payment_matching_nothing_is_in_the_error_queue(client: TestClient, runt
 def test_a_late_payment_after_a_newer_cancellation_is_logged_not_applied(client: TestClient, runtime: Runtime) -> None:
     """Stripe's event (created 15:00) arrives after Housecall Pro cancelled the job at 15:10: it stays cancelled."""
     completed_hcp_job(client)
-    post_hcp(client, job_envelope("job.canceled", "2026-11-02T15:10:00Z"))
+    deliver(client, job_envelope("job.canceled", "2026-11-02T15:10:00Z"), START)
     drain(runtime)
     assert post(client, paid_by_stripe("evt_pi")).status_code == 202
     drain(runtime)
@@ -287,9 +262,5 @@ def test_any_signed_json_is_stored_and_ends_visible(client: TestClient, runtime:
     drain(runtime)
     clock = runtime.clock
     assert isinstance(clock, SimulatedClock)
-    stored = rows(runtime, inbox)
-    assert stored, "a verified delivery must be stored"
-    assert {r.status for r in stored} <= {"done", "ignored", "error"}
-    with runtime.engine.connect() as conn:
-        listed = {item.id for item in list_errors(conn, runtime.settings.account_id)}
+    stored, listed = assert_never_lost(runtime)
     assert listed == {f"inbox-{r.id}" for r in stored if r.status == "error"}

@@ -5,21 +5,19 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from fieldrelay.api.app import create_app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import customers, messages
+from tests.api.support import deliver, drain
 from tests.conftest import START
 from tests.connectors.twilio.support import CUSTOMER_NUMBER, form_body, params, twilio_headers
-from tests.helpers import job_envelope, signed
+from tests.helpers import job_envelope
 
 
-def test_a_late_queued_after_sent_does_not_roll_the_message_back(twilio_runtime: Runtime) -> None:
-    client = TestClient(create_app(twilio_runtime))
-    body, headers = signed(job_envelope("job.created", "2026-11-02T13:00:00Z"), START)
-    assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
-    assert twilio_runtime.new_worker().drain(timeout_seconds=30)
+def test_a_late_queued_after_sent_does_not_roll_the_message_back(client: TestClient, twilio_runtime: Runtime) -> None:
+    deliver(client, job_envelope("job.created", "2026-11-02T13:00:00Z"), START)
+    drain(twilio_runtime)
     with twilio_runtime.engine.begin() as conn:
         customer_id = conn.execute(select(customers.c.id)).scalar_one()
         SqlMirror(conn, "default", START).insert_message(
@@ -42,6 +40,6 @@ def test_a_late_queued_after_sent_does_not_roll_the_message_back(twilio_runtime:
         url = "http://testserver/webhooks/twilio"
         response = client.post("/webhooks/twilio", content=form_body(values), headers=twilio_headers(url, values))
         assert response.status_code == 202
-        assert twilio_runtime.new_worker().drain(timeout_seconds=30)
+        drain(twilio_runtime)
     with twilio_runtime.engine.connect() as conn:
         assert conn.execute(select(messages.c.status)).scalar_one() == "sent"

@@ -10,8 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
-from sqlalchemy.sql.elements import ColumnElement
 
 from fieldrelay.api.app import create_app
 from fieldrelay.connectors.registry import inbound_connectors
@@ -21,9 +19,11 @@ from fieldrelay.runtime import Runtime
 from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, consents, customers, inbox, jobs, messages, outbox, timers
+from tests.api.support import assert_never_lost, deliver, drain
 from tests.conftest import START
 from tests.connectors.twilio.support import CUSTOMER_NUMBER, form_body, params, twilio_headers
-from tests.helpers import job_envelope, signed
+from tests.helpers import job_envelope
+from tests.service.support import count, rows
 
 SERVER_URL = "http://testserver/webhooks/twilio"  # what the app sees from the TestClient
 PUBLIC_URL = "https://relay.example.com/webhooks/twilio"  # what Twilio posted to, before the proxy
@@ -31,9 +31,9 @@ OUTBOUND_SID = "SM" + "21" * 16
 
 
 @pytest.fixture
-def client(twilio_runtime: Runtime) -> TestClient:
-    """A test client of the app on the runtime (no worker thread)."""
-    return TestClient(create_app(twilio_runtime))
+def client(client: TestClient, twilio_runtime: Runtime) -> TestClient:
+    """The test client, on the runtime whose Twilio connector reads the simulated clock."""
+    return client
 
 
 def post(
@@ -43,20 +43,6 @@ def post(
     return client.post("/webhooks/twilio", content=form_body(values), headers=headers or twilio_headers(url, values))
 
 
-def drain(runtime: Runtime) -> None:
-    assert runtime.new_worker("twilio-test").drain(timeout_seconds=30)
-
-
-def rows(runtime: Runtime, table: Any, *where: ColumnElement[bool]) -> list[Any]:
-    with runtime.engine.connect() as conn:
-        return list(conn.execute(select(table).where(*where).order_by(table.c.id)).all())
-
-
-def count(runtime: Runtime, table: Any, *where: ColumnElement[bool]) -> int:
-    with runtime.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
-
-
 def mirror(runtime: Runtime) -> dict[str, list[Any]]:
     """Every row the worker could write, for "nothing changed" comparisons."""
     return {t.name: rows(runtime, t) for t in (customers, jobs, activities, timers, messages, outbox, consents)}
@@ -64,8 +50,7 @@ def mirror(runtime: Runtime) -> dict[str, list[Any]]:
 
 def known_customer(client: TestClient) -> str:
     """Pat Doe, (512) 555-0142, from a Housecall Pro job; returns the mirror customer id."""
-    body, headers = signed(job_envelope("job.created", "2026-11-02T13:00:00Z"), START)
-    assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
+    deliver(client, job_envelope("job.created", "2026-11-02T13:00:00Z"), START)
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     drain(runtime)
     (customer,) = rows(runtime, customers)
@@ -357,9 +342,5 @@ def test_any_signed_form_is_stored_and_ends_visible(client: TestClient, twilio_r
     for _ in range(4):
         advance(twilio_runtime, 15 * 60)
         drain(twilio_runtime)
-    stored = rows(twilio_runtime, inbox)
-    assert stored, "a verified delivery must be stored"
-    assert {r.status for r in stored} <= {"done", "ignored", "error", "dead"}
-    with twilio_runtime.engine.connect() as conn:
-        listed = {item.id for item in list_errors(conn, twilio_runtime.settings.account_id)}
+    stored, listed = assert_never_lost(twilio_runtime, dead=True)
     assert listed == {f"inbox-{r.id}" for r in stored if r.status in ("error", "dead")}

@@ -1,0 +1,96 @@
+"""What the route tests share: the API token header, posting a webhook, running the worker, the "never lost" check.
+
+The test client itself is the ``client`` fixture in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from fieldrelay.runtime import Runtime
+from fieldrelay.service.ports import InboundConnector, ParseError
+from fieldrelay.storage.ops.errors import list_errors
+from fieldrelay.storage.tables import inbox
+from tests.conftest import API_TOKEN
+from tests.helpers import signed
+
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+# Why an email receipt may still be pending: its message is not known yet, so it is retried (TemporaryFailure).
+WAITING_FOR_ITS_MESSAGE = "temporary: no message with provider id"
+
+
+def post_webhook(client: TestClient, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, Any]:
+    """POST the raw ``body`` with ``headers``; the status code and the JSON reply."""
+    response = client.post(path, content=body, headers=dict(headers))
+    return response.status_code, response.json()
+
+
+def deliver(client: TestClient, envelope: dict[str, Any], at: datetime) -> None:
+    """POST a Housecall Pro delivery signed at ``at``; it must be accepted."""
+    body, headers = signed(envelope, at)
+    assert client.post("/webhooks/housecallpro", content=body, headers=headers).status_code == 202
+
+
+def drain(runtime: Runtime, worker_id: str | None = None) -> None:
+    """Run a worker until nothing is due (within 30 s)."""
+    assert runtime.new_worker(worker_id).drain(timeout_seconds=30)
+
+
+def raw_key(body: bytes) -> str:
+    """The dedupe key intake gives an item it cannot identify: a hash of its raw bytes."""
+    return "raw:" + hashlib.sha256(body).hexdigest()[:40]
+
+
+def expected_keys(connector: InboundConnector, body: bytes) -> list[str]:
+    """The dedupe key of each item of a verified delivery: the connector's, else the hash of the raw item (or body)."""
+    try:
+        items = connector.split(body)
+    except ParseError:
+        return [raw_key(body)]
+    keys = []
+    for item in items:
+        try:
+            keys.append(connector.identify(item).dedupe_key)
+        except ParseError:  # e.g. a submission id that is a list
+            keys.append(raw_key(item))
+    return keys
+
+
+def assert_never_lost(
+    runtime: Runtime,
+    keys: Collection[str] | None = None,
+    *,
+    dead: bool = False,
+    pending_because: str | None = None,
+) -> tuple[list[Any], set[str]]:
+    """Nothing accepted was lost: the inbox rows are stored and settled, and each that failed is in the error queue.
+
+    ``keys``: the dedupe keys a delivery stored, one row each (None: every inbox row, of which there is at least one).
+    Settled is done, ignored or error; with ``dead`` also dead (out of retries); with ``pending_because`` also
+    pending, when retried for that reason. A row in error (or dead) says why and is listed in the error queue.
+    Returns the rows and the ids in the error queue, for a test to check more.
+    """
+    with runtime.engine.connect() as conn:
+        query = select(inbox).order_by(inbox.c.id)
+        if keys is not None:
+            query = query.where(inbox.c.dedupe_key.in_(set(keys)))
+        stored = list(conn.execute(query))
+        queue = {item.id for item in list_errors(conn, runtime.settings.account_id)}
+    if keys is None:
+        assert stored, "an accepted delivery was not stored"
+    else:
+        assert sorted(row.dedupe_key for row in stored) == sorted(set(keys)), "an item of a delivery was lost"
+    settled = {"done", "ignored", "error"} | ({"dead"} if dead else set()) | ({"pending"} if pending_because else set())
+    for row in stored:
+        assert row.status in settled, row
+        if row.status in ("error", "dead"):
+            assert f"inbox-{row.id}" in queue and row.last_error, row
+        if row.status == "pending":
+            assert pending_because and row.last_error and row.last_error.startswith(pending_because), row
+    return stored, queue
