@@ -11,9 +11,11 @@ from typing import Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from fieldrelay.api.auth import require_token
+from fieldrelay.api.auth import Caller, allowed_to, require_token
 from fieldrelay.api.state import runtime_of
 from fieldrelay.rules.sequences import Role
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import first_response as handoff
 from fieldrelay.service.handoff import review as handoff_review
@@ -81,16 +83,35 @@ def _act(request: Request, account: str, action: Callable[[HandlerContext], T]) 
         return action(ctx)
 
 
+def _audited(
+    request: Request,
+    caller: Caller,
+    done: Action,
+    subject: tuple[str, str],
+    after: dict[str, Any],
+    action: Callable[[HandlerContext], T],
+) -> T:
+    """Run a person's action and its audit entry in one unit of work."""
+    with _refusals(), runtime_of(request).unit_of_work(caller.account) as ctx:
+        result = action(ctx)
+        audit.record(ctx, caller.actor, done, *subject, after=after)
+        return result
+
+
 @router.post("/api/deals/{deal_id}/qualify")
 def qualify(
-    deal_id: str, body: Qualification, request: Request, account: str = Depends(require_token)
+    deal_id: str, body: Qualification, request: Request, caller: Caller = Depends(allowed_to(Action.QUALIFY))
 ) -> dict[str, Any]:
     """Move a new lead to Qualified: ZIP (inside the service area), job type and requested time are all required."""
-    _act(
+    by, answers = caller.by(body.by), {"zip": body.zip, "job_type": body.job_type, "when": body.when}
+    _audited(
         request,
-        account,
+        caller,
+        Action.QUALIFY,
+        ("deal", deal_id),
+        answers,
         lambda ctx: stages.qualify(
-            ctx, deal_id, zip_code=body.zip, job_type=body.job_type, requested_for=body.when, by=body.by
+            ctx, deal_id, zip_code=body.zip, job_type=body.job_type, requested_for=body.when, by=by
         ),
     )
     return {"deal_id": deal_id, "stage": stages.QUALIFIED}
@@ -98,30 +119,55 @@ def qualify(
 
 @router.post("/api/deals/{deal_id}/outcome")
 def outcome(
-    deal_id: str, body: FieldOutcome, request: Request, account: str = Depends(require_token)
+    deal_id: str,
+    body: FieldOutcome,
+    request: Request,
+    caller: Caller = Depends(allowed_to(Action.RECORD_OUTCOME)),
 ) -> dict[str, Any]:
     """The field's outcome: estimate_sent, work_approved or no_decision (with follow_up_on)."""
-    _act(
+    by, when = caller.by(body.by), body.follow_up_on
+    _audited(
         request,
-        account,
-        lambda ctx: stages.record_outcome(ctx, deal_id, body.outcome, follow_up_on=body.follow_up_on, by=body.by),
+        caller,
+        Action.RECORD_OUTCOME,
+        ("deal", deal_id),
+        {"outcome": body.outcome, "follow_up_on": when.isoformat() if when else None},
+        lambda ctx: stages.record_outcome(ctx, deal_id, body.outcome, follow_up_on=when, by=by),
     )
     return {"deal_id": deal_id, "stage": body.outcome}
 
 
 @router.post("/api/deals/{deal_id}/followups")
 def log_followup(
-    deal_id: str, body: FollowupLog, request: Request, account: str = Depends(require_token)
+    deal_id: str, body: FollowupLog, request: Request, caller: Caller = Depends(allowed_to(Action.LOG_CALL))
 ) -> dict[str, Any]:
     """Log a call or text on the timeline; it closes the soonest open follow-up task."""
-    _act(request, account, lambda ctx: stages.log_followup(ctx, deal_id, body.channel, body.note, body.by))
+    by, after = caller.by(body.by), {"channel": body.channel, "note": body.note}
+    _audited(
+        request,
+        caller,
+        Action.LOG_CALL,
+        ("deal", deal_id),
+        after,
+        lambda ctx: stages.log_followup(ctx, deal_id, body.channel, body.note, by),
+    )
     return {"deal_id": deal_id, "logged": body.channel}
 
 
 @router.post("/api/deals/{deal_id}/assign")
-def assign(deal_id: str, body: Assignment, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
+def assign(
+    deal_id: str, body: Assignment, request: Request, caller: Caller = Depends(allowed_to(Action.REASSIGN))
+) -> dict[str, Any]:
     """Hand the deal and its open tasks to a team member now."""
-    moved = _act(request, account, lambda ctx: stages.assign(ctx, deal_id, body.to, body.by))
+    by = caller.by(body.by)
+    moved = _audited(
+        request,
+        caller,
+        Action.REASSIGN,
+        ("deal", deal_id),
+        {"owner": body.to},
+        lambda ctx: stages.assign(ctx, deal_id, body.to, by),
+    )
     return {"deal_id": deal_id, "owner": body.to, "tasks_moved": moved}
 
 
@@ -147,9 +193,16 @@ def team(request: Request, account: str = Depends(require_token)) -> dict[str, A
 
 
 @router.post("/api/team")
-def add_member(body: NewMember, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
+def add_member(
+    body: NewMember, request: Request, caller: Caller = Depends(allowed_to(Action.MANAGE_USERS))
+) -> dict[str, Any]:
     """Add a team member (or update one with the same name)."""
-    created = _act(
-        request, account, lambda ctx: handoff.add_member(ctx, body.name, body.role, body.reports_to, body.email)
+    created = _audited(
+        request,
+        caller,
+        Action.MANAGE_USERS,
+        ("team_member", body.name),
+        {"role": body.role, "reports_to": body.reports_to},
+        lambda ctx: handoff.add_member(ctx, body.name, body.role, body.reports_to, body.email),
     )
     return {"name": body.name, "created": created}

@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from fieldrelay.api.auth import require_token
+from fieldrelay.api.auth import Caller, allowed_to, require_token
 from fieldrelay.api.state import runtime_of
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.identity import review as identity_review
 from fieldrelay.storage import queries
@@ -47,13 +49,18 @@ def get_merge_candidates(
 
 @router.post("/api/merge-candidates/{candidate_id}/merge")
 def merge_candidate(
-    candidate_id: int, request: Request, decision: Decision | None = None, account: str = Depends(require_token)
+    candidate_id: int,
+    request: Request,
+    decision: Decision | None = None,
+    caller: Caller = Depends(allowed_to(Action.MERGE)),
 ) -> dict[str, Any]:
     """Merge the pair: the newer record folds into the older one (undo with POST /api/merges/{id}/undo)."""
-    by = (decision or Decision()).by
+    by = caller.by((decision or Decision()).by) or "api"
     try:
-        with runtime_of(request).unit_of_work(account) as ctx:
+        with runtime_of(request).unit_of_work(caller.account) as ctx:
             merge_id = identity_review.merge_pair(ctx, candidate_id, by)
+            after = {"status": "merged", "merge_id": merge_id}
+            audit.record(ctx, caller.actor, Action.MERGE, "merge_candidate", str(candidate_id), after=after)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     except MergeRefused as exc:
@@ -63,12 +70,18 @@ def merge_candidate(
 
 @router.post("/api/merge-candidates/{candidate_id}/distinct")
 def keep_apart(
-    candidate_id: int, request: Request, decision: Decision | None = None, account: str = Depends(require_token)
+    candidate_id: int,
+    request: Request,
+    decision: Decision | None = None,
+    caller: Caller = Depends(allowed_to(Action.KEEP_APART)),
 ) -> dict[str, Any]:
     """Record that the pair are two different people; the pair leaves the queue."""
+    by = caller.by((decision or Decision()).by) or "api"
     try:
-        with runtime_of(request).unit_of_work(account) as ctx:
-            identity_review.keep_apart(ctx, candidate_id, (decision or Decision()).by)
+        with runtime_of(request).unit_of_work(caller.account) as ctx:
+            identity_review.keep_apart(ctx, candidate_id, by)
+            after = {"status": "distinct"}
+            audit.record(ctx, caller.actor, Action.KEEP_APART, "merge_candidate", str(candidate_id), after=after)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     except MergeRefused as exc:
@@ -90,12 +103,18 @@ def get_merges(
 
 @router.post("/api/merges/{merge_id}/undo")
 def undo_merge(
-    merge_id: int, request: Request, decision: Decision | None = None, account: str = Depends(require_token)
+    merge_id: int,
+    request: Request,
+    decision: Decision | None = None,
+    caller: Caller = Depends(allowed_to(Action.UNDO_MERGE)),
 ) -> dict[str, Any]:
     """Undo a merge: the merged record comes back with its ids, contact points, jobs and timeline."""
+    by = caller.by((decision or Decision()).by) or "api"
     try:
-        with runtime_of(request).unit_of_work(account) as ctx:
-            survivor_id, restored_id = identity_review.unmerge(ctx, merge_id, (decision or Decision()).by)
+        with runtime_of(request).unit_of_work(caller.account) as ctx:
+            survivor_id, restored_id = identity_review.unmerge(ctx, merge_id, by)
+            after = {"undone": True, "restored_id": restored_id}
+            audit.record(ctx, caller.actor, Action.UNDO_MERGE, "merge", str(merge_id), after=after)
     except MergeRefused as exc:
         raise HTTPException(409, str(exc)) from exc
     return {"merge_id": merge_id, "survivor_id": survivor_id, "restored_id": restored_id}

@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from fieldrelay.api.auth import require_token
+from fieldrelay.api.auth import Caller, allowed_to, require_token
 from fieldrelay.api.state import runtime_of
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action
 from fieldrelay.service.referrals import program as referrals
 from fieldrelay.service.referrals import rewards as referral_rewards
 from fieldrelay.service.referrals.ports import ReferralRecord
@@ -54,13 +56,17 @@ def _referral_json(referral: ReferralRecord) -> dict[str, Any]:
 
 
 @router.post("/api/referrers", status_code=201)
-def enrol_referrer(body: EnrolBody, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
+def enrol_referrer(
+    body: EnrolBody, request: Request, caller: Caller = Depends(allowed_to(Action.ENROL_REFERRER))
+) -> dict[str, Any]:
     """Enrol a customer as a referrer (idempotent: an enrolled customer keeps their code)."""
     runtime = runtime_of(request)
     try:
-        with runtime.unit_of_work(account) as ctx:
-            referrer, created = referrals.enrol(ctx, body.customer_id, "hand", by=body.by)
+        with runtime.unit_of_work(caller.account) as ctx:
+            referrer, created = referrals.enrol(ctx, body.customer_id, "hand", by=caller.by(body.by) or "api")
             link = referrals.link_for(ctx, referrer.code)
+            after = {"referrer_id": referrer.id, "created": created}
+            audit.record(ctx, caller.actor, Action.ENROL_REFERRER, "customer", body.customer_id, after=after)
     except referrals.UnknownCustomer as exc:
         raise HTTPException(404, str(exc)) from exc
     return {
@@ -73,11 +79,15 @@ def enrol_referrer(body: EnrolBody, request: Request, account: str = Depends(req
 
 
 @router.post("/api/referrals")
-def attribute_referral(body: AttributeBody, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
+def attribute_referral(
+    body: AttributeBody, request: Request, caller: Caller = Depends(allowed_to(Action.ATTRIBUTE_REFERRAL))
+) -> dict[str, Any]:
     """Attribute a customer to the referrer holding the code; 404 when the code or the customer is unknown."""
     try:
-        with runtime_of(request).unit_of_work(account) as ctx:
-            referral = referrals.attribute(ctx, body.customer_id, body.code, "csr", by=body.by)
+        with runtime_of(request).unit_of_work(caller.account) as ctx:
+            referral = referrals.attribute(ctx, body.customer_id, body.code, "csr", by=caller.by(body.by) or "api")
+            after = {"referral_id": referral.id, "status": referral.status}
+            audit.record(ctx, caller.actor, Action.ATTRIBUTE_REFERRAL, "customer", body.customer_id, after=after)
     except (referrals.UnknownCode, referrals.UnknownCustomer) as exc:
         raise HTTPException(404, str(exc)) from exc
     return _referral_json(referral)
@@ -102,17 +112,20 @@ def get_summary(request: Request, account: str = Depends(require_token)) -> dict
         return referral_report.referral_figures(conn, account).as_json()
 
 
-def _decide(request: Request, account: str, referral_id: str, action: str, body: DecisionBody) -> dict[str, Any]:
+def _decide(request: Request, caller: Caller, referral_id: str, action: Action, body: DecisionBody) -> dict[str, Any]:
+    by = caller.by(body.by) or "api"
     try:
-        with runtime_of(request).unit_of_work(account) as ctx:
-            if action == "approve":
-                referral = referral_rewards.approve(ctx, referral_id, body.by, body.reason)
-            elif action == "reject":
+        with runtime_of(request).unit_of_work(caller.account) as ctx:
+            if action is Action.APPROVE_REFERRAL:
+                referral = referral_rewards.approve(ctx, referral_id, by, body.reason)
+            elif action is Action.REJECT_REFERRAL:
                 if not body.reason:
                     raise HTTPException(422, "a reason is required to reject a referral")
-                referral = referral_rewards.reject(ctx, referral_id, body.by, body.reason)
+                referral = referral_rewards.reject(ctx, referral_id, by, body.reason)
             else:
-                referral = referral_rewards.issue(ctx, referral_id, body.by)
+                referral = referral_rewards.issue(ctx, referral_id, by)
+            after = {"status": referral.status, "reason": body.reason}
+            audit.record(ctx, caller.actor, action, "referral", referral.id, after=after)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     except referral_rewards.ReferralError as exc:
@@ -122,23 +135,32 @@ def _decide(request: Request, account: str, referral_id: str, action: str, body:
 
 @router.post("/api/referrals/{referral_id}/approve")
 def approve(
-    referral_id: str, request: Request, body: DecisionBody | None = None, account: str = Depends(require_token)
+    referral_id: str,
+    request: Request,
+    body: DecisionBody | None = None,
+    caller: Caller = Depends(allowed_to(Action.APPROVE_REFERRAL)),
 ) -> dict[str, Any]:
     """Approve a referral waiting for review (rewarded at once unless rewards are issued by hand)."""
-    return _decide(request, account, referral_id, "approve", body or DecisionBody())
+    return _decide(request, caller, referral_id, Action.APPROVE_REFERRAL, body or DecisionBody())
 
 
 @router.post("/api/referrals/{referral_id}/reject")
 def reject(
-    referral_id: str, request: Request, body: DecisionBody | None = None, account: str = Depends(require_token)
+    referral_id: str,
+    request: Request,
+    body: DecisionBody | None = None,
+    caller: Caller = Depends(allowed_to(Action.REJECT_REFERRAL)),
 ) -> dict[str, Any]:
     """Reject a referral that has not been rewarded; ``reason`` is required."""
-    return _decide(request, account, referral_id, "reject", body or DecisionBody())
+    return _decide(request, caller, referral_id, Action.REJECT_REFERRAL, body or DecisionBody())
 
 
 @router.post("/api/referrals/{referral_id}/reward")
 def reward(
-    referral_id: str, request: Request, body: DecisionBody | None = None, account: str = Depends(require_token)
+    referral_id: str,
+    request: Request,
+    body: DecisionBody | None = None,
+    caller: Caller = Depends(allowed_to(Action.ISSUE_REWARD)),
 ) -> dict[str, Any]:
     """Issue the reward of a qualified or approved referral (for ``reward_issue: manual``)."""
-    return _decide(request, account, referral_id, "reward", body or DecisionBody())
+    return _decide(request, caller, referral_id, Action.ISSUE_REWARD, body or DecisionBody())

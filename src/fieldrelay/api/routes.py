@@ -11,10 +11,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from fieldrelay.api.auth import require_token
+from fieldrelay.api.auth import Caller, allowed_to, require_token
 from fieldrelay.api.state import runtime_of
 from fieldrelay.domain.contact import normalize_email, normalize_phone
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action
 from fieldrelay.storage import queries
+from fieldrelay.storage.access.repo import SqlAccessStore
 from fieldrelay.storage.ops import errors
 
 router = APIRouter()
@@ -106,25 +109,43 @@ def get_error(error_id: str, request: Request, account: str = Depends(require_to
 
 
 @router.post("/api/errors/{error_id}/retry", tags=["errors"])
-def retry_error(error_id: str, request: Request, account: str = Depends(require_token)) -> dict[str, Any]:
+def retry_error(
+    error_id: str, request: Request, caller: Caller = Depends(allowed_to(Action.RETRY_ERROR))
+) -> dict[str, Any]:
     """Put one failed row back to work with a fresh retry budget."""
     runtime = runtime_of(request)
+    now = runtime.clock.now()
     with runtime.engine.begin() as conn:
-        if not errors.retry(conn, account, error_id, runtime.clock.now()):
+        if not errors.retry(conn, caller.account, error_id, now):
             raise HTTPException(404, f"no open error {error_id!r}")
+        store = SqlAccessStore(conn, caller.account, now)
+        audit.record_in(store, now, caller.actor, Action.RETRY_ERROR, "error", error_id, after={"status": "pending"})
     return {"id": error_id, "status": "pending"}
 
 
 @router.post("/api/errors/{error_id}/dismiss", tags=["errors"])
 def dismiss_error(
-    error_id: str, request: Request, body: Dismissal | None = None, account: str = Depends(require_token)
+    error_id: str,
+    request: Request,
+    body: Dismissal | None = None,
+    caller: Caller = Depends(allowed_to(Action.DISMISS_ERROR)),
 ) -> dict[str, Any]:
     """Close one open error without retrying it; an outbox row's message is cancelled."""
     runtime = runtime_of(request)
-    given = body or Dismissal()
+    given, now = body or Dismissal(), runtime.clock.now()
     with runtime.engine.begin() as conn:
-        if not errors.dismiss(conn, account, error_id, given.by, given.reason):
+        if not errors.dismiss(conn, caller.account, error_id, caller.by(given.by), given.reason):
             raise HTTPException(404, f"no open error {error_id!r}")
+        after = {"status": "dismissed", "reason": given.reason}
+        audit.record_in(
+            SqlAccessStore(conn, caller.account, now),
+            now,
+            caller.actor,
+            Action.DISMISS_ERROR,
+            "error",
+            error_id,
+            after=after,
+        )
     return {"id": error_id, "status": "dismissed"}
 
 

@@ -7,10 +7,12 @@ from typing import Any, get_args
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from fieldrelay.api.auth import require_token
+from fieldrelay.api.auth import Caller, allowed_to, require_token
 from fieldrelay.api.state import runtime_of
 from fieldrelay.rules.sequences import Role
 from fieldrelay.service import team
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action
 from fieldrelay.service.handoff.first_response import HandoffRefused
 from fieldrelay.service.tasks import closing
 from fieldrelay.service.tasks.closing import AmbiguousTask, OutcomeRefused, TaskClosed
@@ -63,14 +65,21 @@ def get_tasks(
 
 @router.post("/api/tasks/{task_id}/complete")
 def complete_task(
-    task_id: str, body: Completion, request: Request, account: str = Depends(require_token)
+    task_id: str,
+    body: Completion,
+    request: Request,
+    caller: Caller = Depends(allowed_to(Action.COMPLETE_TASK)),
 ) -> dict[str, Any]:
     """Close an open task (its id or a unique prefix): 404 unknown, 409 already closed, 422 an outcome it lacks."""
     runtime = runtime_of(request)
+    by = caller.by(body.by)
     try:
-        with runtime.unit_of_work(account) as ctx:
-            closed = closing.complete(ctx, task_id, body.outcome, body.note, body.by)
+        with runtime.unit_of_work(caller.account) as ctx:
+            closed = closing.complete(ctx, task_id, body.outcome, body.note, by)
             at = ctx.now
+            before = {"status": "open", "owner": closed.task.assignee or closed.task.role}
+            after = {"status": "done", "outcome": closed.outcome.name, "note": body.note.strip()}
+            audit.record(ctx, caller.actor, Action.COMPLETE_TASK, "task", closed.task.id, before, after)
     except (AmbiguousTask, OutcomeRefused) as exc:
         raise HTTPException(422, str(exc)) from exc
     except LookupError as exc:  # no such task (or its deal is gone)
@@ -83,7 +92,7 @@ def complete_task(
         "status": "done",
         "outcome": closed.outcome.name,
         "note": body.note.strip(),
-        "closed_by": body.by,
+        "closed_by": by,
         "closed_at": iso(at),
         "effects": closed.effects,
     }

@@ -81,8 +81,9 @@ def serve(
     log_level: str = "INFO",
     allow_demo: DemoOpt = False,
 ) -> None:
-    """Run the API and one worker in one process."""
-    from fieldrelay.api.app import create_app
+    """Run the API, the office app at / and one worker in one process."""
+    from fieldrelay.server import build_app
+    from fieldrelay.web.setup import owner_setup_link
 
     configure_logging(log_level)
     chosen: Clock = RealClock()
@@ -94,10 +95,14 @@ def serve(
     # On a simulated clock, work runs only inside POST /api/clock/advance: a background worker would see its
     # leases expire whenever the clock jumps, and another worker would take over rows still in its hands.
     try:
-        application = create_app(runtime, run_worker=clock is ClockKind.real)
+        application = build_app(runtime, run_worker=clock is ClockKind.real)
     except ProviderNotConfigured as exc:
         _cannot_start(exc)
     log_secrets(runtime.settings, api=True)
+    # Nobody can sign in yet: a signed link, valid for a day (and only until an owner exists), creates the owner.
+    link = owner_setup_link(application, runtime.settings.public_base_url or f"http://{host}:{port}")
+    if link is not None:
+        console.print(f"Nobody can sign in yet. Create the owner's sign-in: {link}", markup=False, soft_wrap=True)
     uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False)
 
 

@@ -1,0 +1,35 @@
+"""Mounting the office app on the FastAPI app: every screen's router behind the CSRF check, the static files, and
+what a page does when nobody is signed in (redirect), the role may not (403) or the CSRF token is missing (403)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from fieldrelay.web import audit_page, guard, my_day, people, setup, signin
+from fieldrelay.web.state import new_state
+
+# One line per screen (a module with a ``router``); the menu is nav.NAV.
+SCREENS: tuple[APIRouter, ...] = (
+    signin.router,
+    setup.router,
+    my_day.router,
+    people.router,
+    audit_page.router,
+)
+STATIC = Path(__file__).parent / "static"
+
+
+def mount(app: FastAPI) -> None:
+    """Add the office app to ``app`` (created by api/app.py with its runtime on ``app.state``)."""
+    app.state.web = new_state()
+    pages = APIRouter(dependencies=[Depends(guard.csrf_protect)], include_in_schema=False)
+    for screen in SCREENS:
+        pages.include_router(screen)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(guard.SignInRequired, guard.to_sign_in)
+    app.add_exception_handler(guard.PageForbidden, guard.forbidden)
+    app.add_exception_handler(guard.CsrfRefused, guard.csrf_refused)
