@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from fieldrelay.cli.common import console, fail, print_config_error
+from fieldrelay.cli.common import DbOpt, console, fail, open_runtime, print_config_error
+from fieldrelay.cli.users import create_owner
 from fieldrelay.rules.loader import DEFAULT_PATH, ConfigError, parse_settings
 from fieldrelay.rules.starter import WEEKDAYS, describe_hours, parse_hours, starter_yaml
 
@@ -21,6 +22,11 @@ def init(
     ] = None,
     path: Annotated[Path, typer.Option("--config", help="where to write it")] = DEFAULT_PATH,
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="also create the owner's sign-in to the office app (asks a password)")
+    ] = None,
+    owner_email: Annotated[str | None, typer.Option("--owner-email", help="the owner signs in with it")] = None,
+    db: DbOpt = None,
 ) -> None:
     """Write a commented starter fieldrelay.yaml for your shop (name, time zone, business hours; asked if not given)."""
     if path.exists() and not force:
@@ -57,6 +63,9 @@ def init(
         highlight=False,
         soft_wrap=True,
     )
+    if owner is not None:
+        user = create_owner(open_runtime(db, path), owner, owner_email)
+        console.print(f"{user.name} can sign in as the owner with {user.login}.", markup=False, highlight=False)
     console.print(
         "Next: `fieldrelay check` lists the secrets to set in the environment, then `fieldrelay serve`.",
         markup=False,

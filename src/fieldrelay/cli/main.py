@@ -14,6 +14,7 @@ import typer
 import uvicorn
 
 from fieldrelay import __version__
+from fieldrelay.cli.audit import audit
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, demo_notice, fail, open_runtime, print_config_error
 from fieldrelay.cli.customers import customers_app
 from fieldrelay.cli.errors import errors_app
@@ -24,6 +25,7 @@ from fieldrelay.cli.sequences import sequences_app
 from fieldrelay.cli.startup import log_secrets, print_secrets
 from fieldrelay.cli.tasks import tasks_app
 from fieldrelay.cli.templates import templates_app
+from fieldrelay.cli.users import users_app
 from fieldrelay.engine.clock import RealClock, SimulatedClock
 from fieldrelay.engine.logs import configure_logging
 from fieldrelay.rules.loader import ConfigError, load_settings
@@ -43,6 +45,8 @@ app.add_typer(referrals_app, name="referrals")
 app.add_typer(sequences_app, name="sequences")
 app.add_typer(templates_app, name="templates")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(users_app, name="users")
+app.command("audit")(audit)
 register_handoff(app)  # team, lead, review, assign
 app.command("init")(init)
 DemoOpt = Annotated[bool, typer.Option("--demo", help="run even on the demo shop's configuration (demo: true)")]
