@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -23,6 +24,12 @@ from tests.helpers import signed
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 # Why an email receipt may still be pending: its message is not known yet, so it is retried (TemporaryFailure).
 WAITING_FOR_ITS_MESSAGE = "temporary: no message with provider id"
+
+
+def app_of(client: TestClient) -> FastAPI:
+    """The app a test client drives (its ``state`` holds the runtime and the rate limiters)."""
+    assert isinstance(client.app, FastAPI)
+    return client.app
 
 
 def post_webhook(client: TestClient, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, Any]:

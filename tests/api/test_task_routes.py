@@ -16,9 +16,10 @@ from fieldrelay.storage.tables import customers
 from tests.api.support import AUTH
 from tests.conftest import START
 from tests.service.handoff.support import lead_at, shop_time
-from tests.service.support import in_store, sim_clock
+from tests.service.support import sim_clock
 from tests.service.tasks.support import (
     SITUATIONS,
+    add_task,
     closed_as,
     customer_id,
     open_task,
@@ -161,9 +162,7 @@ def test_unknown_closed_ambiguous_and_wrong_outcomes(runtime: Runtime, client: T
     lead_at(runtime, shop_time(2, 10))
     task = open_task(runtime, "sop.first_response")
     for task_id in ("abcd1111-0000-4000-8000-000000000000", "abcd2222-0000-4000-8000-000000000000"):
-        values = {"id": task_id, "customer_id": customer_id(runtime), "kind": "rebooking.call", "title": "Call"}
-        values |= {"role": "sales", "due_at": START, "source": f"test:{task_id}"}
-        in_store(runtime, lambda store, v=values: store.insert_task(v))
+        add_task(runtime, task_id, customer_id(runtime), "rebooking.call", "sales", f"test:{task_id}")
 
     def complete(ref: str, outcome: str = "reached", note: str = "Spoke") -> Any:
         return client.post(f"/api/tasks/{ref}/complete", json={"outcome": outcome, "note": note}, headers=AUTH)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -43,8 +44,8 @@ def test_signed_delivery_is_stored_once_and_redelivery_acknowledged(client: Test
     ],
 )
 def test_unsigned_or_tampered_delivery_is_refused_and_nothing_stored(
-    client: TestClient, runtime: Runtime, mutate
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, runtime: Runtime, mutate: Callable[[bytes, dict[str, str]], tuple[bytes, dict[str, str]]]
+) -> None:
     """401 and an empty inbox."""
     body, headers = signed(job_envelope("job.paid", "2026-11-02T14:59:00Z"), START)
     body, headers = mutate(body, headers)

@@ -16,12 +16,12 @@ from fieldrelay.engine.clock import RealClock
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.sequences.tables import tasks
-from tests.conftest import START
 from tests.service.handoff.support import lead_at, shop_time
-from tests.service.support import in_store, rows, sim_clock
+from tests.service.support import rows, sim_clock
 from tests.service.tasks.support import (
     SITUATIONS,
     TASKS_YAML,
+    add_task,
     closed_as,
     customer_id,
     open_task,
@@ -132,9 +132,9 @@ def test_a_role_finds_the_tasks_nobody_on_the_team_holds(
     runtime: Runtime, base: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lead_at(runtime, shop_time(2, 10))
-    values = {"id": "0a0b0c0d-0000-4000-8000-000000000000", "customer_id": customer_id(runtime), "title": "Call"}
-    values |= {"kind": "service_recovery.call", "role": "technician", "due_at": START, "source": "test:unowned"}
-    in_store(runtime, lambda store: store.insert_task(values))  # no technician on the team: nobody holds it
+    task_id = "0a0b0c0d-0000-4000-8000-000000000000"
+    # No technician on the team: nobody holds it.
+    add_task(runtime, task_id, customer_id(runtime), "service_recovery.call", "technician", "test:unowned")
     clock_at(monkeypatch, shop_time(2, 10))
 
     assert "0a0b0c0d" in invoke("tasks", "list", "--mine", "technician", *base)[1]
@@ -147,9 +147,7 @@ def test_unknown_ambiguous_closed_and_wrong_outcomes_are_refused_in_one_line(
     lead_at(runtime, shop_time(2, 10))
     task = open_task(runtime, "sop.first_response")
     for task_id in ("abcd1111-0000-4000-8000-000000000000", "abcd2222-0000-4000-8000-000000000000"):
-        values = {"id": task_id, "customer_id": task.customer_id, "kind": "rebooking.call", "title": "Call"}
-        values |= {"role": "sales", "due_at": START, "source": f"test:{task_id}"}
-        in_store(runtime, lambda store, v=values: store.insert_task(v))
+        add_task(runtime, task_id, task.customer_id, "rebooking.call", "sales", f"test:{task_id}")
     clock_at(monkeypatch, shop_time(2, 10, 3))
 
     result = CliRunner().invoke(app, ["tasks", "done", "ffff9", "--outcome", "reached", "--note", "x", *base])

@@ -14,9 +14,9 @@ LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 OPENS, CLOSES = time(8), time(21)
 
 
-def local(zone: ZoneInfo, *parts: int) -> datetime:
+def local(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A local wall-clock time as an aware datetime."""
-    return datetime(*parts, tzinfo=zone)
+    return datetime(year, month, day, hour, minute, tzinfo=zone)
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ CHICAGO = ZoneInfo("America/Chicago")
 WEEKDAYS = {day: (time(8), time(17)) for day in range(5)}
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=CHICAGO)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A wall-clock time in Chicago as an aware datetime."""
+    return datetime(year, month, day, hour, minute, tzinfo=CHICAGO)
 
 
 def test_inside_business_hours_is_unchanged() -> None:

@@ -16,7 +16,7 @@ DEFAULT = RetryPolicy()
 
 def ceiling(attempt: int, policy: RetryPolicy = DEFAULT) -> float:
     """The largest wait after ``attempt`` failed tries."""
-    return min(policy.max_seconds, policy.base_seconds * 2 ** max(attempt - 1, 0))
+    return float(min(policy.max_seconds, policy.base_seconds * 2 ** max(attempt - 1, 0)))
 
 
 def test_default_policy() -> None:

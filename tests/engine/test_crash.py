@@ -200,9 +200,15 @@ def all_work_finished(engine: Engine) -> bool:
 
 def assert_everything_exactly_once(engine: Engine, total: int) -> None:
     with engine.connect() as conn:
-        inbox_statuses = dict(conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status)).all())
-        activity_kinds = dict(conn.execute(select(activities.c.kind, func.count()).group_by(activities.c.kind)).all())
-        job_statuses = dict(conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status)).all())
+        inbox_statuses: dict[str, int] = dict(
+            conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status)).all()
+        )
+        activity_kinds: dict[str, int] = dict(
+            conn.execute(select(activities.c.kind, func.count()).group_by(activities.c.kind)).all()
+        )
+        job_statuses: dict[str, int] = dict(
+            conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status)).all()
+        )
         review = conn.execute(
             select(messages.c.id, messages.c.job_id, messages.c.status).where(messages.c.purpose == "review_request")
         ).all()
@@ -210,7 +216,9 @@ def assert_everything_exactly_once(engine: Engine, total: int) -> None:
         # The playbook's confirmation text is planned at booking; most fall due after the job moved on and are
         # cancelled, some go out: every text that went out is counted below, whatever its purpose.
         delivered = conn.execute(select(messages.c.id).where(messages.c.status == "delivered")).scalars().all()
-        outbox_statuses = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all())
+        outbox_statuses: dict[str, int] = dict(
+            conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all()
+        )
 
     assert inbox_statuses == {"done": total}
     # One timeline entry per delivery: an inbox row applied twice would add a second one.
@@ -245,13 +253,12 @@ def test_killed_workers_lose_nothing_and_send_nothing_twice(
 
     for name, progress in (("worker-1", total // 5), ("worker-2", total // 2)):
         victim = workers.start(name)
-        wait_for(
-            lambda name=name, progress=progress: (
-                (count(reader, inbox, done) >= progress and in_flight_by(reader, name) > 0) or all_work_finished(reader)
-            ),
-            f"{name} to hold leased rows after {progress} inbox rows are done",
-            workers,
-        )
+
+        def holds_leased_rows(name: str = name, progress: int = progress) -> bool:
+            holding = count(reader, inbox, done) >= progress and in_flight_by(reader, name) > 0
+            return holding or all_work_finished(reader)
+
+        wait_for(holds_leased_rows, f"{name} to hold leased rows after {progress} inbox rows are done", workers)
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
         assert in_flight_by(reader, name) > 0, f"{name} finished everything before it could be killed mid-work"

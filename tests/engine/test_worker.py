@@ -77,6 +77,14 @@ def deliver_paid_job(runtime: Runtime) -> None:
     assert deliver(runtime, job_envelope("job.paid", PAID_AT, balance=0)) is Intake.ACCEPTED
 
 
+def deliver_paid_job_of(runtime: Runtime, n: int) -> None:
+    """Customer ``n`` (job_n, cus_n, a phone and email of their own): booked, then paid."""
+    for event, at, balance in (("job.created", BOOKED_AT, None), ("job.paid", PAID_AT, 0)):
+        phone, email = f"(512) 555-10{n:02d}", f"customer{n}@example.com"
+        envelope = job_envelope(event, at, f"job_{n}", f"cus_{n}", phone, email, balance=balance)
+        deliver(runtime, envelope)
+
+
 def drain(worker: Worker) -> None:
     assert worker.drain(timeout_seconds=30), "the worker did not drain within 30 s"
 
@@ -476,14 +484,7 @@ def test_a_slow_batch_does_not_send_a_text_another_worker_took_over(
     runtime: Runtime, sim_clock: SimulatedClock, worker: Worker
 ) -> None:
     for n in (1, 2):
-        common = {
-            "job_id": f"job_{n}",
-            "customer_id": f"cus_{n}",
-            "phone": f"(512) 555-10{n:02d}",
-            "email": f"customer{n}@example.com",
-        }
-        deliver(runtime, job_envelope("job.created", BOOKED_AT, **common))
-        deliver(runtime, job_envelope("job.paid", PAID_AT, balance=0, **common))
+        deliver_paid_job_of(runtime, n)
     drain(worker)
     sim_clock.advance(REVIEW_DELAY.total_seconds())
     assert worker.fire_timers() == 2
@@ -514,14 +515,7 @@ def test_due_timers_fire_together_and_a_failing_one_alone_is_retried(
 ) -> None:
     """Timers are fired in one transaction per group; when one handler fails, the rest still fire, each on its own."""
     for n in (1, 2, 3):
-        common = {
-            "job_id": f"job_{n}",
-            "customer_id": f"cus_{n}",
-            "phone": f"(512) 555-10{n:02d}",
-            "email": f"customer{n}@example.com",
-        }
-        deliver(runtime, job_envelope("job.created", BOOKED_AT, **common))
-        deliver(runtime, job_envelope("job.paid", PAID_AT, balance=0, **common))
+        deliver_paid_job_of(runtime, n)
     drain(worker)
     broken = min(row.id for row in all_rows(runtime.engine, timers))
     with runtime.engine.begin() as conn:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, Insert, insert
 
 from fieldrelay.storage.tables import customers, delivery_attempts, inbox, messages, outbox, timers
 
 ACCOUNT = "default"
 
 
+def new_id(conn: Connection, statement: Insert) -> Any:
+    """Run an insert of one row and return the primary key the database gave it."""
+    key = conn.execute(statement).inserted_primary_key
+    assert key is not None
+    return key[0]
+
+
 def add_inbox_error(engine: Engine, at: datetime, connector: str = "housecallpro", status: str = "error") -> str:
     """An inbox row that needs a person; returns its error id."""
     with engine.begin() as conn:
-        row_id = conn.execute(
+        row_id = new_id(
+            conn,
             insert(inbox).values(
                 account_id=ACCOUNT,
                 connector=connector,
@@ -27,15 +36,16 @@ def add_inbox_error(engine: Engine, at: datetime, connector: str = "housecallpro
                 attempts=1,
                 next_attempt_at=at,
                 last_error="job names no customer",
-            )
-        ).inserted_primary_key[0]
+            ),
+        )
     return f"inbox-{row_id}"
 
 
 def add_dead_timer(engine: Engine, at: datetime, kind: str = "review_request") -> str:
     """A timer whose retries are spent; returns its error id."""
     with engine.begin() as conn:
-        row_id = conn.execute(
+        row_id = new_id(
+            conn,
             insert(timers).values(
                 account_id=ACCOUNT,
                 key=f"{kind}:{at.timestamp()}",
@@ -47,8 +57,8 @@ def add_dead_timer(engine: Engine, at: datetime, kind: str = "review_request") -
                 next_attempt_at=at,
                 last_error="handler blew up",
                 created_at=at,
-            )
-        ).inserted_primary_key[0]
+            ),
+        )
     return f"timer-{row_id}"
 
 
@@ -75,7 +85,8 @@ def add_dead_outbox(engine: Engine, at: datetime, target: str = "sms", attempts:
                 created_at=at,
             )
         )
-        row_id = conn.execute(
+        row_id = new_id(
+            conn,
             insert(outbox).values(
                 account_id=ACCOUNT,
                 idempotency_key=f"k-{message_id}",
@@ -89,8 +100,8 @@ def add_dead_outbox(engine: Engine, at: datetime, target: str = "sms", attempts:
                 next_attempt_at=at,
                 last_error="not a mobile number",
                 created_at=at,
-            )
-        ).inserted_primary_key[0]
+            ),
+        )
         for n in range(1, attempts + 1):
             conn.execute(
                 insert(delivery_attempts).values(

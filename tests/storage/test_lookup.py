@@ -19,7 +19,7 @@ def test_customers_by_prefix_phone_email_and_name_words(runtime: Runtime) -> Non
             {"email": "pat.doe@example.com"},
             {"words": ["doe", "PAT"]},
         ):
-            found = lookup.customers_matching(conn, account, **query)  # type: ignore[arg-type]
+            found = lookup.customers_matching(conn, account, **query)
             assert [(f.id, f.name) for f in found] == [(pat_id, "Pat Doe")], query
         assert found[0].label == "Pat Doe · +15125550142 · pat.doe@example.com"
         # LIKE's wildcards are plain characters here, and nothing given finds nothing.

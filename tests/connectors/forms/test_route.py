@@ -20,7 +20,7 @@ from fieldrelay.rules.secrets import connector_secret
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, inbox
-from tests.api.support import assert_never_lost, drain, expected_keys
+from tests.api.support import app_of, assert_never_lost, drain, expected_keys
 from tests.conftest import START
 from tests.connectors.forms.support import (
     FORM_ENCODED,
@@ -274,7 +274,7 @@ def _form_encoded(data: dict[str, Any]) -> bytes:
 @given(body=st.one_of(_FIELDS.map(lambda d: lead_json(**d)), _FIELDS.map(_form_encoded)))
 def test_any_body_is_stored_and_settles_never_lost(client: TestClient, runtime: Runtime, body: bytes) -> None:
     """Any JSON or form body for the website form with its token: stored, then a lead, ignored or in the queue."""
-    client.app.state.limiters.clear()  # the per-IP limit is proven above; here every body must get through
+    app_of(client).state.limiters.clear()  # the per-IP limit is proven above; here every body must get through
     response = client.post(URL, content=body, headers=bearer())
     if b'"form": "website"' not in body and not body.startswith(b"form=website"):
         # A generated field named "form" / "form_id" replaced the form id: then 401 is the right answer.

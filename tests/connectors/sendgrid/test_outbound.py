@@ -17,6 +17,7 @@ from fieldrelay.rules.loader import parse_settings
 from fieldrelay.rules.messaging import Email, SendGridSending
 from fieldrelay.rules.secrets import sendgrid_api_key
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
+from fieldrelay.storage.dev_sink import SqlDevSink
 from tests.helpers import RecordingVendor
 
 API_KEY = "SG.test-key.0123456789"
@@ -308,7 +309,7 @@ def test_registry_builds_the_sendgrid_sender_from_settings_and_environment(
     settings = parse_settings(SENDGRID_EMAIL_YAML)
     engine = create_engine("sqlite://")
     try:
-        sender = EMAIL[settings.messaging.email_provider](engine, clock, settings)
+        sender = EMAIL[settings.messaging.email_provider](SqlDevSink(engine), clock, settings)
     finally:
         engine.dispose()
 
@@ -323,6 +324,6 @@ def test_registry_refuses_sendgrid_without_the_api_key(clock: SimulatedClock, mo
     engine = create_engine("sqlite://")
     try:
         with pytest.raises(ValueError, match=API_KEY_ENV):
-            EMAIL["sendgrid"](engine, clock, parse_settings(SENDGRID_EMAIL_YAML))
+            EMAIL["sendgrid"](SqlDevSink(engine), clock, parse_settings(SENDGRID_EMAIL_YAML))
     finally:
         engine.dispose()

@@ -25,6 +25,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.rules.messaging import Email, SmtpSending
 from fieldrelay.service.ports import EmailRequest, SendFailed, SendResult
+from fieldrelay.storage.dev_sink import SqlDevSink
 
 SENDER = Email(
     from_address="office@rapidrooter.example", from_name="Rapid Rooter Plumbing", reply_to="help@rapidrooter.example"
@@ -440,7 +441,7 @@ def test_registry_builds_the_smtp_sender_from_settings_and_environment(
     settings = parse_settings(SMTP_YAML)
     engine = create_engine("sqlite://")
     try:
-        sender = EMAIL[settings.messaging.email_provider](engine, clock, settings)
+        sender = EMAIL[settings.messaging.email_provider](SqlDevSink(engine), clock, settings)
     finally:
         engine.dispose()
 
@@ -455,7 +456,7 @@ def test_registry_refuses_smtp_login_without_the_password(
     engine = create_engine("sqlite://")
     try:
         with pytest.raises(ValueError, match=PASSWORD_ENV):
-            EMAIL["smtp"](engine, clock, parse_settings(SMTP_YAML))
+            EMAIL["smtp"](SqlDevSink(engine), clock, parse_settings(SMTP_YAML))
     finally:
         engine.dispose()
 

@@ -18,7 +18,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customers, dev_sms_sent, inbox, jobs, messages, outbox, timers
-from tests.api.support import assert_never_lost, deliver, drain
+from tests.api.support import app_of, assert_never_lost, deliver, drain
 from tests.conftest import START
 from tests.connectors.stripe.support import PI_ID, encode, event, job_metadata, stripe_headers
 from tests.helpers import job_envelope
@@ -30,8 +30,10 @@ REVIEW_DELAY = timedelta(minutes=30)
 def post(client: TestClient, data: dict[str, Any] | bytes, headers: dict[str, str] | None = None) -> httpx.Response:
     """POST a Stripe delivery signed now (or with the given headers)."""
     body = data if isinstance(data, bytes) else encode(data)
-    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    return client.post("/webhooks/stripe", content=body, headers=headers or stripe_headers(body, runtime.clock.now()))
+    runtime: Runtime = app_of(client).state.runtime
+    signed = headers or stripe_headers(body, runtime.clock.now())
+    response: httpx.Response = client.post("/webhooks/stripe", content=body, headers=signed)
+    return response
 
 
 def mirror(runtime: Runtime) -> dict[str, list[Any]]:

@@ -390,7 +390,7 @@ def test_missing_env_credentials_stop_the_factory(clock: SimulatedClock, monkeyp
     engine = create_engine("sqlite://")
     try:
         with pytest.raises(ValueError, match=f"{ACCOUNT_SID_ENV} and {AUTH_TOKEN_ENV}"):
-            twilio_sender(engine, clock, parse_settings(TWILIO_YAML))
+            twilio_sender(SqlDevSink(engine), clock, parse_settings(TWILIO_YAML))
     finally:
         engine.dispose()
 
@@ -407,7 +407,7 @@ def test_registry_builds_the_twilio_sender_from_settings_and_environment(
     monkeypatch.setenv(AUTH_TOKEN_ENV, TWILIO_TOKEN)
     engine = create_engine("sqlite://")
     try:
-        sender = SMS["twilio"](engine, clock, parse_settings(TWILIO_YAML))
+        sender = SMS["twilio"](SqlDevSink(engine), clock, parse_settings(TWILIO_YAML))
     finally:
         engine.dispose()
 

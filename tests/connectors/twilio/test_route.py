@@ -19,7 +19,7 @@ from fieldrelay.runtime import Runtime
 from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, consents, customers, inbox, jobs, messages, outbox, timers
-from tests.api.support import assert_never_lost, deliver, drain
+from tests.api.support import app_of, assert_never_lost, deliver, drain
 from tests.conftest import START
 from tests.connectors.twilio.support import CUSTOMER_NUMBER, form_body, params, twilio_headers
 from tests.helpers import job_envelope
@@ -40,7 +40,9 @@ def post(
     client: TestClient, values: dict[str, str], url: str = SERVER_URL, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     """POST a Twilio form, signed for ``url`` unless other headers are given."""
-    return client.post("/webhooks/twilio", content=form_body(values), headers=headers or twilio_headers(url, values))
+    signed = headers or twilio_headers(url, values)
+    response: httpx.Response = client.post("/webhooks/twilio", content=form_body(values), headers=signed)
+    return response
 
 
 def mirror(runtime: Runtime) -> dict[str, list[Any]]:
@@ -51,7 +53,7 @@ def mirror(runtime: Runtime) -> dict[str, list[Any]]:
 def known_customer(client: TestClient) -> str:
     """Pat Doe, (512) 555-0142, from a Housecall Pro job; returns the mirror customer id."""
     deliver(client, job_envelope("job.created", "2026-11-02T13:00:00Z"), START)
-    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime: Runtime = app_of(client).state.runtime
     drain(runtime)
     (customer,) = rows(runtime, customers)
     return str(customer.id)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fieldrelay.domain import events as ev
-from fieldrelay.service.crm.staleness import MirroredJob, ReceivedEvent, Ref, Staleness, check_staleness, references
+from fieldrelay.service.crm.ports import MirroredJob
+from fieldrelay.service.crm.staleness import ReceivedEvent, Ref, Staleness, check_staleness, references
 
 HCP = "housecallpro"
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -82,9 +83,9 @@ def test_review_today_lists_open_estimates_oldest_first_with_overdue_flagged(run
         "Follow up on the estimate (same day)",
         True,
     )
-    assert aware(first.loop.due_at) == shop_time(2, 17)
+    assert first.loop.due_at is not None and aware(first.loop.due_at) == shop_time(2, 17)
     assert (second.overdue, second.loop.customer_name) == (False, "Pat Doe")
-    assert aware(second.loop.due_at) == shop_time(4, 17)
+    assert second.loop.due_at is not None and aware(second.loop.due_at) == shop_time(4, 17)
 
 
 def test_the_morning_email_lists_the_open_loops_at_half_past_seven(runtime: Runtime) -> None:
@@ -117,7 +118,7 @@ def test_weekly_numbers_from_known_leads_and_estimates(runtime: Runtime) -> None
         deal_ids.append(deal_id)
         if answer_after is not None:
             sim_clock(runtime).advance_to(shop_time(12, 9, minute + answer_after))
-            act(runtime, lambda ctx, d=deal_id: stages.log_followup(ctx, d, "call", "Called back", "Carla"))
+            act(runtime, partial(stages.log_followup, deal_id=deal_id, channel="call", note="Called back", by="Carla"))
     # Two estimates this week: one followed up within 48 h, one not.
     estimate_at(runtime, shop_time(12, 11), customer(*people[0]))
     estimate_at(runtime, shop_time(12, 11, 30), customer(*people[1]))

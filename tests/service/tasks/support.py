@@ -18,7 +18,7 @@ from fieldrelay.storage.tables import timers
 from tests.conftest import START
 from tests.service.handoff.support import HANDOFF_YAML, act, customer, deal, estimate_at, lead_at, shop_time
 from tests.service.sequences.support import at, enrollment, job, reply, run_until
-from tests.service.support import apply, only_customer, pat, rows, sim_clock, timeline
+from tests.service.support import apply, in_store, only_customer, pat, rows, sim_clock, timeline
 
 # The handoff shop (Carla office, Dan dispatcher, Sam sales, Olga operations; stage owners named) running the
 # packaged sequence library too, so sequence tasks get their owners from the same team.
@@ -41,11 +41,22 @@ class Situation:
     check: Callable[[Runtime, Situation], None]
     deal_id: str | None = None
 
+    def its_deal(self, runtime: Runtime) -> Any:
+        """The deal row a handoff task belongs to."""
+        assert self.deal_id is not None, f"a {self.kind} task belongs to no deal"
+        return deal(runtime, self.deal_id)
+
 
 def task_row(runtime: Runtime, task_id: str) -> Any:
     """One tasks row."""
     (row,) = rows(runtime, tasks, tasks.c.id == task_id)
     return row
+
+
+def add_task(runtime: Runtime, task_id: str, customer_id: str, kind: str, role: str, source: str) -> None:
+    """A task of ``kind`` titled "Call" for ``role``, due at START, put in place through the store."""
+    values = {"id": task_id, "customer_id": customer_id, "kind": kind, "title": "Call", "role": role, "source": source}
+    in_store(runtime, lambda store: store.insert_task({**values, "due_at": START}))
 
 
 def open_task(runtime: Runtime, kind: str) -> Any:
@@ -68,7 +79,7 @@ def closed_as(runtime: Runtime, situation: Situation, by: str | None = None) -> 
 
 
 def _response_recorded(runtime: Runtime, situation: Situation) -> None:
-    row = deal(runtime, situation.deal_id)
+    row = situation.its_deal(runtime)
     assert row.first_response_at is not None and row.stage == "new_lead"
     assert row.next_action is None  # nothing else is open
 
@@ -97,7 +108,7 @@ def _estimate(runtime: Runtime) -> str:
 
 
 def _next_followup_is_next(runtime: Runtime, situation: Situation) -> None:
-    row = deal(runtime, situation.deal_id)
+    row = situation.its_deal(runtime)
     assert row.stage == "estimate_sent" and row.first_response_at is not None
     assert row.next_action == task_row(runtime, open_task(runtime, "sop.followup.2").id).title
 
@@ -110,7 +121,7 @@ def followup_1(runtime: Runtime) -> Situation:
 
 
 def _first_still_next(runtime: Runtime, situation: Situation) -> None:
-    row = deal(runtime, situation.deal_id)
+    row = situation.its_deal(runtime)
     assert row.stage == "estimate_sent"
     assert row.next_action == task_row(runtime, open_task(runtime, "sop.followup.1").id).title  # still the soonest
 
@@ -123,7 +134,7 @@ def followup_2(runtime: Runtime) -> Situation:
 
 
 def _approved(runtime: Runtime, situation: Situation) -> None:
-    row = deal(runtime, situation.deal_id)
+    row = situation.its_deal(runtime)
     assert (row.stage, row.owner, row.next_action) == ("work_approved", "Dan", None)
     assert rows(runtime, tasks, tasks.c.deal_id == situation.deal_id, tasks.c.status == "open") == []
 
@@ -136,7 +147,7 @@ def followup_3(runtime: Runtime) -> Situation:
 
 
 def _lost(runtime: Runtime, situation: Situation) -> None:
-    row = deal(runtime, situation.deal_id)
+    row = situation.its_deal(runtime)
     assert (row.stage, row.is_open, row.next_action) == ("lost", False, None)
     assert rows(runtime, tasks, tasks.c.deal_id == situation.deal_id, tasks.c.status == "open") == []
 

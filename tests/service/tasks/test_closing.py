@@ -11,12 +11,12 @@ from fieldrelay.runtime import Runtime
 from fieldrelay.service.tasks import closing
 from fieldrelay.service.tasks.closing import AmbiguousTask, OutcomeRefused, TaskClosed, UnknownTask
 from fieldrelay.storage.tables import timers
-from tests.conftest import START
-from tests.service.handoff.support import act, aware, deal, shop_time
+from tests.service.handoff.support import act, aware, shop_time
 from tests.service.sequences.support import at, enrollment, job, run_until
-from tests.service.support import apply, count, in_store, sim_clock, timeline
+from tests.service.support import apply, count, sim_clock, timeline
 from tests.service.tasks.support import (
     SITUATIONS,
+    add_task,
     closed_as,
     customer_id,
     first_response,
@@ -55,15 +55,13 @@ def test_a_wrong_outcome_or_no_note_is_refused_and_the_task_stays_open(runtime: 
     with pytest.raises(OutcomeRefused, match="say what happened"):
         act(runtime, lambda ctx: closing.complete(ctx, situation.task_id, "reached", "  "))
     assert task_row(runtime, situation.task_id).status == "open"
-    assert deal(runtime, situation.deal_id).first_response_at is None
+    assert situation.its_deal(runtime).first_response_at is None
 
 
 def test_an_unknown_an_ambiguous_and_a_closed_task_are_refused(runtime: Runtime) -> None:
     situation = first_response(runtime)
     for task_id in ("abcd1111-0000-4000-8000-000000000000", "abcd2222-0000-4000-8000-000000000000"):
-        values = {"id": task_id, "customer_id": customer_id(runtime), "kind": "service_recovery.call"}
-        values |= {"title": "Call", "role": "operations", "due_at": START, "source": f"test:{task_id}"}
-        in_store(runtime, lambda store, v=values: store.insert_task(v))
+        add_task(runtime, task_id, customer_id(runtime), "service_recovery.call", "operations", f"test:{task_id}")
 
     with pytest.raises(UnknownTask, match="no task 'ffff9'"):
         act(runtime, lambda ctx: closing.find(ctx, "ffff9"))
@@ -83,7 +81,7 @@ def test_a_first_response_closed_by_hand_is_the_leads_response_at_that_moment(ru
 
     act(runtime, lambda ctx: closing.complete(ctx, situation.task_id, "left_message", "Voicemail", "Carla"))
 
-    assert aware(deal(runtime, situation.deal_id).first_response_at) == shop_time(2, 10, 3)
+    assert aware(situation.its_deal(runtime).first_response_at) == shop_time(2, 10, 3)
     (logged,) = timeline(runtime, customer_id(runtime), "followup.logged")
     assert logged.summary == "First response: call the customer back — left a message by Carla: Voicemail"
 
