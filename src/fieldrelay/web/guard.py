@@ -35,7 +35,11 @@ class SignInRequired(Exception):
 
 
 class PageForbidden(Exception):
-    """Signed in, but the role may not do this."""
+    """Signed in, but the role may not do this; ``person`` (when known) keeps their menu on the 403 page."""
+
+    def __init__(self, message: str, person: Person | None = None) -> None:
+        super().__init__(message)
+        self.person = person
 
 
 class CsrfRefused(Exception):
@@ -61,7 +65,7 @@ def allowed_to(action: Action) -> Callable[[Person], Person]:
 
     def check(person: Person = Depends(signed_in)) -> Person:
         if not person.may(action):
-            raise PageForbidden(f"Your role may not {WORDS[action]}.")
+            raise PageForbidden(f"Your role may not {WORDS[action]}.", person)
         return person
 
     return check
@@ -93,7 +97,8 @@ def to_sign_in(request: Request, _exc: Exception) -> Response:
 
 def forbidden(request: Request, exc: Exception) -> Response:
     """A 403 page saying what the role may not do."""
-    return render.error_page(request, 403, "Not for your role", str(exc) or "Your role may not do this.")
+    person = exc.person if isinstance(exc, PageForbidden) else None
+    return render.error_page(request, 403, "Not for your role", str(exc) or "Your role may not do this.", person)
 
 
 def csrf_refused(_request: Request, _exc: Exception) -> Response:

@@ -39,7 +39,7 @@ def _people_page(request: Request, person: Person, status: int = 200, **context:
 
 def _person_page(request: Request, person: Person, user_id: str, status: int = 200, **context: object) -> HTMLResponse:
     if person.user.id != user_id and not person.may(Action.MANAGE_USERS):
-        raise PageForbidden("Only the owner and operations may see other people's sign-ins.")
+        raise PageForbidden("Only the owner and operations may see other people's sign-ins.", person)
     runtime = runtime_of(request)
     with runtime.engine.begin() as conn:
         store = SqlAccessStore(conn, runtime.settings.account_id, runtime.clock.now())
@@ -111,7 +111,7 @@ def new_token(
 ) -> HTMLResponse:
     """A new API token for the person, shown once."""
     if person.user.id != user_id and not person.may(Action.MANAGE_USERS):
-        raise PageForbidden("Only the owner and operations may make tokens for others.")
+        raise PageForbidden("Only the owner and operations may make tokens for others.", person)
     now = runtime_of(request).clock.now()
     try:
         issued = _on(request, user_id, lambda store, user: accounts.issue_token(store, now, person.actor, user, label))
@@ -124,7 +124,7 @@ def new_token(
 def revoke(request: Request, user_id: str, token_id: str, person: Person = Depends(signed_in)) -> HTMLResponse:
     """Revoke one of the person's tokens."""
     if person.user.id != user_id and not person.may(Action.MANAGE_USERS):
-        raise PageForbidden("Only the owner and operations may revoke others' tokens.")
+        raise PageForbidden("Only the owner and operations may revoke others' tokens.", person)
     now = runtime_of(request).clock.now()
     try:
         _on(request, user_id, lambda store, user: accounts.revoke_token(store, now, person.actor, user, token_id))

@@ -66,6 +66,6 @@ def page(request: Request, template: str, person: Person | None, status: int = 2
     return response
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    """A short page saying what went wrong, in the layout (without the menu when nobody is signed in)."""
-    return page(request, "error.html", None, status=status, title=title, message=message)
+def error_page(request: Request, status: int, title: str, message: str, person: Person | None = None) -> HTMLResponse:
+    """A short page saying what went wrong, in the layout (with the person's menu when they are known)."""
+    return page(request, "error.html", person, status=status, title=title, message=message)
