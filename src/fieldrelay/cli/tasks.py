@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,8 @@ from rich.table import Table
 from fieldrelay.cli import lookup
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, fail, open_runtime
 from fieldrelay.service import team
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action, Actor
 from fieldrelay.service.handoff.first_response import HandoffRefused
 from fieldrelay.service.tasks import closing
 from fieldrelay.service.tasks.closing import OutcomeRefused, TaskClosed
@@ -88,9 +91,14 @@ def tasks_done(
     """Close an open task with an outcome and a note; the deal or the sequence it belongs to follows."""
     runtime = open_runtime(db, config, migrate=False)
     task_id = lookup.task(runtime, task)  # none or several match: exit 2 with a short list
+    # The CLI holds the database, so it may do anything; the audit log still says who (--by, else the OS user).
+    actor = Actor(by or f"cli:{getpass.getuser()}", "owner", "cli")
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
             closed = closing.complete(ctx, task_id, outcome, note, by)
+            before = {"status": "open", "owner": closed.task.assignee or closed.task.role}
+            after = {"status": "done", "outcome": closed.outcome.name, "note": note.strip()}
+            audit.record(ctx, actor, Action.COMPLETE_TASK, "task", closed.task.id, before, after)
     except LookupError as exc:  # gone since it was looked up (or its deal is)
         fail(str(exc))
     except (TaskClosed, OutcomeRefused, HandoffRefused) as exc:
