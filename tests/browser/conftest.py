@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
@@ -24,8 +24,8 @@ from fieldrelay.server import build_app
 from tests.service.tasks.support import tasks_settings
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "screens"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def chromium_path() -> str:

@@ -40,7 +40,7 @@ def test_a_csr_cannot_reach_or_do_what_only_the_owner_and_operations_may(
     assert page.goto(server + "/audit").status == 403  # type: ignore[union-attr]
 
     csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    form = {"csrf_token": str(csrf), "name": "Mallory", "role": "owner"}
+    form: dict[str, str | float | bool] = {"csrf_token": str(csrf), "name": "Mallory", "role": "owner"}
     assert page.request.post(server + "/people", form=form).status == 403
     assert [row.name for row in rows(runtime, users)] == ["Carla"]
 

@@ -22,4 +22,5 @@ def sign_in(client: TestClient, login: str, password: str = PASSWORD) -> int:
     """Sign in through the form; the status of the answer (303 on success)."""
     token = csrf_of(client.get("/signin").text)
     data = {"csrf_token": token, "login": login, "password": password, "next": "/"}
-    return client.post("/signin", data=data, follow_redirects=False).status_code
+    status: int = client.post("/signin", data=data, follow_redirects=False).status_code
+    return status
