@@ -109,3 +109,30 @@ def _owner_link(server: str) -> str:
     """The owner's setup link, signed with the server's secret (as ``serve`` prints it)."""
     token = URLSafeTimedSerializer("browser-test-secret", salt="fieldrelay.owner-setup").dumps("owner")
     return f"{server}/setup/owner?token={token}"
+
+
+def test_a_person_added_on_the_people_page_sets_a_password_from_the_link(
+    runtime: Runtime, server: str, browser: Browser, screens: Screens
+) -> None:
+    add_person(runtime, "Olga", "operations")
+    olga = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(olga, server, "Olga")
+    olga.goto(server + "/people")
+    olga.get_by_label("Name").fill("Dan")
+    olga.get_by_label("Role").select_option("dispatcher")
+    olga.get_by_role("button", name="Add").click()
+    link = olga.locator("#setup-link").inner_text()
+    assert link.startswith(f"{server}/setup/")
+
+    dan = browser.new_context(viewport=DESKTOP).new_page()
+    dan.goto(link)
+    screens.save(dan, "setup-password")
+    dan.get_by_label("Password", exact=False).first.fill("dan's own password")
+    dan.get_by_label("The same password again").fill("dan's own password")
+    dan.get_by_role("button", name="Save and sign in").click()
+
+    expect(dan).to_have_url(f"{server}/")
+    expect(dan.locator(".me")).to_contain_text("Dispatcher")
+    assert [entry.actor for entry in audit_entries(runtime, "user.add")] == ["Olga"]
+    dan.goto(link)
+    expect(dan.get_by_role("heading", level=1)).to_have_text("Link expired")
