@@ -18,9 +18,8 @@ from fieldrelay.reports.kpi import build_report, print_report
 from fieldrelay.rules.loader import DEFAULT_YAML
 from fieldrelay.runtime import build_runtime
 from fieldrelay.sim.driver import DriveResult, drive
-from fieldrelay.sim.leads import FORM_ID, build_leads
-from fieldrelay.sim.replies import build_replies
-from fieldrelay.sim.shop import build_week
+from fieldrelay.sim.leads import FORM_ID
+from fieldrelay.sim.week import plan_week
 
 # Monday 07:00 in Chicago: the simulated week starts before the shop opens.
 DEMO_START = datetime(2026, 11, 2, 13, 0, tzinfo=UTC)
@@ -66,14 +65,14 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
     }
     start = DEMO_START
     end = start + timedelta(days=7)
-    deliveries = build_week(start, seed=seed)
-    leads = build_leads(deliveries, start, seed=seed)
-    replies = build_replies(deliveries, seed=seed)
+    week = plan_week(start, seed=seed)
+    deliveries, leads, replies = week.deliveries, week.leads, week.replies
     console.print(
         f"Simulated 9-technician plumbing shop, week of {start:%Y-%m-%d}: {len(deliveries)} signed "
         f"Housecall Pro webhooks (redeliveries and late ones included), {len(leads)} website form submissions "
-        f"(customers writing in again, a spouse, new people) and {len(replies)} signed Twilio text replies "
-        f"(customers answering the 1-5 satisfaction question) → {base_url}"
+        f"(customers writing in again, a spouse, new people, {len(week.referrals)} friends with a referral code) and "
+        f"{len(replies)} signed Twilio text replies (customers answering the 1-5 satisfaction question); the office "
+        f"works its task queue through the API in business hours → {base_url}"
     )
     log_path = workdir / "service.log"
     with log_path.open("wb") as log_file:
@@ -112,6 +111,7 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
                 forms_token=forms_token,
                 replies=replies,
                 twilio_token=env["FIELDRELAY_TWILIO_SECRET"],
+                office=week.office,
             )
         finally:
             process.terminate()
@@ -121,6 +121,8 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
         f"{result.replies} text replies): "
         f"{result.accepted} accepted, {result.duplicates} acknowledged as duplicates, {result.refused} refused."
     )
+    worked = ", ".join(f"{what} {n}" for what, n in sorted(result.office.items()))
+    console.print(f"The office's week (calls and closed tasks, by outcome): {worked or 'nothing'}.")
     runtime = build_runtime(db_url, DEFAULT_YAML, migrate=False)
     # The service ran on a simulated clock in its own process, and drive() left that clock at ``end``: judge
     # staleness as of that moment. The wall clock is unrelated to the simulated week (before it, nothing would be

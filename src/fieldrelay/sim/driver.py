@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -20,7 +20,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from fieldrelay.connectors.housecallpro.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, compute_signature
 from fieldrelay.sim.leads import SimSubmission
+from fieldrelay.sim.office import Office
 from fieldrelay.sim.people import SHOP_TZ
+from fieldrelay.sim.referred import with_code
 from fieldrelay.sim.replies import TWILIO_PATH, SimReply, reply_request
 from fieldrelay.sim.shop import SimDelivery
 
@@ -41,6 +43,7 @@ class DriveResult:
     statuses: dict[int, int]
     form_submissions: int = 0  # of ``sent``, how many went to the forms endpoint
     replies: int = 0  # of ``sent``, how many were customers' texts posted to the Twilio endpoint
+    office: dict[str, int] = field(default_factory=dict)  # what the simulated office did, by action and outcome
 
     @property
     def webhooks(self) -> int:
@@ -107,8 +110,12 @@ def drive(
     forms_token: str | None = None,
     replies: Sequence[SimReply] = (),
     twilio_token: str | None = None,
+    office: Office | None = None,
 ) -> DriveResult:
-    """POST each delivery, form submission and text reply in its simulated step, advancing the clock to ``end``."""
+    """POST each delivery, form submission and text reply in its simulated step, advancing the clock to ``end``.
+
+    With an ``office``, its people work their queue through the API in each step, and the clock stops when they act.
+    """
     if step_seconds <= 0:
         raise ValueError("step_seconds must be positive")
     if submissions and not forms_token:
@@ -128,10 +135,12 @@ def drive(
         _progress_bar(progress, (end - start).total_seconds()) as (bar, task),
     ):
         while now < end:
+            posted = index
             while index < len(pending) and pending[index].deliver_at < now + step:
                 item = pending[index]
                 if isinstance(item, SimSubmission):
                     assert forms_token is not None
+                    item = with_code(client, auth, item)  # a referred friend's form carries their referrer's code
                     path, (body, headers) = FORMS_PATH, form_request(forms_token, item)
                     forms += 1
                 elif isinstance(item, SimReply):
@@ -143,6 +152,9 @@ def drive(
                 statuses[client.post(path, content=body, headers=headers).status_code] += 1
                 index += 1
             next_due = pending[index].deliver_at if index < len(pending) else None
+            if office is not None:
+                wake = office.work(client, auth, now, now + step, arrived=index > posted)
+                next_due = wake if next_due is None else min(next_due, wake)
             advance = _chunk(now, start, end, step, next_due)
             seconds = advance.total_seconds()
             payload = {"seconds": int(seconds) if seconds.is_integer() else seconds}
@@ -165,4 +177,5 @@ def drive(
         statuses=dict(statuses),
         form_submissions=forms,
         replies=texts,
+        office=dict(office.done) if office is not None else {},
     )

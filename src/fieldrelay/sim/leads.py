@@ -69,6 +69,8 @@ class SimSubmission:
     about: str | None  # the Housecall Pro customer it is about (for HOUSEHOLD: whose household); None when NEW
     client_ip: str  # the visitor's address (documentation range 203.0.113.0/24)
     form_encoded: bool = False
+    # A friend's referral: the referrer's phone (E.164); the driver fills in their code when it posts the form.
+    referred_by: str | None = None
 
     @property
     def submission_id(self) -> str:

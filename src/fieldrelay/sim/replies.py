@@ -41,6 +41,7 @@ class SimReply:
     from_phone: str
     body: str
     message_sid: str
+    rating: int = 0  # what the body says (the referral plan picks referrers among the 4s and 5s)
 
 
 def completions(deliveries: Sequence[SimDelivery]) -> list[tuple[datetime, dict[str, Any]]]:
@@ -102,7 +103,7 @@ def build_replies(deliveries: list[SimDelivery], seed: int = 7) -> list[SimReply
             at = asked + random_span(rng, 20 * 60, 90 * 60)
         rating = rng.choices(ratings, weights=weights)[0]
         sid = f"SM{rng.getrandbits(128):032x}"
-        replies.append(SimReply(deliver_at=at, from_phone=phone, body=_body(rng, rating), message_sid=sid))
+        replies.append(SimReply(at, phone, _body(rng, rating), sid, rating))
     return sorted(replies, key=lambda r: r.deliver_at)
 
 

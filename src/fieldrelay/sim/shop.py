@@ -339,7 +339,7 @@ def _customer_events(item: JobPlan | EstimatePlan) -> Stream:
     return [(at, _envelope("customer.created", at, "customer", item.customer.full()))]
 
 
-def _job_events(job: JobPlan) -> Stream:
+def job_events(job: JobPlan) -> Stream:
     """Return every (occurred_at, body) of one job, in order."""
     events = _customer_events(job)
     steps = [("job.created", job.booked_at), ("job.scheduled", job.scheduled_at)]
@@ -413,6 +413,6 @@ def build_week(start: datetime, seed: int = 7, technicians: int = 9, jobs_per_we
         _pay(rng, job, how, week_end)
     estimates = _plan_estimates(rng, start, max(2, round(0.1 * jobs_per_week)), week_end)
     _assign_customers(rng, [*jobs, *estimates], round(0.15 * len(jobs)))
-    streams = [_job_events(j) for j in jobs] + [_estimate_events(e) for e in estimates]
+    streams = [job_events(j) for j in jobs] + [_estimate_events(e) for e in estimates]
     deliveries = [d for d in _deliveries(rng, streams) if start <= d.deliver_at < week_end]
     return sorted(deliveries, key=lambda d: d.deliver_at)
