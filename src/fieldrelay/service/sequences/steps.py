@@ -12,6 +12,7 @@ from fieldrelay.rules import secrets
 from fieldrelay.rules.sequences import Condition, ExitRule, Sequence, Step, parse_duration
 from fieldrelay.service import team
 from fieldrelay.service.context import HandlerContext
+from fieldrelay.service.handoff.first_response import shop_hours
 from fieldrelay.service.outreach import consent, intents, templates, texts
 from fieldrelay.service.outreach import unsubscribe as unsubscribe_links
 from fieldrelay.service.outreach.intents import Intent
@@ -129,7 +130,8 @@ def _open_task(ctx: HandlerContext, enrollment: EnrollmentRecord, step: Step, jo
             "title": title,
             "role": owner.role,
             "assignee": owner.person,
-            "due_at": ctx.now + parse_duration(step.task.due_in),
+            # People work in business hours: a task that would fall due while the shop is closed is due when it opens.
+            "due_at": shop_hours(ctx.settings).next_opening(ctx.now + parse_duration(step.task.due_in)),
             "source": sequences.task_source(enrollment.id) + step.name,
         }
     )
