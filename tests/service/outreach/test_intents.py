@@ -11,6 +11,7 @@ from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, FieldMapping
+from fieldrelay.rules.texts import JobTexts
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.outreach import intents
@@ -29,7 +30,7 @@ from tests.service.outreach.test_job_texts import (
 )
 from tests.service.support import apply, at, count, only_customer, rows
 
-WAIT = timedelta(minutes=15)  # job_texts.wait_for_time_minutes
+WAIT = timedelta(minutes=JobTexts().wait_for_time_minutes)
 
 
 @pytest.fixture
@@ -51,6 +52,20 @@ def test_a_booking_without_a_time_waits_for_it_and_is_confirmed_once_with_the_ti
 
     run_due(runtime, timedelta(minutes=4))
     apply(runtime, job(ev.JobBooked, 4), now=at(4))
+    run_due(runtime)
+    run_due(runtime, WAIT)
+
+    (body,) = confirmations(runtime)
+    assert "has you booked for Tue Nov 3 at 10:00 AM." in body
+
+
+def test_a_time_set_twenty_minutes_after_the_booking_still_gets_one_confirmation(runtime: Runtime) -> None:
+    # The office books on the call and sets the time after it, as the demo's shop does (up to 20 minutes later).
+    apply(runtime, job(ev.JobBooked, 0, snap={"scheduled_start": None}), now=at(0))
+    run_due(runtime)
+    run_due(runtime, timedelta(minutes=20))
+    assert sent_bodies(runtime) == []
+    apply(runtime, job(ev.JobBooked, 20), now=at(20))
     run_due(runtime)
     run_due(runtime, WAIT)
 
