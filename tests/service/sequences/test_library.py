@@ -84,6 +84,16 @@ def test_a_low_rating_opens_a_service_recovery_task_and_no_offer(runtime: Runtim
     assert [a.summary for a in timeline(runtime, customer.id, "rating.received")] == ["Rated the job 2/5"]
 
 
+def test_a_task_that_would_fall_due_after_closing_is_due_when_the_shop_opens(runtime: Runtime) -> None:
+    apply(runtime, job(ev.JobCompleted, at(8)))  # 17:00 on Monday; the satisfaction text goes out at 17:30
+    run_until(runtime, at(8.5))
+    apply(runtime, reply("2", at(10)), now=at(10))  # 19:00: four hours on, the shop is closed
+    run_until(runtime, at(10))
+
+    (task,) = open_tasks(runtime)
+    assert task.kind == "service_recovery.call" and task.due_at == at(23)  # Tuesday 08:00, when the office opens
+
+
 def test_a_high_rating_on_a_big_ticket_gets_the_matching_plan_offer_at_48_hours_by_text_and_email(
     runtime: Runtime,
 ) -> None:
