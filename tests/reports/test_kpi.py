@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -22,7 +23,7 @@ from fieldrelay.storage.tables import jobs
 from tests.api.support import AUTH, deliver
 from tests.conftest import START, TEST_YAML
 from tests.helpers import job_envelope
-from tests.service.support import PAT_E164, apply, at, job_event, pat
+from tests.service.support import PAT_E164, apply, at, job_event, pat, sim_clock
 
 ERROR_REASON = "webhook in error queue since 2026-11-02 15:00Z: job job_2 names no customer and is not known yet"
 
@@ -159,3 +160,52 @@ def test_report_counts_deals_by_stage_and_duplicates_merged_or_waiting(client: T
     }
     assert as_json["customers"] == 2, "the merged-away record is not counted"
     assert as_json["deals_by_stage"] == {"new_lead": 1, "scheduled": 1}
+
+
+def render(runtime: Runtime) -> tuple[dict[str, Any], str]:
+    """The report as JSON and as printed."""
+    data = build_report(runtime)
+    out = StringIO()
+    print_report(data, Console(file=out, width=200, color_system=None))
+    return data.as_json(), out.getvalue()
+
+
+def test_report_names_the_deal_stages_as_the_pipeline_calls_them(runtime: Runtime) -> None:
+    apply(runtime, job_event(ev.JobBooked, at(-600), customer=pat()))
+    as_json, text = render(runtime)
+    assert as_json["deals_by_stage"] == {"scheduled": 1}  # ids in the JSON, for machines
+    assert as_json["deal_stage_names"]["new_lead"] == "New lead - needs qualification"
+    assert "deals at Scheduled " in text and "deals at scheduled" not in text
+
+
+def test_a_late_delivery_is_counted_once_as_not_applied(
+    client: TestClient, runtime: Runtime, clock: SimulatedClock
+) -> None:
+    deliver(client, job_envelope("job.completed", "2026-11-02T14:50:00Z"), clock.now())
+    _advance(client, 1)
+    deliver(client, job_envelope("job.on_my_way", "2026-11-02T14:20:00Z"), clock.now())  # older than completed
+    _advance(client, 1)
+    as_json, text = render(runtime)
+    intake = as_json["intake"]
+    assert (intake["received"], intake["applied"], intake["logged_not_applied"]) == (2, 1, 1)
+    kinds = ("applied", "logged_not_applied", "ignored", "errors", "pending")
+    assert sum(intake[k] for k in kinds) == intake["unique"] == 2
+    assert re.search(r"applied to the mirror\s+│ 1 ", text)
+
+
+def test_review_requests_held_for_quiet_hours_are_said_apart_from_the_lag(runtime: Runtime) -> None:
+    day, night = at(2 * 60), at(13 * 60 + 15)  # 11:00 (asked at 11:30); 22:15, after the text window (asked at 08:00)
+    sam = pat("cus_2", ("+1 512 555 0177",), ())
+    for moment, job_id, who in ((day, "job_1", pat()), (night, "job_2", sam)):
+        paid = job_event(ev.PaymentCaptured, moment, job_id, who, payment_ref=f"job:{job_id}", amount_cents=100)
+        apply(runtime, paid, now=moment)
+    clock = sim_clock(runtime)
+    for moment in (day + timedelta(minutes=30), at(23 * 60)):  # the worker's turns at 11:30 and 08:00
+        clock.advance_to(moment)
+        assert runtime.new_worker("report").drain(timeout_seconds=30)
+
+    as_json, text = render(runtime)
+    held = as_json["review_requests_held_for_quiet_hours"]
+    assert (held["count"], held["text_hours"], held["sent_at_local"]) == (1, "08:00-21:00", ["2026-11-03T14:00:00Z"])
+    assert re.search(r"review asks held for quiet hours \(texts go out 08:00-21:00\), sent at 08:00\s+│ 1 of 2 ", text)
+    assert re.search(r"payment → review-request text, p95 of those not held\s+│ 30\.0 min", text)

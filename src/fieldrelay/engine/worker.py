@@ -205,7 +205,8 @@ class Worker:
         try:
             with self.engine.begin() as conn:
                 for row, parsed in chunk:
-                    ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
+                    store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
+                    ctx = HandlerContext(store=store, now=now, settings=self.settings)
                     for event in parsed.events:
                         bus.apply(ctx, event)
                     finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
@@ -229,7 +230,8 @@ class Worker:
                 metrics.EVENTS.labels(row.connector, "ignored").inc()
                 return
             with self.engine.begin() as conn:
-                ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
+                store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
+                ctx = HandlerContext(store=store, now=now, settings=self.settings)
                 for event in parsed.events:
                     bus.apply(ctx, event)
                 finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)

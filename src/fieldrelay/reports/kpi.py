@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape
@@ -39,6 +40,18 @@ class Report:
     where: dict[str, str] = field(default_factory=dict)
     handoff: HandoffFigures | None = None
     referrals: ReferralFigures | None = None
+    stage_names: dict[str, str] = field(default_factory=dict)  # pipeline stage id → the name the shop gave it
+    # Review requests held for quiet hours: (payment-to-text seconds, the moment they were moved to), and the window.
+    review_held: list[tuple[float, datetime]] = field(default_factory=list)
+    text_hours: str = ""
+    time_zone: str = "UTC"
+
+    @property
+    def held_at(self) -> str:
+        """When the held review requests went out, shop time: "08:00", or "08:00 to 08:20" when they differ."""
+        zone = ZoneInfo(self.time_zone)
+        times = sorted({moment.astimezone(zone).strftime("%H:%M") for _, moment in self.review_held})
+        return times[0] if len(times) == 1 else f"{times[0]} to {times[-1]}" if times else "—"
 
     def as_json(self) -> dict[str, Any]:
         """Machine-readable form."""
@@ -69,6 +82,12 @@ class Report:
                 "count": len(self.review_lags),
             },
             "review_requests_by_status": self.review_statuses,
+            "review_requests_held_for_quiet_hours": {
+                "count": len(self.review_held),
+                "text_hours": self.text_hours,
+                "sent_at_local": sorted({_iso(moment) for _, moment in self.review_held}),
+            },
+            "deal_stage_names": self.stage_names,
             "followup": {
                 "enrollments_by_status": self.followup.enrollments,
                 "sequence_messages_by_status": self.followup.messages,
@@ -90,8 +109,10 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
     ``now`` defaults to the runtime's clock: the wall clock for ``fieldrelay report``, the simulated clock's time
     where the caller runs the service on one (the demo passes it, since its service ran in another process).
     """
-    account = runtime.settings.account_id
+    settings = runtime.settings
+    account = settings.account_id
     checked_at = now or runtime.clock.now()
+    delay = timedelta(minutes=settings.review_request.delay_minutes)
     with runtime.engine.connect() as conn:
         lags, statuses = report.review_request_lags(conn, account)
         facts = report.SqlStalenessFacts(conn, account)
@@ -108,6 +129,10 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
             followup=followup_figures(conn, account, checked_at),
             handoff=handoff_figures(conn, account, checked_at),
             referrals=referral_figures(conn, account),
+            stage_names={stage.id: stage.name for stage in settings.pipeline.stages},
+            review_held=report.held_review_requests(conn, account, delay),
+            text_hours=settings.text_hours,
+            time_zone=settings.business.time_zone,
         )
 
 
@@ -151,12 +176,24 @@ def print_report(data: Report, console: Console) -> None:
     ):
         mirror.add_row(label, str(data.identity[key]))
     for stage, count in data.deals.items():
-        mirror.add_row(f"deals at {stage}", str(count))
+        mirror.add_row(f"deals at {escape(data.stage_names.get(stage, stage))}", str(count))
     console.print(mirror)
 
     followups = Table(title="Review requests", show_header=False)
     followups.add_row("payment → review-request text, p50", _minutes(report.percentile(data.review_lags, 0.5)))
     followups.add_row("payment → review-request text, p95", _minutes(report.percentile(data.review_lags, 0.95)))
+    if data.review_held:
+        # The p95 above is mostly quiet hours: a payment in the evening is asked for a review the next morning.
+        window = f" (texts go out {data.text_hours})" if data.text_hours else ""
+        followups.add_row(
+            f"review asks held for quiet hours{window}, sent at {data.held_at}",
+            f"{len(data.review_held)} of {len(data.review_lags)}",
+        )
+        not_held = sorted(data.review_lags)
+        for lag, _ in data.review_held:
+            not_held.remove(lag)
+        p95 = report.percentile(not_held, 0.95)
+        followups.add_row("payment → review-request text, p95 of those not held", _minutes(p95))
     for status, count in sorted(data.review_statuses.items()):
         followups.add_row(f"review requests {status}", str(count))
     console.print(followups)

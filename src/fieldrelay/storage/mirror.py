@@ -71,10 +71,12 @@ _HAS_ESTIMATE = select(
 class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, SqlTasks, SqlAccess):
     """Mirror reads and writes inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, account_id: str, now: datetime) -> None:
+    def __init__(self, conn: Connection, account_id: str, now: datetime, inbox_id: int | None = None) -> None:
         self._conn = conn
         self._account = account_id
         self._now = now
+        # The inbox row being applied, if any: its timeline entries name it, so the report counts each delivery once.
+        self._inbox_id = inbox_id
         self._lock = conn.dialect.name == "postgresql"
         self._fields_cache = {}
 
@@ -309,6 +311,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
             "summary": summary,
             "source": source,
             "applied": applied,
+            "inbox_id": self._inbox_id,
             "recorded_at": self._now,
         }
         self._conn.execute(prepared.insert_into(activities), row)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from fieldrelay.service.crm.ports import MirroredJob, StoredDelivery, VendorLink
 from fieldrelay.storage.tables import (
@@ -22,8 +23,9 @@ from fieldrelay.storage.tables import (
 
 
 def intake_counts(conn: Connection, account_id: str) -> dict[str, int]:
-    """Deliveries received, redeliveries, and inbox rows by status."""
-    c = inbox.c
+    """Deliveries received and redelivered; each unique delivery counted once: applied, logged but not applied
+    (every event in it older than the record's state), ignored, in the error queue or pending."""
+    c, a = inbox.c, activities.c
     received, unique = conn.execute(
         select(func.coalesce(func.sum(c.deliveries), 0), func.count()).where(c.account_id == account_id)
     ).one()
@@ -33,20 +35,28 @@ def intake_counts(conn: Connection, account_id: str) -> dict[str, int]:
             select(c.status, func.count()).where(c.account_id == account_id).group_by(c.status)
         ).all()
     }
-    late = conn.execute(
-        select(func.count())
-        .select_from(activities)
-        .where(activities.c.account_id == account_id, activities.c.applied.is_(False))
-    ).scalar_one()
+    # A delivery whose timeline entries are all "not applied" changed nothing; one that applied any event counts as
+    # applied. Entries written before they named their inbox row count one delivery each.
+    stale_rows = (
+        select(a.inbox_id)
+        .join(inbox, inbox.c.id == a.inbox_id)
+        .where(a.account_id == account_id, c.status == "done")
+        .group_by(a.inbox_id)
+        .having(func.max(case((a.applied.is_(True), 1), else_=0)) == 0)
+    )
+    late = conn.execute(select(func.count()).select_from(stale_rows.subquery())).scalar_one()
+    unlinked = select(func.count()).where(a.account_id == account_id, a.applied.is_(False), a.inbox_id.is_(None))
+    late += conn.execute(unlinked).scalar_one()
+    done = by_status.get("done", 0)
     return {
         "received": int(received),
         "duplicates": int(received) - int(unique),
         "unique": int(unique),
-        "applied": by_status.get("done", 0),
+        "applied": done - min(int(late), done),
         "ignored": by_status.get("ignored", 0),
         "errors": by_status.get("error", 0) + by_status.get("dead", 0),
         "pending": by_status.get("pending", 0) + by_status.get("processing", 0),
-        "logged_not_applied": int(late),
+        "logged_not_applied": min(int(late), done),
     }
 
 
@@ -161,6 +171,23 @@ def review_request_lags(conn: Connection, account_id: str) -> tuple[list[float],
     for r in rows:
         statuses[r.status] = statuses.get(r.status, 0) + 1
     return lags, statuses
+
+
+def held_review_requests(conn: Connection, account_id: str, delay: timedelta) -> list[tuple[float, datetime]]:
+    """Review requests that went out later than planned because the text window was closed (quiet hours): the
+    payment-to-text seconds and the moment each was moved to (``scheduled_for`` past ``trigger_at`` + ``delay``)."""
+    m = messages.c
+    rows = conn.execute(
+        select(m.trigger_at, m.scheduled_for, m.sent_at).where(
+            m.account_id == account_id, m.purpose == "review_request", m.sent_at.is_not(None)
+        )
+    ).all()
+    # A minute of slack: the timer's moment is the payment time plus the delay, give or take the clock's tick.
+    return sorted(
+        ((r.sent_at - r.trigger_at).total_seconds(), r.scheduled_for)
+        for r in rows
+        if r.trigger_at is not None and r.scheduled_for > r.trigger_at + delay + timedelta(minutes=1)
+    )
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
