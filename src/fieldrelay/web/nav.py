@@ -20,6 +20,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/"),
     NavItem("People", "/people", Action.MANAGE_USERS),
     NavItem("Audit log", "/audit", Action.READ_AUDIT),
+    NavItem("Errors", "/errors", Action.RETRY_ERROR),
 )
 
 
