@@ -3,21 +3,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import Connection
 
 from fieldrelay.cli.common import fail
-from fieldrelay.domain.contact import normalize_email, normalize_phone
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage import lookup
 from fieldrelay.storage.lookup import LIMIT as LIMIT
 from fieldrelay.storage.lookup import Found
 from fieldrelay.storage.ops import errors as error_queue
 
-_ID_PREFIX = re.compile(r"^[0-9a-f][0-9a-f-]{3,35}$")  # 4 or more characters of a UUID
 _HOW = "an id or its first characters, a phone, an email or a name"
 
 
@@ -36,19 +33,8 @@ def customers_matching(runtime: Runtime, text: str, narrow: bool = True) -> list
 
 
 def _customers(conn: Connection, runtime: Runtime, text: str, narrow: bool = True) -> list[Found]:
-    text = text.strip()
-    if not text:
-        return []
     settings = runtime.settings
-    email = normalize_email(text) if "@" in text else None
-    phone = None if email else normalize_phone(text, settings.default_phone_region)
-    words = text.split() if not email and any(ch.isalpha() for ch in text) else []
-    found = lookup.customers_matching(
-        conn, settings.account_id, id_prefix=_id_prefix(text), phone=phone, email=email, words=words
-    )
-    named = " ".join(words).lower()
-    exact = [f for f in found if f.id == text.lower() or (named and f.name.lower() == named)]
-    return exact if narrow and len(exact) == 1 else found
+    return lookup.customers_named(conn, settings.account_id, settings.default_phone_region, text, narrow)
 
 
 def customer(runtime: Runtime, text: str) -> str:
@@ -95,7 +81,7 @@ def _related(runtime: Runtime, kind: str, text: str, match: Matcher) -> str:
     with runtime.engine.connect() as conn:
         people = _customers(conn, runtime, text) if text else []
         ids = [p.id for p in people]
-        found = match(conn, runtime.settings.account_id, id_prefix=_id_prefix(text), customer_ids=ids)
+        found = match(conn, runtime.settings.account_id, id_prefix=lookup.id_prefix(text), customer_ids=ids)
     if not found and people:
         who = people[0].name if len(people) == 1 else f"the {len(people)} customers {text!r} names"
         fail(f"No open {kind} for {who}.")
@@ -113,8 +99,3 @@ def _one(kind: str, text: str, found: list[Found]) -> str:
     lines = [f"{text!r} matches {len(shown)}{more} {kind}s; give a longer id, a phone or an email:"]
     lines += [f"  {f.id if f.id.startswith(('inbox-', 'timer-', 'outbox-')) else f.id[:8]}  {f.label}" for f in shown]
     fail("\n".join(lines))
-
-
-def _id_prefix(text: str) -> str | None:
-    lowered = text.strip().lower()
-    return lowered if _ID_PREFIX.match(lowered) else None

@@ -1,19 +1,23 @@
-"""What a person types to name a record: customers, deals, tasks and referrals by id prefix, phone, email or name."""
+"""What a person types to name a record: customers, deals, tasks and referrals by id prefix, phone, email, name or
+address (the CLI's ``cli/lookup.py`` and the office app's customer search both read words through here)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, false, func, literal, or_, select
 
+from fieldrelay.domain.contact import normalize_email, normalize_phone
 from fieldrelay.storage.handoff.tables import referrals
 from fieldrelay.storage.sequences.tables import tasks
 from fieldrelay.storage.tables import consents, customer_emails, customer_phones, customers, deals
 
 # A person picks from a list this long at most; more matches say "give more" instead.
 LIMIT = 20
+_ID_PREFIX = re.compile(r"^[0-9a-f][0-9a-f-]{3,35}$")  # 4 or more characters of a UUID
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,9 @@ def customers_matching(
     email: str | None = None,
     words: Sequence[str] = (),
 ) -> list[Found]:
-    """Customers whose id starts with ``id_prefix``, or who hold the phone (E.164) or email, or whose name holds
-    every word; most recently changed first. Merged-away records are found by id only (their contacts moved)."""
+    """Customers whose id starts with ``id_prefix``, or who hold the phone (E.164) or email, or whose name (or
+    address) holds every word; most recently changed first. Merged-away records are found by id only (their contacts
+    moved)."""
     c, p, e = customers.c, customer_phones.c, customer_emails.c
     live = c.merged_into.is_(None)
     found: list[ColumnElement[bool]] = []
@@ -53,7 +58,18 @@ def customers_matching(
             + literal(" ")
             + func.coalesce(c.last_name, "")
         )
-        found.append(and_(live, *(full.contains(word.lower(), autoescape=True) for word in words)))
+        place = func.lower(
+            func.coalesce(c.street, "")
+            + literal(" ")
+            + func.coalesce(c.unit, "")
+            + literal(" ")
+            + func.coalesce(c.city, "")
+            + literal(" ")
+            + func.coalesce(c.postal_code, "")
+        )
+        in_name = and_(*(full.contains(word.lower(), autoescape=True) for word in words))
+        in_place = and_(*(place.contains(word.lower(), autoescape=True) for word in words))
+        found.append(and_(live, or_(in_name, in_place)))
     query = (
         select(c.id, c.name, c.first_name, c.last_name, c.merged_into)
         .where(c.account_id == account_id, or_(false(), *found))
@@ -61,6 +77,28 @@ def customers_matching(
         .limit(LIMIT + 1)
     )
     return [Found(row.id, customer_label(conn, row), display_name(row)) for row in conn.execute(query)]
+
+
+def customers_named(conn: Connection, account_id: str, region: str, text: str, narrow: bool = True) -> list[Found]:
+    """Every customer ``text`` may mean: an id (prefix), a phone in any format, an email, words of a name or an
+    address; with ``narrow`` the one named exactly (full id, whole name) alone if one is."""
+    text = text.strip()
+    if not text:
+        return []
+    email = normalize_email(text) if "@" in text else None
+    phone = None if email else normalize_phone(text, region)
+    # Words of a name or an address ("Oak St", a ZIP code); a phone's digits are not words.
+    words = text.split() if not email and not phone else []
+    found = customers_matching(conn, account_id, id_prefix=id_prefix(text), phone=phone, email=email, words=words)
+    named = " ".join(words).lower()
+    exact = [f for f in found if f.id == text.lower() or (named and f.name.lower() == named)]
+    return exact if narrow and len(exact) == 1 else found
+
+
+def id_prefix(text: str) -> str | None:
+    """``text`` as the start of an id (4 or more characters of a UUID), else None."""
+    lowered = text.strip().lower()
+    return lowered if _ID_PREFIX.match(lowered) else None
 
 
 def customer_label(conn: Connection, row: Any) -> str:

@@ -18,6 +18,8 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/"),
+    NavItem("Customers", "/customers"),
+    NavItem("Duplicates", "/duplicates", Action.MERGE),
     NavItem("People", "/people", Action.MANAGE_USERS),
     NavItem("Audit log", "/audit", Action.READ_AUDIT),
     NavItem("Errors", "/errors", Action.RETRY_ERROR),

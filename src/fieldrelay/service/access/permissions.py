@@ -35,6 +35,7 @@ class Action(StrEnum):
     RECORD_OUTCOME = "record_outcome"
     REASSIGN = "reassign"
     EDIT_CONTACT = "edit_contact"
+    END_ENROLMENT = "end_enrolment"
     ENROL_REFERRER = "enrol_referrer"
     ATTRIBUTE_REFERRAL = "attribute_referral"
     APPROVE_REFERRAL = "approve_referral"
@@ -61,6 +62,7 @@ _OTHERS: dict[Action, tuple[str, ...]] = {
     Action.RECORD_OUTCOME: ("sales",),
     Action.REASSIGN: ("dispatcher",),
     Action.EDIT_CONTACT: ("office",),
+    Action.END_ENROLMENT: ("office",),  # a customer who asks on the phone to stop hearing about it
     # A CSR types the code a caller gives and enrols a happy customer; deciding and paying stay with the leads.
     Action.ENROL_REFERRER: ("office",),
     Action.ATTRIBUTE_REFERRAL: ("office",),
@@ -88,6 +90,7 @@ WORDS: dict[Action, str] = {
     Action.RECORD_OUTCOME: "record visit outcomes",
     Action.REASSIGN: "reassign deals",
     Action.EDIT_CONTACT: "edit contact details",
+    Action.END_ENROLMENT: "end a customer's follow-up sequence",
     Action.ENROL_REFERRER: "enrol referrers",
     Action.ATTRIBUTE_REFERRAL: "attribute referrals",
     Action.APPROVE_REFERRAL: "approve referrals",

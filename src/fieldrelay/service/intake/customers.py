@@ -43,7 +43,7 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         store.add_activity(customer_id, occurred_at, "customer.created", "Customer record created", source, True)
         if has_id and not store.link_external(source, "customer", snapshot.external_id, customer_id):
             raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
-        _add_contact_points(ctx, customer_id, phones, emails)
+        add_contact_points(ctx, customer_id, phones, emails)
         # Enriched before it is matched: a city from the ZIP code is one more thing to match on. Merged into someone
         # known, the merge fills only what the survivor lacked: a form's "Dan" or "apt. 305" does not overwrite
         # what the shop's field tool holds, and the first lead source stays.
@@ -60,7 +60,7 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         typed = {name for name, held in store.fields_of(customer_id).items() if held.source == PERSON}
         changes = {k: v for k, v in details.items() if v is not None and k not in typed}
         store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
-    added = _add_contact_points(ctx, customer_id, phones, emails)
+    added = add_contact_points(ctx, customer_id, phones, emails)
     if added or any(getattr(record, k, None) != v for k, v in changes.items() if k in _MATCHED_ON):
         enrich.record_and_enrich(ctx, customer_id, occurred_at, _said(changes, snapshot, source))
         identity.index(ctx, customer_id)
@@ -71,7 +71,7 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
 _MATCHED_ON = frozenset({"first_name", "last_name", "street", "unit", "city", "state", "postal_code", "lead_source"})
 
 
-def _add_contact_points(ctx: HandlerContext, customer_id: str, phones: list[str], emails: list[str]) -> bool:
+def add_contact_points(ctx: HandlerContext, customer_id: str, phones: list[str], emails: list[str]) -> bool:
     """Add phones and emails; True when any was new. A STOP recorded before a phone was known still holds."""
     added_phones, added_any = ctx.store.add_contact_points(customer_id, phones, emails)
     if any(ctx.store.is_opted_out("sms", phone) for phone in added_phones):
