@@ -25,6 +25,7 @@ EXPECTED = {
         Action.QUALIFY,
         Action.NEW_LEAD,
         Action.EDIT_CONTACT,
+        Action.END_ENROLMENT,
         Action.ENROL_REFERRER,
         Action.ATTRIBUTE_REFERRAL,
     },
