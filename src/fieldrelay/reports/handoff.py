@@ -20,6 +20,6 @@ def handoff_table(figures: HandoffFigures) -> Table:
     share = figures.followed_up_share
     followed = f"{figures.followed_up_48h} of {figures.estimates_sent}"
     followed += f" ({share:.0%})" if share is not None else ""
-    table.add_row("estimates followed up within 48 h", followed)
+    table.add_row("estimates followed up (or decided) within 48 h", followed)
     table.add_row("open estimates older than 7 days", str(figures.open_estimates_over_7d))
     return table

@@ -70,6 +70,7 @@ REACTIONS: dict[type[ch.Change], tuple[Reaction, ...]] = {
     ),
     ch.EstimateChanged: (
         mapping.on_change,
+        stages.on_decided,  # approved or declined in the field tool: the estimate's follow-up tasks are answered
         deals.on_change,
         sync.on_change,
         deals.on_estimate,  # a sent estimate gets its no-decision check

@@ -20,6 +20,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/"),
     NavItem("Customers", "/customers"),
     NavItem("Duplicates", "/duplicates", Action.MERGE),
+    NavItem("Pipeline", "/pipeline"),
+    NavItem("Daily review", "/review"),
     NavItem("People", "/people", Action.MANAGE_USERS),
     NavItem("Audit log", "/audit", Action.READ_AUDIT),
     NavItem("Errors", "/errors", Action.RETRY_ERROR),

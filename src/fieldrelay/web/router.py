@@ -8,7 +8,19 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from fieldrelay.web import audit_page, customers, duplicates, errors_page, guard, my_day, people, setup, signin
+from fieldrelay.web import (
+    audit_page,
+    customers,
+    duplicates,
+    errors_page,
+    guard,
+    my_day,
+    people,
+    pipeline,
+    review_page,
+    setup,
+    signin,
+)
 from fieldrelay.web.state import new_state
 
 # One line per screen (a module with a ``router``); the menu is nav.NAV.
@@ -18,6 +30,8 @@ SCREENS: tuple[APIRouter, ...] = (
     my_day.router,
     people.router,
     audit_page.router,
+    pipeline.router,
+    review_page.router,
     customers.router,
     duplicates.router,
     errors_page.router,

@@ -6,15 +6,26 @@ from datetime import date
 
 import pytest
 
+from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import first_response as handoff
 from fieldrelay.service.handoff import stages
 from fieldrelay.service.handoff.first_response import HandoffRefused
-from tests.service.handoff.support import act, aware, deal, estimate_at, handoff_settings, lead_at, shop_time, sop_tasks
+from tests.service.handoff.support import (
+    act,
+    aware,
+    customer,
+    deal,
+    estimate_at,
+    handoff_settings,
+    lead_at,
+    shop_time,
+    sop_tasks,
+)
 from tests.service.sequences.support import run_until
-from tests.service.support import sim_clock, timeline
+from tests.service.support import HCP, apply, sim_clock, timeline
 
 
 @pytest.fixture
@@ -197,3 +208,23 @@ def test_a_text_the_system_sends_about_the_estimate_logs_itself_as_a_follow_up(r
     assert [t.kind for t in sop_tasks(runtime, deal_id, "done")] == ["sop.followup.1"]
     (logged,) = timeline(runtime, customer_id, "followup.logged")
     assert logged.summary == "Text (automatic, rebooking.text)"
+
+
+@pytest.mark.parametrize(("decided", "outcome"), [(ev.EstimateAccepted, "approved"), (ev.EstimateDeclined, "declined")])
+def test_an_estimate_decided_in_the_field_tool_answers_its_follow_ups(
+    runtime: Runtime, decided: type[ev.EstimateEvent], outcome: str
+) -> None:
+    deal_id = lead_at(runtime, shop_time(2, 10))
+    estimate_at(runtime, shop_time(2, 14))
+    assert len(sop_tasks(runtime, deal_id, "open")) == 3
+
+    sim_clock(runtime).advance_to(shop_time(3, 9))
+    snapshot = customer()
+    estimate = ev.EstimateSnapshot(external_id=f"est_{snapshot.external_id}", total_cents=640000)
+    apply(runtime, decided(source=HCP, occurred_at=shop_time(3, 9), customer=snapshot, estimate=estimate))
+
+    closed = [t for t in sop_tasks(runtime, deal_id) if t.kind.startswith("sop.followup")]
+    assert [(t.status, t.outcome, t.closed_by) for t in closed] == [("done", outcome, "fieldrelay")] * 3
+    assert sop_tasks(runtime, deal_id, "open") == []
+    (note,) = timeline(runtime, deal(runtime, deal_id).customer_id, "followup.closed")
+    assert note.summary == f"Estimate follow-ups closed: the customer {outcome} the estimate (housecallpro)"

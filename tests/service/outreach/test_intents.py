@@ -99,6 +99,8 @@ def test_a_move_after_the_confirmation_sends_one_moved_text_per_new_time(runtime
     assert "has you booked for Tue Nov 3 at 10:00 AM." in first
     assert "your appointment is now Thu Nov 5 at 2:30 PM." in second
     assert "Appointment change not sent: the customer was already told this appointment time" in not_sent_notes(runtime)
+    purposes = [m.purpose for m in rows(runtime, messages) if m.status == "delivered"]
+    assert sorted(purposes) == ["appointment_moved", "confirmation_text"]
     back = job(ev.JobRescheduled, -10, snap={"scheduled_start": APPOINTMENT})
     apply(runtime, back)
     run_due(runtime)

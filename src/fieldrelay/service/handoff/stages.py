@@ -31,7 +31,7 @@ FOLLOWUP = "sop.followup"  # task kinds sop.followup.1 … 3
 DECISION_FOLLOWUP = "sop.decision_followup"
 QUALIFIED = "qualified"
 # Texts about something else (an appointment, a payment, a review, the lead's own acknowledgement) are no follow-up.
-_NOT_FOLLOWUPS = frozenset({ACK_PURPOSE, texts.REVIEW_REQUEST, *job_texts.TEXTS})
+_NOT_FOLLOWUPS = frozenset({ACK_PURPOSE, texts.REVIEW_REQUEST, job_texts.MOVED, *job_texts.TEXTS})
 _FOLLOWUP_TITLES = (
     "Follow up on the estimate (same day)",
     "Follow up on the estimate (48 hours)",
@@ -133,6 +133,38 @@ def record_declined(ctx: HandlerContext, deal_id: str, by: str | None = None) ->
     record_response(ctx, deal, ctx.now)
     _move(ctx, deal, ctx.settings.pipeline.of_kind("lost").id, f"the customer declined{_who(by)}")
     close_tasks(ctx, deal.id, "sop.")
+
+
+_DECIDED = {"estimate.accepted": ("approved", "approved"), "estimate.declined": ("declined", "declined")}
+
+
+def on_decided(ctx: HandlerContext, change: EstimateChanged) -> None:
+    """The customer decided in the field tool (estimate approved or declined): its follow-ups are answered.
+
+    Runs before the deal moves on (an estimate declined closes the deal), so the deal's open tasks can still be found.
+    """
+    decided = _DECIDED.get(change.event)
+    found = ctx.store.open_deal(change.customer_id) if decided else None
+    if decided is None or found is None:
+        return
+    outcome, verb = decided
+    note = f"the customer {verb} the estimate ({change.source})"
+    closed = 0
+    for kind in (FOLLOWUP, DECISION_FOLLOWUP):
+        for task in ctx.store.open_deal_tasks(found.id, kind):
+            values = {
+                "status": "done",
+                "closed_at": ctx.now,
+                "outcome": outcome,
+                "closed_by": "fieldrelay",
+                "note": note,
+            }
+            ctx.store.update_task(task.id, values)
+            closed += 1
+    if closed:
+        refresh_next_action(ctx, found.id)
+        summary = f"Estimate follow-ups closed: {note}"
+        ctx.store.add_activity(change.customer_id, change.occurred_at, "followup.closed", summary, "sop", True)
 
 
 def on_estimate(ctx: HandlerContext, change: EstimateChanged) -> None:

@@ -22,6 +22,7 @@ from fieldrelay.service.records import JobRecord, MessageRecord
 JOB_TEXT = "job_text"
 # Confirmations and "moved to" texts share one family: what the customer was told about when we come.
 _APPOINTMENT = "appointment"
+MOVED = "appointment_moved"  # the purpose of a confirmation that, when due, told of a new time instead
 # Action → the job statuses in which the text still makes sense, and how the timeline names it.
 TEXTS: dict[str, tuple[frozenset[str], str]] = {
     "confirmation_text": (frozenset({JobStatus.BOOKED, JobStatus.RESCHEDULED}), "Appointment confirmation"),
@@ -90,6 +91,7 @@ def fire(ctx: HandlerContext, payload: Mapping[str, object]) -> None:
         intent = Intent(_APPOINTMENT, f"job:{job.id}@{when}#{len(told)}")
         if told:
             template, label = ctx.settings.job_texts.moved_text.template, "Appointment change"
+            ctx.store.update_message(message.id, {"purpose": MOVED})  # what it turned out to be, for the timeline
     zone = ZoneInfo(ctx.settings.business.time_zone)
     appointment = f"{job.scheduled_start.astimezone(zone):%a %b %-d at %-I:%M %p}" if job.scheduled_start else None
     balance = dollars(job.balance_cents) if job.balance_cents else None

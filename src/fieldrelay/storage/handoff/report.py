@@ -32,7 +32,7 @@ class HandoffFigures:
 
     @property
     def followed_up_share(self) -> float | None:
-        """Share of the week's estimates with a logged follow-up within 48 hours."""
+        """Share of the week's estimates followed up (or decided by the customer) within 48 hours."""
         return self.followed_up_48h / self.estimates_sent if self.estimates_sent else None
 
     def as_json(self) -> dict[str, Any]:
@@ -68,7 +68,11 @@ def handoff_figures(conn: Connection, account_id: str, now: datetime) -> Handoff
     ).all()
     logged: dict[str, list[datetime]] = {}
     for row in conn.execute(
-        select(a.customer_id, a.at).where(a.account_id == account_id, a.kind == "followup.logged", a.at >= since)
+        # A follow-up logged, or the customer's decision arriving from the field tool (which answers the follow-ups):
+        # either way the estimate did not hang unanswered.
+        select(a.customer_id, a.at).where(
+            a.account_id == account_id, a.kind.in_(("followup.logged", "followup.closed")), a.at >= since
+        )
     ):
         logged.setdefault(row.customer_id, []).append(row.at)
     followed = sum(any(s.at <= t <= s.at + FOLLOWED_WITHIN for t in logged.get(s.customer_id, [])) for s in sent)
