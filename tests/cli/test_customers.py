@@ -1,4 +1,5 @@
-"""``fieldrelay customers``: review the queue from a terminal, list merges, undo one."""
+"""``fieldrelay customers``: review the queue from a terminal, list merges, undo one; each in the audit log, and
+a CSR may not merge."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from fieldrelay.cli.main import app
 from fieldrelay.domain import events as ev
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import merge_candidates, merges
+from tests.cli.support import OPERATOR, signed
 from tests.conftest import TEST_YAML
+from tests.service.access.support import add_person
 from tests.service.support import PAT_E164, apply, at, job_event, live_customers, pat, rows
 
 
@@ -33,6 +36,8 @@ def test_review_merge_list_and_unmerge_from_the_terminal(runtime: Runtime, db_ur
     (merge,) = rows(runtime, merges)
     assert f"fieldrelay customers unmerge {merge.id}" in reviewed.output
     assert merge.decided_by == "person:dana" and live_customers(runtime) == 1
+    pair = str(rows(runtime, merge_candidates)[0].id)
+    assert signed(runtime, "merge") == [("dana", "owner", "cli", pair)]
 
     history = cli.invoke(app, ["customers", "merges", *base])
     assert history.exit_code == 0 and "person:dana" in history.output
@@ -40,9 +45,34 @@ def test_review_merge_list_and_unmerge_from_the_terminal(runtime: Runtime, db_ur
     undone = cli.invoke(app, ["customers", "unmerge", str(merge.id), "--by", "dana", *base])
     assert undone.exit_code == 0, undone.output
     assert live_customers(runtime) == 2
+    assert signed(runtime, "undo_merge") == [("dana", "owner", "cli", str(merge.id))]
     again = cli.invoke(app, ["customers", "unmerge", str(merge.id), *base])
     assert again.exit_code == 1 and "already undone" in again.output
 
     apart = cli.invoke(app, ["customers", "review", *base], input="d\n")
     assert apart.exit_code == 0
     assert rows(runtime, merge_candidates)[0].status == "distinct"
+    assert signed(runtime, "keep_apart") == [(OPERATOR, "owner", "cli", pair)]
+
+
+def test_a_csr_may_not_merge_and_the_owner_may(runtime: Runtime, db_url: str, tmp_path: Path) -> None:
+    apply(runtime, job_event(ev.JobBooked, at(-600), customer=pat()))
+    unsure = ev.CustomerSnapshot(external_id="sub_1", last_name="Doe", phones=(PAT_E164,))
+    apply(runtime, ev.LeadReceived(source="forms", occurred_at=at(-5), customer=unsure, lead_ref="sub_1"))
+    add_person(runtime, "Carla", "office")
+    add_person(runtime, "Olga", "owner")
+    config = tmp_path / "fieldrelay.yaml"
+    config.write_text(TEST_YAML, encoding="utf-8")
+    base = ["--db", db_url, "--config", str(config)]
+    cli = CliRunner()
+
+    refused = cli.invoke(app, ["customers", "review", "--as", "Carla", *base], input="m\n")
+    assert (refused.exit_code, refused.output) == (1, "Carla (Office (CSR)) may not merge records\n")
+    assert rows(runtime, merges) == [] and rows(runtime, merge_candidates)[0].status == "open"
+    assert cli.invoke(app, ["customers", "review", "--list", "--as", "Carla", *base]).exit_code == 0  # she may look
+
+    merged = cli.invoke(app, ["customers", "review", "--as", "olga", *base], input="m\n")
+    assert merged.exit_code == 0, merged.output
+    (merge,) = rows(runtime, merges)
+    assert merge.decided_by == "person:Olga"
+    assert signed(runtime, "merge") == [("Olga", "owner", "cli", str(rows(runtime, merge_candidates)[0].id))]

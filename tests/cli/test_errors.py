@@ -12,8 +12,9 @@ from fieldrelay.cli.main import app
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import messages, outbox
+from tests.cli.support import OPERATOR, signed
 from tests.conftest import TEST_YAML
-from tests.storage.error_rows import add_dead_outbox, add_inbox_error
+from tests.storage.error_rows import add_dead_outbox, add_dead_timer, add_inbox_error
 
 
 def test_list_show_and_dismiss_from_the_terminal(
@@ -44,8 +45,30 @@ def test_list_show_and_dismiss_from_the_terminal(
         message_status = conn.execute(select(messages.c.status).where(messages.c.id == message_id)).scalar_one()
     assert (row.status, row.last_error) == ("dismissed", "not a mobile number — dismissed by dana: landline")
     assert message_status == "cancelled"
+    assert signed(runtime, "dismiss_error") == [("dana", "owner", "cli", outbox_id)]
 
     again = cli.invoke(app, ["errors", "dismiss", outbox_id, *base])
     assert again.exit_code == 2 and "No open error" in again.output
     gone = cli.invoke(app, ["errors", "show", outbox_id, *base])
     assert gone.exit_code == 2 and "No open error" in gone.output
+
+
+def test_retry_one_and_all_are_in_the_audit_log(
+    runtime: Runtime, clock: SimulatedClock, db_url: str, tmp_path: Path
+) -> None:
+    inbox_id = add_inbox_error(runtime.engine, clock.now())
+    timer_id = add_dead_timer(runtime.engine, clock.now())
+    config = tmp_path / "fieldrelay.yaml"
+    config.write_text(TEST_YAML, encoding="utf-8")
+    base = ["--db", db_url, "--config", str(config)]
+    cli = CliRunner()
+
+    one = cli.invoke(app, ["errors", "retry", inbox_id, *base])
+    assert one.exit_code == 0, one.output
+    every = cli.invoke(app, ["errors", "retry", "--all", *base])  # the inbox row is pending now: only the timer
+    assert every.exit_code == 0 and "1 put back in line" in every.output
+
+    assert signed(runtime, "retry_error") == [
+        (OPERATOR, "owner", "cli", inbox_id),
+        (OPERATOR, "owner", "cli", timer_id),
+    ]

@@ -11,6 +11,8 @@ from fieldrelay.cli.main import app
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.handoff.tables import team_members
+from tests.cli.support import OPERATOR, signed
+from tests.service.access.support import audit_entries
 from tests.service.handoff.support import (
     HANDOFF_YAML,
     deal,
@@ -48,6 +50,9 @@ def test_team_add_and_list(runtime: Runtime, db_url: str, tmp_path: Path) -> Non
     no_lead = cli.invoke(app, ["team", "add", "Al", "--role", "sales", "--reports-to", "Zed", *opts])
     assert no_lead.exit_code == 1 and "'Zed' is not on the team" in no_lead.output
     assert {(m.name, m.reports_to) for m in rows(runtime, team_members)} == {("Olga", None), ("Rosa", "Olga")}
+    # Only what was done is in the audit log: the refusal rolled its entry back with it.
+    members = [(who, subject) for who, _, _, subject in signed(runtime, "manage_users")]
+    assert members == [(OPERATOR, "Olga"), (OPERATOR, "Rosa")]
     listed = cli.invoke(app, ["team", "list", *opts])
     assert listed.exit_code == 0 and "Rosa" in listed.output and "Olga" in listed.output
 
@@ -65,11 +70,15 @@ def test_qualify_outcome_log_review_and_assign(runtime: Runtime, db_url: str, tm
     )
     assert ok.exit_code == 0, ok.output
     assert deal(runtime, deal_id).stage == "qualified"
+    assert signed(runtime, "qualify") == [(OPERATOR, "owner", "cli", deal_id)]  # not the refused try
+    (entry,) = audit_entries(runtime, "qualify")
+    assert (entry.before["stage"], entry.after["stage"], entry.after["zip"]) == ("new_lead", "qualified", "78701")
 
     no_date = cli.invoke(app, ["lead", "outcome", deal_id, "no_decision", *opts])
     assert no_date.exit_code == 1 and "needs a follow-up date" in no_date.output
     sent = cli.invoke(app, ["lead", "outcome", deal_id, "estimate_sent", *opts])
     assert sent.exit_code == 0, sent.output
+    assert signed(runtime, "record_outcome") == [(OPERATOR, "owner", "cli", deal_id)]
 
     both = cli.invoke(app, ["lead", "log", deal_id, "--call", "--text", "--note", "hi", *opts])
     assert both.exit_code == 1
@@ -78,6 +87,7 @@ def test_qualify_outcome_log_review_and_assign(runtime: Runtime, db_url: str, tm
     )
     assert logged.exit_code == 0, logged.output
     assert [t.kind for t in sop_tasks(runtime, deal_id, "done")] == ["sop.first_response", "sop.followup.1"]
+    assert signed(runtime, "log_call") == [("Sam", "owner", "cli", deal_id)]  # --by, a name without a sign-in
 
     review = cli.invoke(app, ["review", "today", *opts])
     assert review.exit_code == 0 and "Pat Doe" in review.output and "Sam" in review.output
@@ -88,6 +98,8 @@ def test_qualify_outcome_log_review_and_assign(runtime: Runtime, db_url: str, tm
     moved = cli.invoke(app, ["assign", deal_id, "--to", "Rosa", *opts])
     assert moved.exit_code == 0 and "2 open tasks moved" in moved.output
     assert {t.assignee for t in sop_tasks(runtime, deal_id, "open")} == {"Rosa"}
+    (entry,) = audit_entries(runtime, "reassign")
+    assert (entry.actor, entry.before["owner"], entry.after["owner"]) == (OPERATOR, "Sam", "Rosa")
 
 
 def test_review_today_with_nothing_open(runtime: Runtime, db_url: str, tmp_path: Path) -> None:

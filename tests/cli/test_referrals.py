@@ -1,4 +1,5 @@
-"""``fieldrelay referrals``: enrol by hand and from a CSV, attribute a code (exit 2 when unknown), review, reward."""
+"""``fieldrelay referrals``: enrol by hand and from a CSV, attribute a code (exit 2 when unknown), review, reward;
+each in the audit log, and who may: a CSR enrols but may not reward, an unknown or disabled person is refused."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fieldrelay.cli.acting import USER_ENV
 from fieldrelay.cli.main import app
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
+from fieldrelay.service.access import accounts
 from fieldrelay.storage.tables import customers
+from tests.cli.support import OPERATOR, signed
+from tests.service.access.support import SETUP, add_person, audit_entries
 from tests.service.referrals.support import (
     REFERRAL_YAML,
     all_referrers,
+    configure,
     enrolled_pat,
     lead,
     referral_settings,
@@ -56,6 +62,12 @@ def test_enrol_by_phone_and_import_a_csv(runtime: Runtime, db_url: str, tmp_path
     assert imported.exit_code == 1  # one row names nobody
     assert "1 enrolled, 1 already enrolled, 1 not found" in imported.output
     assert sorted(r.enrolled_via for r in all_referrers(runtime)) == ["hand", "import"]
+    lou = next(r.customer_id for r in all_referrers(runtime) if r.enrolled_via == "import")
+    assert [(who, subject) for who, _, _, subject in signed(runtime, "enrol_referrer")] == [
+        ("dana", pat_referrer.customer_id),
+        (OPERATOR, lou),
+        (OPERATOR, pat_referrer.customer_id),  # already enrolled: the import said so, and that is recorded too
+    ]
 
     unknown = CLI.invoke(app, ["referrals", "enrol", "nobody@example.com", *base])
     assert unknown.exit_code == 2 and "No customer matches" in unknown.output
@@ -73,6 +85,7 @@ def test_attribute_a_code_and_an_unknown_code(runtime: Runtime, db_url: str, tmp
     good = CLI.invoke(app, ["referrals", "attribute", sam_row.id, "--code", code, *base])
     assert good.exit_code == 0, good.output
     assert "is pending" in good.output and the_referral(runtime).captured_via == "csr"
+    assert signed(runtime, "attribute_referral") == [(OPERATOR, "owner", "cli", sam_row.id)]  # not the bad code
 
 
 def test_review_approve_reject_and_manual_reward(runtime: Runtime, db_url: str, tmp_path: Path) -> None:
@@ -111,6 +124,8 @@ def test_review_approve_reject_and_manual_reward(runtime: Runtime, db_url: str, 
     assert issued.exit_code == 0 and "is rewarded" in issued.output
     (reward,) = rewards(runtime)
     assert (reward.amount_cents, reward.issued_by) == (5000, "dana")
+    assert signed(runtime, "approve_referral") == [("dana", "owner", "cli", referral_id)]
+    assert signed(runtime, "issue_reward") == [("dana", "owner", "cli", referral_id)]
 
     again = CLI.invoke(app, ["referrals", "reward", referral_id, *base])
     assert again.exit_code == 2 and "rewarded" in again.output
@@ -130,3 +145,55 @@ def test_reject_from_the_terminal(runtime: Runtime, db_url: str, tmp_path: Path)
 
     assert rejected.exit_code == 0 and "is rejected" in rejected.output
     assert (the_referral(runtime).status, rewards(runtime)) == ("rejected", [])
+    assert signed(runtime, "reject_referral") == [(OPERATOR, "owner", "cli", referral_id)]
+
+
+def test_a_csr_enrols_but_may_not_reward_and_who_is_named_must_sign_in(
+    runtime: Runtime, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = _base(db_url, tmp_path, "  reward_issue: manual\n")
+    configure(runtime, reward_issue="manual")
+    add_person(runtime, "Carla", "office")
+    add_person(runtime, "Olga", "operations")
+    dan = add_person(runtime, "Dan", "dispatcher")
+    with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+        accounts.set_active(ctx.store, ctx.now, SETUP, dan, False)
+    pat_id, code = enrolled_pat(runtime)
+    apply(runtime, lead(code, at(0)), now=at(0))
+    apply(runtime, sam_job(ev.PaymentCaptured, at(60), amount_cents=45000), now=at(60))
+    referral_id = the_referral(runtime).id
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = CLI.invoke(app, [*args, *base])
+        return result.exit_code, result.output.strip()
+
+    assert invoke("referrals", "enrol", pat_id, "--as", "carla")[0] == 0
+    assert signed(runtime, "enrol_referrer") == [("Carla", "office", "cli", pat_id)]
+
+    refusal = (1, "Carla (Office (CSR)) may not issue referral rewards")
+    assert invoke("referrals", "reward", referral_id, "--as", "Carla") == refusal
+    assert invoke("referrals", "reward", referral_id, "--by", "Carla") == refusal  # --by naming a person is --as
+    monkeypatch.setenv(USER_ENV, "Carla")
+    assert invoke("referrals", "reward", referral_id) == refusal
+    assert invoke("users", "add", "Zed", "--role", "sales", "--link") == (
+        1,
+        "Carla (Office (CSR)) may not manage people and their sign-ins",
+    )
+    monkeypatch.setenv(USER_ENV, "Zed")
+    exit_code, said = invoke("referrals", "reward", referral_id)
+    assert exit_code == 2 and said.startswith("FIELDRELAY_USER 'Zed': nobody by that name") and "unset it" in said
+    monkeypatch.delenv(USER_ENV)
+    assert invoke("referrals", "reward", referral_id, "--as", "Zed") == (
+        2,
+        "--as 'Zed': nobody by that name has a sign-in (people: Carla, Olga)",
+    )
+    assert invoke("referrals", "reward", referral_id, "--as", "dan") == (2, "--as 'dan': Dan's sign-in is disabled")
+    assert invoke("referrals", "reward", referral_id, "--as", "Olga", "--by", "Carla")[0] == 2
+    assert rewards(runtime) == [] and signed(runtime, "issue_reward") == []
+
+    monkeypatch.setenv(USER_ENV, "Olga")
+    assert invoke("referrals", "reward", referral_id) == (0, f"Referral {referral_id} is rewarded")
+    assert signed(runtime, "issue_reward") == [("Olga", "operations", "cli", referral_id)]
+    (entry,) = audit_entries(runtime, "issue_reward")
+    assert (entry.before, entry.after) == ({"status": "qualified"}, {"status": "rewarded"})
+    assert rewards(runtime)[0].issued_by == "Olga"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from fieldrelay.cli import lookup
+from fieldrelay.cli.acting import AsOpt, ByOpt, acting
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.cli.profile import print_profile
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.identity import review as identity_review
 from fieldrelay.storage.identity import queries as identity_queries
@@ -20,12 +22,6 @@ customers_app = typer.Typer(
     no_args_is_help=True,
 )
 CustomerArg = Annotated[str, typer.Argument(help="an id or its first characters, a phone, an email or a name")]
-
-ByOpt = Annotated[str | None, typer.Option("--by", help="who decides, for the audit trail (default: your login)")]
-
-
-def _who(by: str | None) -> str:
-    return by or getpass.getuser()
 
 
 def _describe(customer: dict[str, Any] | None) -> str:
@@ -84,12 +80,15 @@ def show(customer: CustomerArg, config: ConfigOpt = None, db: DbOpt = None) -> N
 def review(
     config: ConfigOpt = None,
     db: DbOpt = None,
+    as_: AsOpt = None,
     by: ByOpt = None,
     list_only: Annotated[bool, typer.Option("--list", help="only list the open pairs")] = False,
     limit: Annotated[int, typer.Option(help="pairs to go through", min=1)] = 50,
 ) -> None:
     """Go through possible duplicates: merge, keep apart or skip each pair."""
     runtime = open_runtime(db, config, migrate=False)
+    # Refused before the first pair is shown, not after a person has read it and decided.
+    actor = acting(runtime, as_, by, *(() if list_only else (Action.MERGE, Action.KEEP_APART)))
     account = runtime.settings.account_id
     with runtime.engine.connect() as conn:
         items = identity_queries.list_candidates(conn, account, "open", limit)
@@ -108,11 +107,15 @@ def review(
             continue
         try:
             with runtime.unit_of_work(account) as ctx:
+                pair, before = str(item["id"]), {"status": "open", "score": item["score"]}
                 if choice == "m":
-                    merge_id = identity_review.merge_pair(ctx, item["id"], _who(by))
+                    merge_id = identity_review.merge_pair(ctx, item["id"], actor.name)
+                    after = {"status": "merged", "merge_id": merge_id}
+                    audit.record(ctx, actor, Action.MERGE, "merge_candidate", pair, before, after)
                     console.print(f"Merged (merge {merge_id}; undo with `fieldrelay customers unmerge {merge_id}`).")
                 else:
-                    identity_review.keep_apart(ctx, item["id"], _who(by))
+                    identity_review.keep_apart(ctx, item["id"], actor.name)
+                    audit.record(ctx, actor, Action.KEEP_APART, "merge_candidate", pair, before, {"status": "distinct"})
                     console.print("Kept apart.")
         except (LookupError, MergeRefused) as exc:
             console.print(f"[red]{exc}[/]")
@@ -123,13 +126,17 @@ def unmerge(
     merge_id: Annotated[int, typer.Argument(help="the merge's id (`fieldrelay customers merges`)")],
     config: ConfigOpt = None,
     db: DbOpt = None,
+    as_: AsOpt = None,
     by: ByOpt = None,
 ) -> None:
     """Undo a merge: the merged record comes back with its ids, contact points, jobs and timeline."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.UNDO_MERGE)
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-            survivor_id, restored_id = identity_review.unmerge(ctx, merge_id, _who(by))
+            survivor_id, restored_id = identity_review.unmerge(ctx, merge_id, actor.name)
+            after = {"undone": True, "survivor_id": survivor_id, "restored_id": restored_id}
+            audit.record(ctx, actor, Action.UNDO_MERGE, "merge", str(merge_id), {"undone": False}, after)
     except MergeRefused as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc

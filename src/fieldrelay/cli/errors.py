@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
 
 from fieldrelay.cli import lookup
+from fieldrelay.cli.acting import AsOpt, ByOpt, acting
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, fail, open_runtime
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action, Actor
+from fieldrelay.storage.access.repo import SqlAccessStore
 from fieldrelay.storage.ops import errors as error_queue
 
 errors_app = typer.Typer(help="The error queue: what failed and needs a person.", no_args_is_help=True)
@@ -57,10 +63,30 @@ def errors_list(
     console.print(table)
 
 
+def _retried(conn: Connection, account: str, now: datetime, actor: Actor, error_id: str) -> bool:
+    """Retry one open error and write its audit entry (the error it had before) on ``conn``; False when not open."""
+    item = error_queue.get_error(conn, account, error_id)
+    if item is None or not error_queue.retry(conn, account, error_id, now):
+        return False
+    before = {"error": item.error, "tries": item.attempts}
+    audit.record_in(
+        SqlAccessStore(conn, account, now),
+        now,
+        actor,
+        Action.RETRY_ERROR,
+        "error",
+        error_id,
+        before,
+        {"status": "pending"},
+    )
+    return True
+
+
 @errors_app.command("retry")
 def errors_retry(
     error_id: Annotated[str | None, typer.Argument(help="an id from `errors list` (inbox-12), or a customer")] = None,
     all_: Annotated[bool, typer.Option("--all", help="retry every open error")] = False,
+    as_: AsOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -68,16 +94,17 @@ def errors_retry(
     if (error_id is None) == (not all_):
         fail("give one error id, or --all")
     runtime = open_runtime(db, config, migrate=False)
-    now = runtime.clock.now()
+    actor = acting(runtime, as_, None, Action.RETRY_ERROR)
+    now, account = runtime.clock.now(), runtime.settings.account_id
     if all_:
-        with runtime.engine.begin() as conn:
-            count = error_queue.retry_all(conn, runtime.settings.account_id, now)
+        with runtime.engine.begin() as conn:  # one entry per error, all in the one transaction of the retries
+            count = sum(_retried(conn, account, now, actor, item.id) for item in error_queue.list_errors(conn, account))
         console.print(f"{count} put back in line.")
         return
     assert error_id is not None
     found = lookup.error(runtime, error_id)
     with runtime.engine.begin() as conn:
-        if not error_queue.retry(conn, runtime.settings.account_id, found, now):
+        if not _retried(conn, account, now, actor, found):
             fail(f"{found} is no longer open.", 1)  # closed between the lookup and now
     console.print(f"{found} put back in line; a running worker will pick it up.")
 
@@ -85,17 +112,25 @@ def errors_retry(
 @errors_app.command("dismiss")
 def errors_dismiss(
     error_id: ErrorArg,
-    by: Annotated[str | None, typer.Option(help="who closes it")] = None,
     reason: Annotated[str | None, typer.Option(help="why it needs no retry")] = None,
+    as_: AsOpt = None,
+    by: ByOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Close an error without retrying it; an outbox row's message is cancelled."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.DISMISS_ERROR)
     found = lookup.error(runtime, error_id)
+    now, account = runtime.clock.now(), runtime.settings.account_id
     with runtime.engine.begin() as conn:
-        if not error_queue.dismiss(conn, runtime.settings.account_id, found, by, reason):
+        item = error_queue.get_error(conn, account, found)
+        if item is None or not error_queue.dismiss(conn, account, found, actor.name, reason):
             fail(f"{found} is no longer open.", 1)
+        before, after = {"error": item.error, "tries": item.attempts}, {"status": "dismissed", "reason": reason}
+        audit.record_in(
+            SqlAccessStore(conn, account, now), now, actor, Action.DISMISS_ERROR, "error", found, before, after
+        )
     console.print(f"{found} dismissed.")
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
 from fieldrelay.cli import lookup
+from fieldrelay.cli.acting import AsOpt, ByOpt, acting
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.rules.sequences import Role
 from fieldrelay.runtime import Runtime
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action, Actor
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.handoff import first_response as handoff
 from fieldrelay.service.handoff import review as handoff_review
@@ -26,7 +29,6 @@ lead_app = typer.Typer(help="Move a lead along the handoff SOP: qualify, field o
 review_app = typer.Typer(help="The daily open-loop review.", no_args_is_help=True)
 lead_app.info.no_args_is_help = True
 
-ByOpt = Annotated[str | None, typer.Option("--by", help="who did it, for the timeline")]
 DealArg = Annotated[
     str, typer.Argument(help="the deal: its id or first characters, or the customer's phone, email or name")
 ]
@@ -47,12 +49,33 @@ def _run_on(runtime: Runtime, action: Callable[[HandlerContext], T]) -> T:
         raise typer.Exit(1) from exc
 
 
+def _audited(
+    runtime: Runtime,
+    actor: Actor,
+    done: Action,
+    deal_id: str,
+    after: dict[str, Any],
+    action: Callable[[HandlerContext], T],
+) -> T:
+    """``action`` on a deal and its audit entry (the deal's stage and owner before) in one unit of work."""
+
+    def both(ctx: HandlerContext) -> T:
+        deal = ctx.store.handoff_deal(deal_id)
+        before = None if deal is None else {"stage": deal.stage, "owner": deal.owner}
+        result = action(ctx)
+        audit.record(ctx, actor, done, "deal", deal_id, before, after)
+        return result
+
+    return _run_on(runtime, both)
+
+
 @team_app.command("add")
 def team_add(
     name: Annotated[str, typer.Argument(help="the person's name, as tasks and assignments name them")],
     role: Annotated[str, typer.Option("--role", help=f"one of {', '.join(get_args(Role))}")],
     reports_to: Annotated[str | None, typer.Option("--reports-to", help="their lead, already on the team")] = None,
     email: Annotated[str | None, typer.Option("--email")] = None,
+    as_: AsOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -60,7 +83,18 @@ def team_add(
     if role not in get_args(Role):
         console.print(f"[red]unknown role {role!r} (roles: {', '.join(get_args(Role))})[/]", highlight=False)
         raise typer.Exit(1)
-    created = _run(db, config, lambda ctx: handoff.add_member(ctx, name, role, reports_to, email))
+    runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, None, Action.MANAGE_USERS)  # the team is the shop's people, as the API has it
+
+    def add(ctx: HandlerContext) -> bool:
+        was = ctx.store.team_member(name)
+        before = None if was is None else {"role": was.role, "reports_to": was.reports_to, "email": was.email}
+        created = handoff.add_member(ctx, name, role, reports_to, email)
+        after = {"role": role, "reports_to": reports_to, "email": email}
+        audit.record(ctx, actor, Action.MANAGE_USERS, "team_member", name, before, after)
+        return created
+
+    created = _run_on(runtime, add)
     console.print(f"{'Added' if created else 'Updated'} {name} ({role}).", highlight=False)
 
 
@@ -82,16 +116,24 @@ def lead_qualify(
     zip_code: Annotated[str, typer.Option("--zip", help="service ZIP code")] = "",
     job_type: Annotated[str, typer.Option("--job-type", help="what the job is")] = "",
     when: Annotated[str, typer.Option("--when", help="when the customer wants it")] = "",
+    as_: AsOpt = None,
     by: ByOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Move a new lead to Qualified (ZIP inside the service area, job type and time all required)."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.QUALIFY)
     deal_id = lookup.deal(runtime, deal)
-    _run_on(
+    _audited(
         runtime,
-        lambda ctx: stages.qualify(ctx, deal_id, zip_code=zip_code, job_type=job_type, requested_for=when, by=by),
+        actor,
+        Action.QUALIFY,
+        deal_id,
+        {"stage": stages.QUALIFIED, "zip": zip_code, "job_type": job_type, "when": when},
+        lambda ctx: stages.qualify(
+            ctx, deal_id, zip_code=zip_code, job_type=job_type, requested_for=when, by=actor.name
+        ),
     )
     console.print(f"Deal {deal_id} qualified.", highlight=False)
 
@@ -103,6 +145,7 @@ def lead_outcome(
     follow_up_on: Annotated[
         datetime | None, typer.Option("--follow-up-on", formats=["%Y-%m-%d"], help="required for no_decision")
     ] = None,
+    as_: AsOpt = None,
     by: ByOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -110,8 +153,16 @@ def lead_outcome(
     """Record the field's one outcome of the visit."""
     day = follow_up_on.date() if follow_up_on else None
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.RECORD_OUTCOME)
     deal_id = lookup.deal(runtime, deal)
-    _run_on(runtime, lambda ctx: stages.record_outcome(ctx, deal_id, outcome, follow_up_on=day, by=by))
+    _audited(
+        runtime,
+        actor,
+        Action.RECORD_OUTCOME,
+        deal_id,
+        {"stage": outcome, "follow_up_on": day.isoformat() if day else None},
+        lambda ctx: stages.record_outcome(ctx, deal_id, outcome, follow_up_on=day, by=actor.name),
+    )
     console.print(f"Deal {deal_id}: {outcome}.", highlight=False)
 
 
@@ -121,6 +172,7 @@ def lead_log(
     note: Annotated[str, typer.Option("--note", help="what was said")],
     call: Annotated[bool, typer.Option("--call", help="a phone call")] = False,
     text: Annotated[bool, typer.Option("--text", help="a text message")] = False,
+    as_: AsOpt = None,
     by: ByOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -131,8 +183,16 @@ def lead_log(
         raise typer.Exit(1)
     channel: Literal["call", "text"] = "call" if call else "text"
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.LOG_CALL)
     deal_id = lookup.deal(runtime, deal)
-    _run_on(runtime, lambda ctx: stages.log_followup(ctx, deal_id, channel, note, by))
+    _audited(
+        runtime,
+        actor,
+        Action.LOG_CALL,
+        deal_id,
+        {"channel": channel, "note": note.strip()},
+        lambda ctx: stages.log_followup(ctx, deal_id, channel, note, actor.name),
+    )
     console.print(f"Logged the {channel} on deal {deal_id}.", highlight=False)
 
 
@@ -183,14 +243,18 @@ def _print_loops(title: str, items: list[handoff_review.ReviewItem], runtime: Ru
 def assign(
     deal: DealArg,
     to: Annotated[str, typer.Option("--to", help="the team member who takes it over")],
+    as_: AsOpt = None,
     by: ByOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Hand a deal and its open tasks to a team member now."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.REASSIGN)
     deal_id = lookup.deal(runtime, deal)
-    moved = _run_on(runtime, lambda ctx: stages.assign(ctx, deal_id, to, by))
+    moved = _audited(
+        runtime, actor, Action.REASSIGN, deal_id, {"owner": to}, lambda ctx: stages.assign(ctx, deal_id, to, actor.name)
+    )
     console.print(
         f"Deal {deal_id} is now {to}'s ({moved} open task{'s' if moved != 1 else ''} moved).", highlight=False
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,12 @@ import typer
 from rich.table import Table
 
 from fieldrelay.cli import lookup
+from fieldrelay.cli.acting import AsOpt, ByOpt, acting
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, open_runtime
 from fieldrelay.runtime import Runtime
+from fieldrelay.service.access import audit
+from fieldrelay.service.access.permissions import Action, Actor
+from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.referrals import program as referrals
 from fieldrelay.service.referrals import rewards as referral_rewards
 from fieldrelay.storage.referrals import report as referral_report
@@ -21,13 +24,8 @@ referrals_app = typer.Typer(
     help="Referral program: referrers and their codes, referred customers, review and rewards.", no_args_is_help=True
 )
 
-ByOpt = Annotated[str | None, typer.Option("--by", help="who acts, for the audit trail (default: your login)")]
 CustomerArg = Annotated[str, typer.Argument(help="the customer: id or its first characters, phone, email or name")]
 ReferralRef = "a referral id or its first characters, or the referred customer"
-
-
-def _who(by: str | None) -> str:
-    return by or getpass.getuser()
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -35,20 +33,31 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _enrol_one(runtime: Runtime, customer_id: str, via: str, by: str | None) -> tuple[str, str, bool]:
-    """(code, link, created) of one enrolment, in its own transaction."""
+def _enrol_one(runtime: Runtime, customer_id: str, via: str, actor: Actor) -> tuple[str, str, bool]:
+    """(code, link, created) of one enrolment and its audit entry, in their own transaction."""
     with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-        referrer, created = referrals.enrol(ctx, customer_id, via, by=by)
+        referrer, created = referrals.enrol(ctx, customer_id, via, by=actor.name)
+        after = {"referrer_id": referrer.id, "code": referrer.code, "created": created, "via": via}
+        audit.record(ctx, actor, Action.ENROL_REFERRER, "customer", customer_id, after=after)
         return referrer.code, referrals.link_for(ctx, referrer.code), created
 
 
+def _status_of(ctx: HandlerContext, referral_id: str) -> dict[str, object] | None:
+    """A referral's status before a decision, for the audit log (None when there is no such referral)."""
+    found = ctx.store.get_referral(referral_id)
+    return None if found is None else {"status": found.status}
+
+
 @referrals_app.command("enrol")
-def enrol(customer: CustomerArg, config: ConfigOpt = None, db: DbOpt = None, by: ByOpt = None) -> None:
+def enrol(
+    customer: CustomerArg, config: ConfigOpt = None, db: DbOpt = None, as_: AsOpt = None, by: ByOpt = None
+) -> None:
     """Enrol a customer as a referrer; they keep their code if already enrolled."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.ENROL_REFERRER)
     customer_id = lookup.customer(runtime, customer)
     try:
-        code, link, created = _enrol_one(runtime, customer_id, "hand", _who(by))
+        code, link, created = _enrol_one(runtime, customer_id, "hand", actor)
     except referrals.ReferralError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"{'Enrolled' if created else 'Already enrolled'}: code {code}, link {link}", highlight=False)
@@ -59,10 +68,12 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="CSV with a customer_id, phone or email column", exists=True)],
     config: ConfigOpt = None,
     db: DbOpt = None,
+    as_: AsOpt = None,
     by: ByOpt = None,
 ) -> None:
     """Enrol every customer a CSV names (by customer_id, else phone, else email); each row on its own."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.ENROL_REFERRER)
     enrolled = already = missing = 0
     with file.open(newline="", encoding="utf-8-sig") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
@@ -74,7 +85,7 @@ def import_file(
                 console.print(f"line {line}: {why} {named!r}", highlight=False)
                 continue
             try:
-                _, _, created = _enrol_one(runtime, found[0].id, "import", _who(by))
+                _, _, created = _enrol_one(runtime, found[0].id, "import", actor)
             except referrals.ReferralError as exc:
                 missing += 1
                 console.print(f"line {line}: {exc}", highlight=False)
@@ -91,14 +102,18 @@ def attribute(
     code: Annotated[str, typer.Option("--code", help="the referral code the customer gave")],
     config: ConfigOpt = None,
     db: DbOpt = None,
+    as_: AsOpt = None,
     by: ByOpt = None,
 ) -> None:
     """Attribute a customer to the referrer whose code they gave (a CSR on the phone); exit 2 on an unknown code."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.ATTRIBUTE_REFERRAL)
     customer_id = lookup.customer(runtime, customer)
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-            referral = referrals.attribute(ctx, customer_id, code, "csr", by=_who(by))
+            referral = referrals.attribute(ctx, customer_id, code, "csr", by=actor.name)
+            after = {"referral_id": referral.id, "code": code, "status": referral.status}
+            audit.record(ctx, actor, Action.ATTRIBUTE_REFERRAL, "customer", customer_id, after=after)
     except referrals.ReferralError as exc:
         raise _fail(str(exc)) from exc
     extra = f": {referral.reason}" if referral.reason else ""
@@ -109,6 +124,7 @@ def attribute(
 def review(
     config: ConfigOpt = None,
     db: DbOpt = None,
+    as_: AsOpt = None,
     by: ByOpt = None,
     approve: Annotated[str | None, typer.Option("--approve", help=f"approve this referral: {ReferralRef}")] = None,
     reject: Annotated[str | None, typer.Option("--reject", help="reject this referral (needs --reason)")] = None,
@@ -120,14 +136,19 @@ def review(
     if approve or reject:
         if reject and not reason:
             raise _fail("--reject needs --reason")
+        decision = Action.APPROVE_REFERRAL if approve else Action.REJECT_REFERRAL
+        actor = acting(runtime, as_, by, decision)
         chosen = lookup.referral(runtime, approve or reject or "")
         try:
             with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+                before = _status_of(ctx, chosen)
                 if approve:
-                    done = referral_rewards.approve(ctx, chosen, _who(by), reason)
+                    done = referral_rewards.approve(ctx, chosen, actor.name, reason)
                 else:
                     assert reason is not None
-                    done = referral_rewards.reject(ctx, chosen, _who(by), reason)
+                    done = referral_rewards.reject(ctx, chosen, actor.name, reason)
+                after = {"status": done.status, "reason": reason}
+                audit.record(ctx, actor, decision, "referral", done.id, before, after)
         except (LookupError, referral_rewards.ReferralError) as exc:
             raise _fail(str(exc).strip("'")) from exc
         console.print(f"Referral {done.id} is {done.status}", highlight=False)
@@ -159,14 +180,18 @@ def reward(
     referral: Annotated[str, typer.Argument(help=ReferralRef)],
     config: ConfigOpt = None,
     db: DbOpt = None,
+    as_: AsOpt = None,
     by: ByOpt = None,
 ) -> None:
     """Issue the reward of a qualified or approved referral (``reward_issue: manual``)."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.ISSUE_REWARD)
     referral_id = lookup.referral(runtime, referral)
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-            done = referral_rewards.issue(ctx, referral_id, _who(by))
+            before = _status_of(ctx, referral_id)
+            done = referral_rewards.issue(ctx, referral_id, actor.name)
+            audit.record(ctx, actor, Action.ISSUE_REWARD, "referral", done.id, before, {"status": done.status})
     except (LookupError, referral_rewards.ReferralError) as exc:
         raise _fail(str(exc).strip("'")) from exc
     console.print(f"Referral {done.id} is {done.status}", highlight=False)

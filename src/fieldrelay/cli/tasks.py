@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -10,10 +9,11 @@ import typer
 from rich.table import Table
 
 from fieldrelay.cli import lookup
+from fieldrelay.cli.acting import AsOpt, ByOpt, acting
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, fail, open_runtime
 from fieldrelay.service import team
 from fieldrelay.service.access import audit
-from fieldrelay.service.access.permissions import Action, Actor
+from fieldrelay.service.access.permissions import Action
 from fieldrelay.service.handoff.first_response import HandoffRefused
 from fieldrelay.service.tasks import closing
 from fieldrelay.service.tasks.closing import OutcomeRefused, TaskClosed
@@ -84,18 +84,18 @@ def tasks_done(
     task: Annotated[str, typer.Argument(help="the short id `tasks list` prints (or a customer with one open task)")],
     outcome: Annotated[str, typer.Option("--outcome", help="reached, left_message, no_answer, or its family's own")],
     note: Annotated[str, typer.Option("--note", help="what happened")],
-    by: Annotated[str | None, typer.Option("--by", help="who did it, for the timeline")] = None,
+    as_: AsOpt = None,
+    by: ByOpt = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Close an open task with an outcome and a note; the deal or the sequence it belongs to follows."""
     runtime = open_runtime(db, config, migrate=False)
+    actor = acting(runtime, as_, by, Action.COMPLETE_TASK)
     task_id = lookup.task(runtime, task)  # none or several match: exit 2 with a short list
-    # The CLI holds the database, so it may do anything; the audit log still says who (--by, else the OS user).
-    actor = Actor(by or f"cli:{getpass.getuser()}", "owner", "cli")
     try:
         with runtime.unit_of_work(runtime.settings.account_id) as ctx:
-            closed = closing.complete(ctx, task_id, outcome, note, by)
+            closed = closing.complete(ctx, task_id, outcome, note, actor.name)
             before = {"status": "open", "owner": closed.task.assignee or closed.task.role}
             after = {"status": "done", "outcome": closed.outcome.name, "note": note.strip()}
             audit.record(ctx, actor, Action.COMPLETE_TASK, "task", closed.task.id, before, after)

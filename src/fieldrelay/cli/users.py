@@ -1,23 +1,24 @@
 """``fieldrelay users``: who may sign in to the office app, with which role; passwords, setup links and API tokens.
 
-Every change is written to the audit log, signed by ``--as NAME`` (a person with a sign-in) or ``cli:<os user>``.
+Every change is written to the audit log, signed by ``--as NAME`` (a person with a sign-in who may manage people),
+``$FIELDRELAY_USER``, or ``cli:<os user>``.
 """
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
+from fieldrelay.cli.acting import AsOpt, acting
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, fail, open_runtime
 from fieldrelay.runtime import Runtime
 from fieldrelay.service import team
 from fieldrelay.service.access import accounts
 from fieldrelay.service.access.accounts import AccountRefused
-from fieldrelay.service.access.permissions import ROLE_LABELS, ROLES, Actor
+from fieldrelay.service.access.permissions import ROLE_LABELS, ROLES, Action, Actor
 from fieldrelay.service.access.ports import AccessStore, UserRecord
 
 users_app = typer.Typer(help="People who sign in to the office app: roles, passwords, setup links, API tokens.")
@@ -25,7 +26,6 @@ users_app.info.no_args_is_help = True
 T = TypeVar("T")
 
 NameArg = Annotated[str, typer.Argument(help="the person's name (as on the team) or login")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="who makes the change, for the audit log")]
 LinkOpt = Annotated[bool, typer.Option("--link", help="print a one-time setup link instead of asking for a password")]
 
 
@@ -34,15 +34,8 @@ def _say(message: str, style: str | None = None) -> None:
 
 
 def cli_actor(runtime: Runtime, who: str | None) -> Actor:
-    """The actor a command is recorded as: ``--as`` a person with a sign-in (their role), else ``cli:<os user>``."""
-    if who is None:
-        return Actor(f"cli:{getpass.getuser()}", "owner", "cli")
-
-    def look(store: AccessStore) -> UserRecord:
-        return accounts.find(store, who)
-
-    user = _run(runtime, look)
-    return Actor(user.name, user.role, "cli", user.id)
+    """Who makes a change to people and their sign-ins (``fieldrelay.cli.acting``): only the owner and operations."""
+    return acting(runtime, who, None, Action.MANAGE_USERS)
 
 
 def _run(runtime: Runtime, fn: Callable[[AccessStore], T]) -> T:
@@ -82,8 +75,8 @@ def users_add(
     runtime = open_runtime(db, config, migrate=False)
     if role not in ROLES:
         fail(f"--role {role!r} is not a role: give one of {', '.join(ROLES)}")
+    actor, now = cli_actor(runtime, as_), runtime.clock.now()  # refused before anyone types a password
     password = None if link else ask_password()
-    actor, now = cli_actor(runtime, as_), runtime.clock.now()
 
     def add(store: AccessStore) -> tuple[UserRecord, str | None]:
         user = accounts.add_user(store, now, actor, name, role, email, password)
