@@ -13,7 +13,7 @@ from fieldrelay.rules.loader import DEFAULT_YAML
 from tests.conftest import TEST_YAML
 
 cli = CliRunner()
-SECRETS = ("HOUSECALLPRO_SECRET", "STRIPE_SECRET", "API_TOKEN", "HUBSPOT_TOKEN")
+SECRETS = ("HOUSECALLPRO_SECRET", "STRIPE_SECRET", "API_TOKEN", "HUBSPOT_TOKEN", "SESSION_SECRET")
 
 
 @pytest.fixture
@@ -50,7 +50,12 @@ def test_check_says_which_secrets_are_set_never_their_values(config: Path, monke
     )
     assert "  api token              secret missing: FIELDRELAY_API_TOKEN; /api refuses every request" in lines
     assert "  sms devsms             no secret needed" in lines
+    sessions = "  web sessions           secret missing: FIELDRELAY_SESSION_SECRET; every restart signs everyone out"
+    assert any(line.startswith(sessions) and "several processes" in line for line in lines), result.output
     assert "hcp-value-123" not in result.output and "demo shop" not in result.output
+    monkeypatch.setenv("FIELDRELAY_SESSION_SECRET", "a-long-random-value")
+    again = cli.invoke(app, ["check", "--config", str(config)])
+    assert "  web sessions           secret set" in again.output.splitlines()
 
 
 def test_check_without_a_file_says_it_checked_the_demo_shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

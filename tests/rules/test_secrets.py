@@ -18,6 +18,7 @@ VARIABLES = (
     "SALESFORCE_CLIENT_SECRET",
     "API_TOKEN",
     "SENDGRID_API_KEY",
+    "SESSION_SECRET",
 )
 SHOP = """business: {name: Volt Electric}
 messaging: {sms_provider: twilio, email_provider: sendgrid, twilio: {from_number: "+15125550100"}}
@@ -48,6 +49,7 @@ def test_each_connector_provider_and_target_says_set_or_missing(monkeypatch: pyt
         ("crm", "hubspot"): "secret missing",
         ("crm", "salesforce"): "secret set",
         ("api", "token"): "secret missing",
+        ("web", "sessions"): "secret missing",
         ("links", "unsubscribe"): "secret missing",
     }
     assert states[("sms", "twilio")].needs == "FIELDRELAY_TWILIO_ACCOUNT_SID and FIELDRELAY_TWILIO_SECRET"

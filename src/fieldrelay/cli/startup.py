@@ -11,8 +11,8 @@ from fieldrelay.rules.secrets import SecretState, secret_states
 
 
 def states(settings: Settings, api: bool = True) -> list[SecretState]:
-    """Each connector, provider and CRM target with its secret's state; the API token only where an API runs."""
-    return [s for s in secret_states(settings, INBOUND) if api or s.kind != "api"]
+    """Each connector, provider and CRM target with its secret's state; the API token and sessions where they serve."""
+    return [s for s in secret_states(settings, INBOUND) if api or s.kind not in ("api", "web")]
 
 
 def log_secrets(settings: Settings, api: bool) -> None:
@@ -20,6 +20,8 @@ def log_secrets(settings: Settings, api: bool) -> None:
     # Asked for here, not at import: a logger cached at import would keep the stream of an earlier configuration.
     log = structlog.get_logger("fieldrelay.start")
     for state in states(settings, api):
+        if state.kind == "web":
+            continue  # the office app says so itself when it makes a key of its own (web/state.py)
         fields = {"kind": state.kind, "name": state.name, "needs": state.needs or None}
         if state.missing:
             log.warning(state.state, **fields, effect=state.effect)

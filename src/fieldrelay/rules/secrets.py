@@ -55,7 +55,7 @@ def env_secret(name: str) -> str | None:
 class SecretState:
     """Whether one connector, provider or CRM target has its secret in the environment (never the value itself)."""
 
-    kind: str  # webhook, sms, email, crm, api, links
+    kind: str  # webhook, sms, email, crm, api, web, links
     name: str
     needs: str  # the variables (for SendGrid's public key: the setting) it reads, in words; empty: it needs none
     is_set: bool
@@ -83,7 +83,7 @@ def _vars(*names: str) -> str:
 
 
 def secret_states(settings: Settings, inbound: Iterable[str]) -> list[SecretState]:
-    """Every inbound connector (by name), the chosen message providers, each CRM target, the API token, in order."""
+    """Every inbound connector (by name), the message providers, each CRM target, the API token, sessions, in order."""
     found = []
     webhook = "its webhooks get 401"
     for name in inbound:
@@ -107,6 +107,11 @@ def secret_states(settings: Settings, inbound: Iterable[str]) -> list[SecretStat
             secret = "hubspot_token" if target == "hubspot" else "webhook_out_secret"
             found.append(SecretState("crm", target, _vars(secret), _env(secret), refuses))
     found.append(SecretState("api", "token", _vars("api_token"), _env("api_token"), "/api refuses every request"))
+    # Without it each process makes its own key for the office app's session cookies.
+    signed_out = (
+        "every restart signs everyone out, and several processes each sign their own cookies (a sign-in works on one)"
+    )
+    found.append(SecretState("web", "sessions", _vars("session_secret"), _env("session_secret"), signed_out))
     links = "marketing email through a real provider is held back (it needs an unsubscribe link)"
     found.append(SecretState("links", "unsubscribe", _vars("unsubscribe_secret"), _env("unsubscribe_secret"), links))
     return found
