@@ -25,6 +25,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("People", "/people", Action.MANAGE_USERS),
     NavItem("Audit log", "/audit", Action.READ_AUDIT),
     NavItem("Errors", "/errors", Action.RETRY_ERROR),
+    NavItem("Referrals", "/referrals", Action.ENROL_REFERRER),
 )
 
 

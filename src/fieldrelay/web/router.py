@@ -17,6 +17,7 @@ from fieldrelay.web import (
     my_day,
     people,
     pipeline,
+    referrals_page,
     review_page,
     setup,
     signin,
@@ -35,6 +36,7 @@ SCREENS: tuple[APIRouter, ...] = (
     customers.router,
     duplicates.router,
     errors_page.router,
+    referrals_page.router,
 )
 STATIC = Path(__file__).parent / "static"
 
