@@ -195,11 +195,14 @@ def check(config: ConfigOpt = None) -> None:
 def demo(
     workdir: Annotated[Path, typer.Option(help="where the demo database and log go")] = Path(".demo"),
     seed: int = 7,
+    keep_serving: Annotated[
+        bool, typer.Option("--keep-serving", help="leave the service and the office app running, with a sign-in")
+    ] = False,
 ) -> None:
     """Run a simulated week of a 9-technician plumbing shop against the real service and print the report."""
     from fieldrelay.sim.demo import run_demo
 
-    run_demo(workdir, seed, console)
+    run_demo(workdir, seed, console, keep_serving=keep_serving)
 
 
 @app.command()

@@ -17,6 +17,7 @@ from rich.console import Console
 from fieldrelay.reports.kpi import build_report, print_report
 from fieldrelay.rules.loader import DEFAULT_YAML
 from fieldrelay.runtime import build_runtime
+from fieldrelay.service.access.accounts import create_first_owner
 from fieldrelay.sim.driver import DriveResult, drive
 from fieldrelay.sim.leads import FORM_ID
 from fieldrelay.sim.week import plan_week
@@ -46,8 +47,12 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: floa
     raise RuntimeError("the service did not become ready in time")
 
 
-def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
-    """Run one simulated week end to end and print the report."""
+# The demo shop's people (the names on its team) sign in with these; each run gets a fresh password.
+DEMO_OWNER, DEMO_OWNER_EMAIL = "Olga", "olga@demo.fieldrelay.test"
+
+
+def run_demo(workdir: Path, seed: int, console: Console, keep_serving: bool = False) -> DriveResult:
+    """Run one simulated week end to end and print the report; with ``keep_serving`` the office app stays up."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = (workdir / "fieldrelay-demo.db").resolve()
     for suffix in ("", "-wal", "-shm"):
@@ -62,6 +67,7 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
         "FIELDRELAY_HOUSECALLPRO_SECRET": secrets.token_urlsafe(24),
         "FIELDRELAY_FORMS_SECRET": f"{FORM_ID}={forms_token}",
         "FIELDRELAY_TWILIO_SECRET": secrets.token_urlsafe(24),
+        "FIELDRELAY_SESSION_SECRET": secrets.token_urlsafe(32),
     }
     start = DEMO_START
     end = start + timedelta(days=7)
@@ -113,9 +119,12 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
                 twilio_token=env["FIELDRELAY_TWILIO_SECRET"],
                 office=week.office,
             )
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+            password = demo_sign_in(db_url)
+        except BaseException:
+            _stop(process)
+            raise
+        if not keep_serving:
+            _stop(process)
     console.print(
         f"Sent {result.sent} ({result.webhooks} signed webhooks, {result.form_submissions} form submissions, "
         f"{result.replies} text replies): "
@@ -131,8 +140,39 @@ def run_demo(workdir: Path, seed: int, console: Console) -> DriveResult:
     data.where = {
         "Database": str(db_path),
         "Service log": str(log_path.resolve()),
-        "Dashboard": "not built yet; it will be served by `fieldrelay serve` at /dashboard",
+        "Office app": f"{base_url}/ (sign in as {DEMO_OWNER_EMAIL}, password {password})"
+        + ("" if keep_serving else "; stopped: `fieldrelay demo --keep-serving` leaves it running"),
     }
     print_report(data, console)
     runtime.engine.dispose()
+    if keep_serving:
+        console.print(
+            f"The office app is at {base_url}/ — sign in as {DEMO_OWNER_EMAIL} with password {password} "
+            "(the shop's owner; the clock stands at the end of the simulated week). Ctrl-C stops it."
+        )
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            console.print("Stopping.")
+        finally:
+            _stop(process)
     return result
+
+
+def demo_sign_in(db_url: str) -> str:
+    """The demo shop's owner, with a fresh password for this run; the password."""
+    password = secrets.token_urlsafe(12)
+    runtime = build_runtime(db_url, DEFAULT_YAML, migrate=False)
+    try:
+        with runtime.unit_of_work(runtime.settings.account_id) as ctx:
+            create_first_owner(ctx.store, ctx.now, "demo", DEMO_OWNER, DEMO_OWNER_EMAIL, password)
+    finally:
+        runtime.engine.dispose()
+    return password
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the service and wait for it."""
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
