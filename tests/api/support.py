@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from fieldrelay.runtime import Runtime
@@ -67,6 +68,16 @@ def expected_keys(connector: InboundConnector, body: bytes) -> list[str]:
         except ParseError:  # e.g. a submission id that is a list
             keys.append(raw_key(item))
     return keys
+
+
+def json_values(max_text: int, max_key: int, allow_infinity: bool | None = None) -> st.SearchStrategy[Any]:
+    """Any JSON value (no NaN), nested a little: what a vendor might send, for the "never lost" properties."""
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=allow_infinity)
+    return st.recursive(
+        scalars | st.text(max_size=max_text),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=max_key), inner, max_size=3),
+        max_leaves=12,
+    )
 
 
 def assert_never_lost(

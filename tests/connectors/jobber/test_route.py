@@ -30,7 +30,7 @@ from fieldrelay.storage.tables import (
     messages,
     timers,
 )
-from tests.api.support import assert_never_lost, drain, post_webhook
+from tests.api.support import assert_never_lost, drain, json_values, post_webhook
 from tests.connectors.jobber.support import URL, VERSION, FakeJobber, fixture, signed, webhook
 
 HOOK = "/webhooks/jobber"
@@ -298,11 +298,7 @@ def test_an_item_id_holding_a_nul_character_ends_ignored_on_every_database(
     assert (status, error) == ("ignored", "paymentRecord a\\x00b no longer exists in Jobber")
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=16),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
-    max_leaves=12,
-)
+_JSON = json_values(max_text=16, max_key=10, allow_infinity=False)
 _HOOKS = st.builds(
     lambda topic, item, at: {"data": {"webHookEvent": {"topic": topic, "itemId": item, "occurredAt": at}}},
     st.one_of(st.sampled_from(sorted(TOPICS)), st.text(max_size=12)),

@@ -15,7 +15,14 @@ from fieldrelay.connectors.postmark.inbound import HANDLED_EVENTS
 from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import activities, consents, inbox, messages
-from tests.api.support import WAITING_FOR_ITS_MESSAGE, assert_never_lost, drain, expected_keys, post_webhook
+from tests.api.support import (
+    WAITING_FOR_ITS_MESSAGE,
+    assert_never_lost,
+    drain,
+    expected_keys,
+    json_values,
+    post_webhook,
+)
 from tests.conftest import START
 from tests.connectors.postmark.support import MESSAGE_ID, TO, add_email_message, basic, encode, mirror, record, rows
 
@@ -162,11 +169,7 @@ def test_late_reactivation_after_suppression_is_logged_not_applied(client: TestC
 
 # --- any JSON with good credentials --------------------------------------------------------------------
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12,
-)
+_JSON = json_values(max_text=20, max_key=8)
 _TIMES = st.integers(1, 7200).map(lambda s: (START - timedelta(seconds=s)).isoformat()) | _JSON
 _RECORD = st.fixed_dictionaries(
     {"RecordType": st.sampled_from([*HANDLED_EVENTS, "Inbound"]) | _JSON},

@@ -19,7 +19,14 @@ from fieldrelay.connectors.sendgrid.inbound import HANDLED_EVENTS
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import activities, consents, inbox, messages
-from tests.api.support import WAITING_FOR_ITS_MESSAGE, assert_never_lost, drain, expected_keys, post_webhook
+from tests.api.support import (
+    WAITING_FOR_ITS_MESSAGE,
+    assert_never_lost,
+    drain,
+    expected_keys,
+    json_values,
+    post_webhook,
+)
 from tests.conftest import START, TEST_YAML
 from tests.connectors.sendgrid.support import (
     OTHER_KEY,
@@ -214,11 +221,7 @@ def test_late_resubscribe_after_unsubscribe_is_logged_not_applied(client: TestCl
 
 # --- any signed JSON -----------------------------------------------------------------------------------
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12,
-)
+_JSON = json_values(max_text=20, max_key=8)
 _EVENT = st.fixed_dictionaries(
     {"event": st.sampled_from([*HANDLED_EVENTS, "account_status_change"]) | _JSON},
     optional={

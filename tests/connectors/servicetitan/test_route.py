@@ -15,7 +15,7 @@ from fieldrelay.api.app import create_app
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, estimates, inbox, jobs
-from tests.api.support import assert_never_lost, drain, post_webhook
+from tests.api.support import assert_never_lost, drain, json_values, post_webhook
 from tests.connectors.servicetitan.support import encode, load, raw, signed
 from tests.service.support import count
 
@@ -188,11 +188,7 @@ def test_appointments_in_order_walk_the_lifecycle(client: TestClient, runtime: R
         assert job.status == status, name
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=16),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
-    max_leaves=12,
-)
+_JSON = json_values(max_text=16, max_key=10, allow_infinity=False)
 _CUSTOMER = st.fixed_dictionaries(
     {"id": st.integers(min_value=1, max_value=10**12), "name": st.text(max_size=20)},
     optional={
