@@ -28,9 +28,10 @@ typecheck: $(STAMP)
 # Runs on SQLite and on PostgreSQL (127.0.0.1:5432); tests/browser in Debian's chromium (.ci/ensure-chromium installs
 # it). Each database is migrated once per session into a template that every test gets a copy of (a file copy;
 # CREATE DATABASE … TEMPLATE, dropped after); tests/conftest.py.
-# Locally the PostgreSQL half skips when the server is absent; with CI=true it fails instead.
+# Locally the PostgreSQL half skips when the server is absent; with CI=true it fails instead. One worker per core
+# (pytest-xdist): each worker migrates its own templates, so tests never share a database.
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 test: lint typecheck pytest
 
