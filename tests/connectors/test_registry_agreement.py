@@ -2,7 +2,7 @@
 
 The registry's INBOUND, SMS, EMAIL and CRM tables against: the names the configuration accepts (rules/messaging.py,
 rules/crm.py, the ``connectors`` settings sections in rules/config.py), the webhook routes of DESIGN.md's contract,
-the README's connector table, the connector folders, and the ``name`` each connector reports.
+the connector table in docs/connectors.md, the connector folders, and the ``name`` each connector reports.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from fieldrelay.storage.dev_sink import SqlDevSink
 from tests.conftest import START
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+CONNECTORS_DOC = ROOT / "docs" / "connectors.md"  # the connector table (the README links it)
 DESIGN = ROOT.parent / "shared" / "DESIGN.md"  # beside the project, as the README links it
 CONNECTORS_DIR = Path(registry.__file__).parent
 # DESIGN.md, "Contracts other parts rely on": ``POST /webhooks/{connector}``, one endpoint per connector name.
@@ -107,7 +107,7 @@ def test_every_connector_settings_section_belongs_to_an_inbound_connector() -> N
 
 
 def test_the_readme_connector_table_names_the_registered_connectors() -> None:
-    text = README.read_text(encoding="utf-8")
+    text = CONNECTORS_DOC.read_text(encoding="utf-8")
     table = {
         "POST /webhooks/<name>": (set(re.findall(r"`POST /webhooks/([a-z_]+)`", text)), set(registry.INBOUND)),
         "sms_provider": (set(re.findall(r"sms_provider: ([a-z_]+)", text)), set(registry.SMS)),
@@ -117,7 +117,7 @@ def test_the_readme_connector_table_names_the_registered_connectors() -> None:
     problems = [
         problem
         for what, (documented, registered) in table.items()
-        for problem in both_ways(what, "README.md", documented, "connectors/registry.py", registered)
+        for problem in both_ways(what, "docs/connectors.md", documented, "connectors/registry.py", registered)
     ]
     assert not problems, "\n".join(problems)
 

@@ -31,7 +31,7 @@ def worker_threads(runtime: Runtime) -> int:
     """Worker threads in ``serve``: as configured, else 1 on SQLite (one writer at a time anyway) and 4 on PostgreSQL.
 
     On PostgreSQL a worker mostly waits for round trips to the server, so threads sharing the interpreter add
-    throughput; several `fieldrelay worker` processes add more (see README).
+    throughput; several `fieldrelay worker` processes add more (see docs/production.md).
     """
     configured = runtime.settings.worker.threads
     if configured is not None:

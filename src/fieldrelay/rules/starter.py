@@ -19,8 +19,8 @@ _PART = re.compile(r"^(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?)\s+(?P<window>closed
 _HEADER = """\
 # fieldrelay configuration for {name}, written by `fieldrelay init`. Check it with `fieldrelay check`.
 # Secrets (webhook secrets, the API token, provider keys) come from environment variables only, never from this file;
-# `fieldrelay check` lists which are set. A section not written here keeps its packaged default: the README's
-# Configuration section lists every setting.
+# `fieldrelay check` lists which are set. A section not written here keeps its packaged default: fieldrelay's
+# docs/configuration.md lists every setting.
 account_id: default
 business:
   name: {quoted}
@@ -41,8 +41,8 @@ _TRAILER = """\
 #     body: >-
 #       Hi {{ first_name or 'there' }}, a quick review would mean a lot to {{ business_name }}: {{ review_url }}
 #
-# The lead-handoff SOP (README: Lead handoff): the team, who owns each pipeline stage, and the clocks. Uncomment and
-# fill in; without a team, stages are owned by roles and overdue tasks escalate to the operations role.
+# The lead-handoff SOP (docs/follow-up.md: Lead handoff): the team, who owns each pipeline stage, and the clocks.
+# Uncomment and fill in; without a team, stages are owned by roles and overdue tasks escalate to the operations role.
 # team:
 #   - {name: Dana, role: operations, email: dana@example.com}
 #   - {name: Casey, role: office, reports_to: Dana}

@@ -1,6 +1,6 @@
 """Lead forms: the shop's own web form and marketplace leads parsed upstream, posted to ``/webhooks/forms``.
 
-There is no vendor: this contract is fieldrelay's own (documented in the README), so nothing here is
+There is no vendor: this contract is fieldrelay's own (documented in docs/connectors.md), so nothing here is
 "unverified". A submission is a JSON object or a form-encoded body (``body.py``) with the fields of
 ``schemas.FormSubmission``.
 

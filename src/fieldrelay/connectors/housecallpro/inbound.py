@@ -2,7 +2,7 @@
 
 Housecall Pro's webhook contract is not public. What is implemented here is known from integrators
 (captured deliveries and their tests; see ../shared/payloads/README.md) and is marked unverified in the
-README's connector table:
+connector table in docs/connectors.md:
 
 - signature: ``Api-Signature`` = hex HMAC-SHA256(secret, "{Api-Timestamp}.{raw body}"), timestamp in Unix
   seconds; deliveries older than ``max_timestamp_age_seconds`` are refused as replays;

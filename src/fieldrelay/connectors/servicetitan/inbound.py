@@ -7,7 +7,7 @@ in a request header; failed deliveries are retried after 10, 30, 60 and 300 seco
 Entity shapes: JPM v2 jobs and appointments, sales v2 estimates (key lists observed on live objects, see
 ../shared/payloads/servicetitan/).
 
-Not public (unverified, configurable or tolerant here; the README marks the connector unverified):
+Not public (unverified, configurable or tolerant here; docs/connectors.md marks the connector unverified):
 
 - the signature header and its encoding: ``connectors.servicetitan.signature_header`` (default
   ``ST-Signature``) and ``signature_encoding`` (default ``base64``, or ``hex``); a ``sha256=`` prefix is

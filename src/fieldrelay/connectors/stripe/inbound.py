@@ -45,7 +45,7 @@ from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, W
 NAME = "stripe"
 SIGNATURE_HEADER = "stripe-signature"
 
-# Metadata keys naming the job (first found wins); documented in the README.
+# Metadata keys naming the job (first found wins); documented in docs/connectors.md.
 JOB_ID_KEYS = ("job_id", "fieldrelay_job_id", "jobId", "job")
 JOB_SOURCE_KEYS = ("job_source", "fieldrelay_job_source", "jobSource", "job_system")
 
