@@ -13,13 +13,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.ports import InboundConnector, ParseError
 from fieldrelay.storage.ops.errors import list_errors
-from fieldrelay.storage.tables import inbox
-from tests.conftest import API_TOKEN
+from fieldrelay.storage.sequences.tables import tasks
+from fieldrelay.storage.tables import customers, inbox
+from tests.conftest import API_TOKEN, START
 from tests.helpers import signed
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -112,3 +113,29 @@ def assert_never_lost(
         if row.status == "pending":
             assert pending_because and row.last_error and row.last_error.startswith(pending_because), row
     return stored, queue
+
+
+def another_shops_task(conn: Connection, **task: Any) -> None:
+    """A customer and an open task of another account (``task`` sets its kind, role …), which no list may show."""
+    conn.execute(
+        insert(customers).values(
+            id="other-customer",
+            account_id="other",
+            lifecycle_stage="customer",
+            sms_opted_out=False,
+            created_at=START,
+            updated_at=START,
+        )
+    )
+    values = {"kind": "sop.followup.1", "title": "Not ours", "role": "sales", "source": "seq:other", **task}
+    conn.execute(
+        insert(tasks).values(
+            id="other-task",
+            account_id="other",
+            customer_id="other-customer",
+            due_at=START,
+            status="open",
+            created_at=START,
+            **values,
+        )
+    )

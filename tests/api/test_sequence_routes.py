@@ -9,9 +9,9 @@ from sqlalchemy import insert
 from fieldrelay.domain import events as ev
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.sequences.tables import enrollments, tasks
+from fieldrelay.storage.sequences.tables import enrollments
 from fieldrelay.storage.tables import customers
-from tests.api.support import AUTH
+from tests.api.support import AUTH, another_shops_task
 from tests.conftest import START
 from tests.service.sequences.support import at, job, library_settings, run_until
 from tests.service.support import apply, rows
@@ -32,16 +32,7 @@ def pat_id(runtime: Runtime) -> str:
 def another_shops_rows(runtime: Runtime) -> None:
     """A customer, an enrolment and a task of another account, which no list of this one may show."""
     with runtime.engine.begin() as conn:
-        conn.execute(
-            insert(customers).values(
-                id="other-customer",
-                account_id="other",
-                lifecycle_stage="customer",
-                sms_opted_out=False,
-                created_at=START,
-                updated_at=START,
-            )
-        )
+        another_shops_task(conn, kind="service_recovery.call", role="operations")
         conn.execute(
             insert(enrollments).values(
                 id="other-enrollment",
@@ -55,20 +46,6 @@ def another_shops_rows(runtime: Runtime) -> None:
                 context={},
                 enrolled_at=START,
                 updated_at=START,
-            )
-        )
-        conn.execute(
-            insert(tasks).values(
-                id="other-task",
-                account_id="other",
-                customer_id="other-customer",
-                kind="service_recovery.call",
-                title="Not ours",
-                role="operations",
-                due_at=START,
-                status="open",
-                source="seq:other",
-                created_at=START,
             )
         )
 

@@ -7,14 +7,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
 
 from fieldrelay.rules.config import Settings
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.sequences.tables import tasks
-from fieldrelay.storage.tables import customers
-from tests.api.support import AUTH
-from tests.conftest import START
+from tests.api.support import AUTH, another_shops_task
 from tests.service.handoff.support import lead_at, shop_time
 from tests.service.support import sim_clock
 from tests.service.tasks.support import (
@@ -87,38 +83,9 @@ def test_each_kind_is_listed_with_its_owner_and_closed_with_an_outcome(
     )
 
 
-def another_shops_task(runtime: Runtime) -> None:
-    """A customer and a task of another account, which no list of this one may show."""
-    with runtime.engine.begin() as conn:
-        conn.execute(
-            insert(customers).values(
-                id="other-customer",
-                account_id="other",
-                lifecycle_stage="customer",
-                sms_opted_out=False,
-                created_at=START,
-                updated_at=START,
-            )
-        )
-        conn.execute(
-            insert(tasks).values(
-                id="other-task",
-                account_id="other",
-                customer_id="other-customer",
-                kind="sop.followup.1",
-                title="Not ours",
-                role="sales",
-                assignee="Sam",
-                due_at=START,
-                status="open",
-                source="seq:other",
-                created_at=START,
-            )
-        )
-
-
 def test_the_filters_mine_overdue_kind_status_role_and_customer(runtime: Runtime, client: TestClient) -> None:
-    another_shops_task(runtime)
+    with runtime.engine.begin() as conn:
+        another_shops_task(conn, assignee="Sam")
     two_customers(runtime)
     sim_clock(runtime).advance_to(shop_time(3, 9))  # Tuesday: the same-day follow-up and Amy's first response are late
 
