@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-identity clean
+.PHONY: demo test lint typecheck pytest bench bench-identity upgrade-deps clean
 
-$(STAMP): pyproject.toml
+# Dependencies come from the lock file (exact versions, every file's sha256: pip refuses anything else); the project
+# itself is installed editable on top, without resolving again. requirements/main.txt is the image's (no dev tools).
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	bash .ci/ensure-chromium
 	touch $(STAMP)
 
@@ -42,6 +45,15 @@ bench: $(STAMP)
 bench-identity: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/identity.py
+
+# Re-resolves pyproject.toml's ranges to the newest releases and rewrites both lock files (uv, installed on demand:
+# it is a maintenance tool, not a dependency). Review the diff, run `make test`, commit the lock files.
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --upgrade --quiet \
+	--custom-compile-command "make upgrade-deps"
+upgrade-deps: $(STAMP)
+	$(BIN)/pip install --quiet uv
+	$(LOCK) -o requirements/main.txt
+	$(LOCK) --extra dev -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
