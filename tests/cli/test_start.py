@@ -4,12 +4,9 @@ cannot be used is a clear error and exit 2; what starts logs each secret as set 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 from typer.testing import CliRunner
 
 from fieldrelay.cli.main import app
@@ -18,19 +15,7 @@ from fieldrelay.rules.loader import DEFAULT_YAML
 TWILIO_YAML = 'business:\n  name: X\nmessaging:\n  sms_provider: twilio\n  twilio:\n    from_number: "+15005550006"\n'
 
 
-@pytest.fixture(autouse=True)
-def logging_restored() -> Iterator[None]:
-    """worker and serve configure logging onto the CliRunner's stderr, which is closed after the call: put the
-    configuration back, or every later test that logs would write to a closed file."""
-    structlog_config = structlog.get_config()
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        yield
-    finally:
-        structlog.configure(**structlog_config)
-        root.handlers[:] = handlers
-        root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("logging_restored")
 
 
 @pytest.mark.parametrize("command", ["worker", "serve"])

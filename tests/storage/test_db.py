@@ -150,7 +150,7 @@ def test_a_database_without_the_schema_says_to_upgrade(empty_db_url: str) -> Non
         sqlite3.connect(empty_db_url.removeprefix("sqlite:///")).close()  # a file that exists, with no tables
     with pytest.raises(DatabaseProblem, match="has no fieldrelay schema: run `fieldrelay db upgrade`"):
         open_database(empty_db_url, create=False)
-    open_database(empty_db_url, create=True).dispose()  # what db upgrade, serve and worker do
+    open_database(empty_db_url, create=True).dispose()  # what db upgrade does (and serve and worker on SQLite)
     open_database(empty_db_url, create=False).dispose()
 
 

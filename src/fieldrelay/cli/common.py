@@ -14,7 +14,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import DEFAULT_YAML, ConfigError, config_path, load_settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.clock import Clock
-from fieldrelay.storage.db import DatabaseProblem, open_database
+from fieldrelay.storage.db import DatabaseProblem, is_embedded, open_database
 
 console = Console()
 
@@ -42,14 +42,16 @@ def open_runtime(
 ) -> Runtime:
     """The runtime, or exit 2 saying what is wrong with the configuration or the database.
 
-    ``migrate``: create or migrate the schema (serve, worker); otherwise the database must exist with the current
-    schema, and a missing SQLite file is not created. ``demo`` False: refuse the demo shop's configuration.
+    ``migrate`` (serve, worker): on an embedded SQLite file, create or migrate the schema so the first run is one
+    command; on PostgreSQL, shared by many processes, only ``fieldrelay db upgrade`` migrates (processes starting at
+    once never race to), so the schema must be current. Otherwise the database must exist with the current schema,
+    and a missing SQLite file is not created. ``demo`` False: refuse the demo shop's configuration.
     """
     settings = load_config(config)
     if not demo and settings.demo:
         refuse_demo(settings, config)
     try:
-        engine = open_database(db, create=migrate)
+        engine = open_database(db, create=migrate and is_embedded(db))
     except DatabaseProblem as exc:
         fail(str(exc))
     return Runtime(engine=engine, settings=settings, clock=clock or RealClock(), inbound=inbound_connectors(settings))

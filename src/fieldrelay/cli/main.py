@@ -15,8 +15,9 @@ import uvicorn
 
 from fieldrelay import __version__
 from fieldrelay.cli.audit import audit
-from fieldrelay.cli.common import ConfigOpt, DbOpt, console, demo_notice, fail, open_runtime, print_config_error
+from fieldrelay.cli.common import ConfigOpt, DbOpt, console, demo_notice, open_runtime, print_config_error
 from fieldrelay.cli.customers import customers_app
+from fieldrelay.cli.db import db_app
 from fieldrelay.cli.errors import errors_app
 from fieldrelay.cli.handoff import register as register_handoff
 from fieldrelay.cli.init import init
@@ -32,12 +33,10 @@ from fieldrelay.rules.loader import ConfigError, load_settings
 from fieldrelay.runtime import ProviderNotConfigured
 from fieldrelay.service.clock import Clock
 from fieldrelay.service.outreach import templates
-from fieldrelay.storage.db import DatabaseProblem
 
 app = typer.Typer(
     help="fieldrelay: keeps a home-services shop's CRM true and runs the follow-up.", no_args_is_help=True
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(errors_app, name="errors")
 app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
@@ -226,18 +225,6 @@ def report(
         typer.echo(json.dumps(data.as_json(), indent=2))
     else:
         print_report(data, console)
-
-
-@db_app.command("upgrade")
-def db_upgrade(db: DbOpt = None) -> None:
-    """Create or migrate the schema to the newest version."""
-    from fieldrelay.storage.db import describe, open_database
-
-    try:
-        engine = open_database(db, create=True)
-    except DatabaseProblem as exc:
-        fail(str(exc))
-    console.print(f"Schema is current at {describe(engine.url)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> Any:

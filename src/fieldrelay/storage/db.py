@@ -50,6 +50,11 @@ def parse_url(url: str | None) -> URL:
     return parsed
 
 
+def is_embedded(url: str | None) -> bool:
+    """True when the URL names an embedded SQLite file (one machine), not a database server shared by many."""
+    return parse_url(url).get_backend_name() == "sqlite"
+
+
 def describe(url: URL) -> str:
     """The URL as a person may see it: the password hidden."""
     return url.render_as_string(hide_password=True)
@@ -170,8 +175,8 @@ def ping(engine: Engine) -> None:
 def open_database(url: str | None, *, create: bool) -> Engine:
     """An engine on a usable database, or DatabaseProblem saying on one line what is wrong.
 
-    With ``create`` the schema is created or migrated (serve, worker, db upgrade). Without it the database must
-    already hold the current schema, and a SQLite file that does not exist is never created by the attempt.
+    With ``create`` the schema is created or migrated (db upgrade; serve and worker on SQLite). Without it the
+    database must already hold the current schema, and a SQLite file that does not exist is never created.
     """
     engine = make_engine(url)
     where = describe(engine.url)
