@@ -28,7 +28,7 @@ from fieldrelay.cli.tasks import tasks_app
 from fieldrelay.cli.templates import templates_app
 from fieldrelay.cli.users import users_app
 from fieldrelay.engine.clock import RealClock, SimulatedClock
-from fieldrelay.engine.logs import configure_logging
+from fieldrelay.engine.logs import LogFormat, configure_logging
 from fieldrelay.rules.loader import ConfigError, load_settings
 from fieldrelay.runtime import ProviderNotConfigured
 from fieldrelay.service.clock import Clock
@@ -49,6 +49,7 @@ app.command("audit")(audit)
 register_handoff(app)  # team, lead, review, assign
 app.command("init")(init)
 DemoOpt = Annotated[bool, typer.Option("--demo", help="run even on the demo shop's configuration (demo: true)")]
+LogFormatOpt = Annotated[LogFormat, typer.Option("--log-format", help="json lines, or plain text for a terminal")]
 
 
 def _version(asked: bool) -> None:
@@ -82,13 +83,14 @@ def serve(
     clock: Annotated[ClockKind, typer.Option(help="simulated: for the demo and tests only")] = ClockKind.real,
     start: Annotated[str | None, typer.Option(help="simulated clock start, ISO 8601 (default: now)")] = None,
     log_level: str = "INFO",
+    log_format: LogFormatOpt = "json",
     allow_demo: DemoOpt = False,
 ) -> None:
     """Run the API, the office app at / and one worker in one process."""
     from fieldrelay.server import build_app
     from fieldrelay.web.setup import owner_setup_link
 
-    configure_logging(log_level)
+    configure_logging(log_level, log_format)
     chosen: Clock = RealClock()
     if clock is ClockKind.simulated:
         chosen = SimulatedClock(_parse_start(start))
@@ -106,7 +108,8 @@ def serve(
     link = owner_setup_link(application, runtime.settings.public_base_url or f"http://{host}:{port}")
     if link is not None:
         console.print(f"Nobody can sign in yet. Create the owner's sign-in: {link}", markup=False, soft_wrap=True)
-    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False)
+    # log_config=None: uvicorn's error and access lines go through the handler configure_logging set, in its format.
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=True)
 
 
 def _parse_start(raw: str | None) -> datetime:
@@ -125,10 +128,11 @@ def worker(
     db: DbOpt = None,
     worker_id: Annotated[str | None, typer.Option(help="name in leases and logs (default: host:pid:random)")] = None,
     log_level: str = "INFO",
+    log_format: LogFormatOpt = "json",
     allow_demo: DemoOpt = False,
 ) -> None:
     """Run one worker only (run several, on several machines, against one PostgreSQL database)."""
-    configure_logging(log_level)
+    configure_logging(log_level, log_format)
     runtime = open_runtime(db, config, demo=allow_demo)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,24 +1,62 @@
-"""structlog set-up: JSON lines on stderr, never a secret in them (secrets are never passed to a logger)."""
+"""structlog set-up: one format on stderr for fieldrelay's own lines and uvicorn's (JSON lines, or plain text), never
+a secret in them (secrets are never passed to a logger; a secret in a request's path is hidden)."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from typing import Literal
 
 import structlog
 
+LogFormat = Literal["json", "text"]
+# Paths whose last segment is a secret: a one-time setup link, a signed unsubscribe token.
+_SECRET_PATH = re.compile(r"^(/setup/|/unsubscribe/)[^/]+")
+_ACCESS_FIELDS = ("client", "method", "path", "status")
 
-def configure_logging(level: str = "INFO", json: bool = True) -> None:
-    """Route structlog and the standard library's logging to stderr."""
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+
+class _AccessFields(logging.Filter):
+    """uvicorn's access line as fields (client, method, path, status) without the query string or a path's secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn.protocols logs '%s - "%s %s HTTP/%s" %d' with these five arguments.
+        if isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, _version, status = record.args
+            record.client, record.method, record.status = client, method, status
+            record.path = _SECRET_PATH.sub(r"\1…", str(path).split("?", 1)[0])
+            record.msg, record.args = "http.request", ()
+        return True
+
+
+def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
+    """Route structlog and the standard library's logging (uvicorn's error and access logs too) to stderr."""
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
+    stamped: list[structlog.types.Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # Records of the standard library (uvicorn, alembic) go through the same processors and renderer.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*stamped, structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(_ACCESS_FIELDS)],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    access = logging.getLogger("uvicorn.access")
+    access.filters = [f for f in access.filters if not isinstance(f, _AccessFields)] + [_AccessFields()]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *stamped,
             structlog.processors.format_exc_info,
             renderer,
         ],
