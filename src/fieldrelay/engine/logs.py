@@ -51,6 +51,8 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "json") -> None:
         )
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # Alembic says which dialect it found at every start (serve and worker check the schema): only its warnings.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")
     access.filters = [f for f in access.filters if not isinstance(f, _AccessFields)] + [_AccessFields()]
     structlog.configure(
