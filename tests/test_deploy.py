@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from fieldrelay.cli.main import app
 from fieldrelay.connectors.registry import INBOUND
+from fieldrelay.rules.environment import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "fieldrelay"
@@ -38,6 +39,8 @@ def _variables_read() -> set[str]:
 def test_env_example_names_every_variable_fieldrelay_reads() -> None:
     missing = _variables_read() - _example_names()
     assert not missing, f"add to .env.example: {sorted(missing)}"
+    # The table in docs/configuration.md (rules/environment.py) names the same ones.
+    assert {v.name for v in VARIABLES} == _example_names()
     assert {"FIELDRELAY_STRIPE_SECRET", "FIELDRELAY_SESSION_SECRET", "POSTGRES_PASSWORD"} <= _example_names()
 
 

@@ -16,6 +16,7 @@ import uvicorn
 from fieldrelay import __version__
 from fieldrelay.cli.audit import audit
 from fieldrelay.cli.common import ConfigOpt, DbOpt, console, demo_notice, open_runtime, print_config_error
+from fieldrelay.cli.config import config_app
 from fieldrelay.cli.customers import customers_app
 from fieldrelay.cli.db import db_app
 from fieldrelay.cli.errors import errors_app
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 app.add_typer(errors_app, name="errors")
 app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
 app.add_typer(customers_app, name="customers")
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(sequences_app, name="sequences")

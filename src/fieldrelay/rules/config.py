@@ -64,7 +64,9 @@ class OpeningHours(_Strict):
 class Business(_Strict):
     """Who the shop is and when it works."""
 
+    # The shop's name, as customers know it (used in texts).
     name: str = Field(min_length=1)
+    # IANA time zone of the shop.
     time_zone: str = "America/Chicago"
     # Day → "HH:MM-HH:MM", or null / absent for closed.
     business_hours: dict[Day, Window | None] = Field(default_factory=lambda: _weekdays("08:00-17:00"))
@@ -103,6 +105,7 @@ def parse_window(window: str) -> OpeningHours:
 class RetryPolicy(_Strict):
     """Exponential backoff with jitter for failed work: default 8 attempts from 30 s up to 6 h."""
 
+    # After the last try a row is dead and in the error queue.
     max_attempts: int = Field(default=8, ge=1, le=50)
     base_seconds: float = Field(default=30.0, gt=0)
     max_seconds: float = Field(default=6 * 3600.0, gt=0)
@@ -117,24 +120,29 @@ class RetryPolicy(_Strict):
 class WorkerSettings(_Strict):
     """How a worker claims and leases work."""
 
+    # Rows claimed at once.
     batch_size: int = Field(default=100, ge=1, le=10_000)
     # Inbox rows applied in one transaction (fewer commits; on SQLite also fewer hand-overs of the write lock).
     apply_group_size: int = Field(default=20, ge=1, le=1_000)
     # Worker threads in `fieldrelay serve`; unset: 1 on SQLite, 4 on PostgreSQL (see api/app.py worker_threads).
     threads: int | None = Field(default=None, ge=1, le=64)
+    # How long a claim holds before another worker may take the row over: keep it well above the slowest provider call.
     lease_seconds: float = Field(default=60.0, gt=0)
+    # Sleep when there is nothing to do.
     poll_interval_seconds: float = Field(default=0.2, gt=0)
 
 
 class HousecallProSettings(_Strict):
     """Housecall Pro webhook checks."""
 
+    # Older (or further in the future) deliveries are refused as replays.
     max_timestamp_age_seconds: int = Field(default=300, ge=1)
 
 
 class ServiceTitanSettings(_Strict):
     """ServiceTitan webhook checks. The signature header and its encoding are not public: both are configurable."""
 
+    # Where ServiceTitan's HMAC arrives and how it is encoded (not published by ServiceTitan).
     signature_header: str = "ST-Signature"
     signature_encoding: Literal["base64", "hex"] = "base64"
 
@@ -142,6 +150,7 @@ class ServiceTitanSettings(_Strict):
 class JobberSettings(_Strict):
     """Jobber: webhooks are thin, the worker fetches each item through the GraphQL API."""
 
+    # The API the worker fetches each webhook's item from, and the X-JOBBER-GRAPHQL-VERSION it sends.
     graphql_url: str = "https://api.getjobber.com/api/graphql"
     api_version: str = "2025-04-16"
     request_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -150,20 +159,25 @@ class JobberSettings(_Strict):
 class StripeSettings(_Strict):
     """Stripe webhook checks."""
 
+    # A Stripe-Signature timestamp further than this from now (either way) is refused.
     tolerance_seconds: int = Field(default=300, ge=1)
 
 
 class SendGridSettings(_Strict):
     """SendGrid signed event webhook: the verification key shown in SendGrid's mail settings (not a secret)."""
 
+    # The Signed Event Webhook's public key (not a secret; unset: every delivery refused).
     verification_key: str | None = None
+    # How far the signed timestamp may be from now (either way).
     max_timestamp_age_seconds: int = Field(default=300, ge=1)
 
 
 class FormSettings(_Strict):
     """One web lead form or upstream lead parser; its token comes from ``FIELDRELAY_FORMS_SECRET``."""
 
+    # Letters, digits, _ and -; its token is in FIELDRELAY_FORMS_SECRET.
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    # The lead's channel unless the submission names one.
     source: str = "web_form"
 
 
@@ -171,7 +185,9 @@ class FormsSettings(_Strict):
     """Web lead forms: a per-form token, a honeypot field and a per-IP rate limit."""
 
     forms: list[FormSettings] = Field(default_factory=lambda: [FormSettings(id="website")])
+    # A hidden form field people leave empty (filled: stored, ignored, never a lead).
     honeypot_field: str = "website_url"
+    # Submissions accepted per client address per minute.
     rate_limit_per_minute: int = Field(default=10, ge=1)
 
 
@@ -189,8 +205,11 @@ class Connectors(_Strict):
 class ReviewRequest(_Strict):
     """The review-request text sent after a payment is captured."""
 
+    # From the payment captured to the review-request text.
     delay_minutes: float = Field(default=30.0, ge=0)
+    # The link for every customer whose lead source has none in followup.review_links.
     review_url: str = "https://g.page/r/your-shop/review"
+    # Jinja2: first_name, business_name, review_url, service.
     template: str = (
         "Hi {{ first_name or 'there' }}, thanks for choosing {{ business_name }}! "
         "Would you leave us a quick review? {{ review_url }} Reply STOP to opt out."
@@ -201,6 +220,7 @@ class EquipmentRuleSettings(_Strict):
     """A shop's equipment rule: a line item matching ``match`` installed ``equipment`` with this warranty."""
 
     name: str = Field(min_length=1, max_length=60)
+    # A regular expression over a completed job's line items (or description).
     match: str = Field(min_length=1)
     equipment: str = Field(min_length=1, max_length=100)
     warranty_years: int = Field(ge=0, le=100)
@@ -231,6 +251,8 @@ class Enrichment(_Strict):
 class Identity(_Strict):
     """Duplicate matching: merge automatically at or above ``merge_at``, ask a person at or above ``review_at``."""
 
+    # A new record scoring at or above merge_at against one known customer is merged automatically; between review_at
+    # and merge_at it goes to the review queue.
     merge_at: float = Field(default=MERGE_THRESHOLD, gt=0, le=1)
     review_at: float = Field(default=REVIEW_THRESHOLD, gt=0, le=1)
 
@@ -244,14 +266,17 @@ class Identity(_Strict):
 class Settings(_Strict):
     """Everything in fieldrelay.yaml."""
 
+    # The shop this deployment serves; every row carries it.
     account_id: str = Field(default="default", min_length=1, max_length=64)
     business: Business
+    # Region of phone numbers written without a country code.
     default_phone_region: str = "US"
     messaging: Messaging = Messaging()
     retry: RetryPolicy = RetryPolicy()
     worker: WorkerSettings = WorkerSettings()
     connectors: Connectors = Connectors()
     review_request: ReviewRequest = ReviewRequest()
+    # A larger webhook body gets 413.
     max_webhook_bytes: int = Field(default=1_000_000, ge=1024)
     # Texts reach a customer only inside this window of their local day (their time zone from the ZIP code, else the
     # shop's); one due outside it waits for the next opening.

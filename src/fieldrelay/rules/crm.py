@@ -48,6 +48,7 @@ class SalesforceSettings(_Strict):
 class WebhookOutSettings(_Strict):
     """A signed JSON POST of each mapped change to any other tool (scheme in docs/crm.md)."""
 
+    # Where the signed changes are POSTed (key: FIELDRELAY_WEBHOOK_OUT_SECRET).
     url: str | None = None
     request_timeout_seconds: float = Field(default=10.0, gt=0)
 
@@ -55,7 +56,10 @@ class WebhookOutSettings(_Strict):
 class BreakerSettings(_Strict):
     """Per-target circuit breaker: open after ``failures`` outage failures in a row, probe after a cool-down."""
 
+    # Outage failures in a row (5xx, timeouts, 429) that open a target's circuit; rows wait while it is open without
+    # spending tries.
     failures: int = Field(default=5, ge=1, le=1000)
+    # The first pause before a probe; a failed probe doubles it up to max_cool_down_seconds.
     cool_down_seconds: float = Field(default=30.0, gt=0)
     # Each failed probe doubles the cool-down, up to this.
     max_cool_down_seconds: float = Field(default=300.0, gt=0)
@@ -89,6 +93,7 @@ class DigestSettings(_Strict):
 class Crm(_Strict):
     """Outside CRMs written from the outbox, in order, once; the built-in CRM is always written."""
 
+    # Outside CRMs written besides the built-in one; each needs its secret, or serve and worker refuse to start.
     targets: list[CrmTargetName] = Field(default_factory=list)
     hubspot: HubSpotSettings = HubSpotSettings()
     salesforce: SalesforceSettings = SalesforceSettings()

@@ -18,9 +18,11 @@ class TeamMember(_Strict):
     """One person of the shop: the role they play and the lead an overdue task of theirs escalates to."""
 
     name: str = Field(min_length=1, max_length=100)
+    # owner, operations, dispatcher, office, sales or technician.
     role: Role
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=20)
+    # Must be on the team: who a late task escalates to.
     reports_to: str | None = Field(default=None, max_length=100)
 
 
@@ -28,6 +30,7 @@ class StageOwner(_Strict):
     """Who owns a deal while it stands at a stage: a role, and optionally the one person who holds it."""
 
     role: Role
+    # Named: this person owns the stage's deals; else the role does.
     person: str | None = Field(default=None, max_length=100)
 
 
@@ -49,15 +52,19 @@ class Sop(_Strict):
     stage_owners: dict[str, StageOwner] = Field(default_factory=_default_owners)
     # ZIP codes the shop serves; empty: every ZIP.
     service_zips: list[str] = Field(default_factory=list)
+    # The first-response clock inside business hours.
     first_response_minutes: float = Field(default=5.0, gt=0)
+    # The delay of the after-hours acknowledgement text.
     after_hours_ack_minutes: float = Field(default=2.0, ge=0)
     # An estimate sent before this time gets its first follow-up the same day (at closing), later: next opening.
     followup_cutoff: time = time(15, 0)
     # The morning open-loop review email: when (shop time) and to whom; no address, no email.
     review_at: time = time(7, 30)
+    # The address of the morning open-loop email (none: no email).
     review_to: str | None = None
     # A handoff task this long past due is escalated to its owner's lead.
     escalate_after_minutes: float = Field(default=60.0, gt=0)
+    # The after-hours acknowledgement (Jinja2: first_name, business_name, opening).
     ack_template: str = (
         "Hi {{ first_name or 'there' }}, thanks for contacting {{ business_name }}! We're closed right now; "
         "we'll call you {{ opening }}. Reply STOP to opt out."

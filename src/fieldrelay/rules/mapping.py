@@ -112,7 +112,9 @@ class MappingRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # crm_field: value_source, written when the event is applied (an older event never overwrites a newer value).
     write: dict[str, str] = Field(default_factory=dict)
+    # Actions the event sets off (texts, review request, renewal scheduling).
     trigger: list[Action] = Field(default_factory=list)
 
 

@@ -37,6 +37,7 @@ class SmtpSending(_Strict):
 
     host: str = "localhost"
     port: int = Field(default=587, ge=1, le=65535)
+    # starttls, ssl (implicit TLS) or none.
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
@@ -52,6 +53,7 @@ class SendGridSending(_Strict):
 class Email(_Strict):
     """Who the shop's email comes from."""
 
+    # Who the shop's email comes from.
     from_address: str = "office@example.com"
     from_name: str | None = None
     reply_to: str | None = None
@@ -60,7 +62,9 @@ class Email(_Strict):
 class Messaging(_Strict):
     """Providers, consent and the marketing cap."""
 
+    # Who sends texts; devsms records and sends nothing.
     sms_provider: Literal["devsms", "twilio"] = "devsms"
+    # Who sends email; devmail records and sends nothing.
     email_provider: Literal["devmail", "smtp", "sendgrid"] = "devmail"
     twilio: TwilioSending = TwilioSending()
     smtp: SmtpSending = SmtpSending()

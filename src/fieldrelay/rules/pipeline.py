@@ -42,6 +42,7 @@ class Pipeline(BaseModel):
             Stage(id="nurture", name="Nurture", kind="nurture"),
         ]
     )
+    # Which event moves an open deal to which stage.
     moves: dict[str, str] = Field(
         default_factory=lambda: {
             "lead.received": "new_lead",

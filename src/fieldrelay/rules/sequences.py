@@ -107,14 +107,20 @@ class Step(_Strict):
     """One step: when it falls due, what it sends or asks a person to do, and when it applies."""
 
     name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    # Offset from the anchor: 30m, 48h, 7d, or -30d (before it).
     after: str
     # The latest a step may fall due (the seasonal offer's 90 days); a step that cannot happen by then is skipped.
     until: str | None = None
+    # none, business_hours (the next opening) or season (its first month).
     align: Literal["none", "business_hours", "season"] = "none"
     channel: Channel
+    # The template a text or email step sends.
     template: str | None = None
+    # A task step's title, role and due_in.
     task: TaskSpec | None = None
+    # Conditions checked when the step falls due.
     when: list[Condition] = Field(default_factory=list)
+    # A step whose conditions fail is skipped, or ends the enrolment (exit).
     otherwise: Literal["skip", "exit"] = "skip"
     # A reply to this step's text is read as a 1-5 rating of the job.
     expects: Literal["rating"] | None = None
@@ -158,14 +164,17 @@ class Sequence(_Strict):
 
     description: str = ""
     enabled: bool = True
+    # The event that enrols a customer (when the entry filter holds).
     trigger: Trigger
     # event: offsets count from the trigger; renewal_due: from the renewal date (renewal_after_months after it).
     anchor: Literal["event", "renewal_due"] = "event"
+    # marketing: consent, quiet hours and the weekly cap apply; transactional: only the channel's own opt-out.
     category: Category
     # promised: each step goes out at its time (the weekly cap counts it but does not hold it back); discretionary:
     # steps wait for room under the weekly cap and a day after the last marketing touch (seasonal offers, invites).
     timing: Literal["promised", "discretionary"] = "promised"
     entry: Entry = Entry()
+    # Behaviours that end an enrolment as soon as they happen.
     exit_on: list[ExitRule] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
 
@@ -185,6 +194,8 @@ class Template(_Strict):
 
     channel: Literal["sms", "email"]
     subject: str | None = None
+    # Jinja2, sandboxed (an unknown name is an error): business_name, first_name, service, booking_url, review_url, and
+    # per sequence plan, plan_url, season, balance, renewal_date.
     body: str = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -198,6 +209,8 @@ class Season(_Strict):
     """The months a kind of service is offered in (AC tune-ups in spring, furnace checks in autumn)."""
 
     name: str
+    # The offer goes out in the first month of the season of the job's service (first match wins), 30-90 days after the
+    # job.
     match: str
     months: list[int] = Field(min_length=1)
 
@@ -213,6 +226,7 @@ class Plan(_Strict):
     """A maintenance plan the shop sells, offered after a service that matches."""
 
     name: str
+    # The plan offered for a service whose name matches (first match wins).
     match: str
     url: str | None = None
 
@@ -226,6 +240,7 @@ class Followup(_Strict):
     plan_purchase_matches: str = r"maintenance plan|membership|service agreement|club"
     # Review links by lead source (yelp, facebook…); everyone else gets review_request.review_url (Google).
     review_links: dict[str, str] = Field(default_factory=dict)
+    # The link texts offer for booking (booking_url in templates).
     booking_url: str | None = None
     # A reply this long after a rating question is no longer read as a rating.
     rating_reply_hours: float = Field(default=72.0, gt=0)

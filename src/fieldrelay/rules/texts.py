@@ -10,6 +10,7 @@ class JobText(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # From the event to the text.
     delay_minutes: float = Field(ge=0)
     template: str = Field(min_length=1, max_length=640)
 
