@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-identity upgrade-deps clean
+.PHONY: demo test lint typecheck pytest bench bench-identity lock upgrade-deps clean
 
 # Dependencies come from the lock file (exact versions, every file's sha256: pip refuses anything else); the project
 # itself is installed editable on top, without resolving again. requirements/main.txt is the image's (no dev tools).
@@ -46,14 +46,20 @@ bench-identity: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/identity.py
 
-# Re-resolves pyproject.toml's ranges to the newest releases and rewrites both lock files (uv, installed on demand:
-# it is a maintenance tool, not a dependency). Review the diff, run `make test`, commit the lock files.
-LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --upgrade --quiet \
+# `make lock` brings both lock files in line with pyproject.toml after a dependency is added or changed, keeping every
+# other pin; `make upgrade-deps` re-resolves everything to the newest releases. uv is installed on demand (a
+# maintenance tool, not a dependency). Review the diff, run `make test`, commit the lock files.
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
 	--custom-compile-command "make upgrade-deps"
-upgrade-deps: $(STAMP)
+lock: $(STAMP)
 	$(BIN)/pip install --quiet uv
 	$(LOCK) -o requirements/main.txt
 	$(LOCK) --extra dev -o requirements/dev.txt
+
+upgrade-deps: $(STAMP)
+	$(BIN)/pip install --quiet uv
+	$(LOCK) --upgrade -o requirements/main.txt
+	$(LOCK) --upgrade --extra dev -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

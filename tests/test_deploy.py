@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 from typer.testing import CliRunner
 
 from fieldrelay.cli.main import app
@@ -68,3 +72,22 @@ def test_the_image_health_check_asks_a_route_the_app_serves() -> None:
     routes = (SRC / "api" / "routes.py").read_text(encoding="utf-8")
     assert f'@router.get("{checked.group(1)}"' in routes
     assert re.search(r"^USER \d+", dockerfile, flags=re.MULTILINE), "the image runs as a non-root user"
+
+
+def _pins(lock: Path) -> dict[str, Version]:
+    found = re.findall(r"^([A-Za-z0-9_.-]+)==([^ ;\\\n]+)", lock.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {canonicalize_name(name): Version(version) for name, version in found}
+
+
+def test_the_lock_files_pin_every_dependency_within_pyproject_ranges() -> None:
+    """A dependency added to pyproject.toml without `make lock` would be missing from every install (`make` installs
+    the lock, then the project with --no-deps)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for lock, extras in (("main.txt", []), ("dev.txt", ["dev"])):
+        pins = _pins(ROOT / "requirements" / lock)
+        wanted = [*project["dependencies"], *(r for e in extras for r in project["optional-dependencies"][e])]
+        for line in wanted:
+            requirement = Requirement(line)
+            name = canonicalize_name(requirement.name)
+            assert name in pins, f"{requirement.name} is not in requirements/{lock}: run `make lock`"
+            assert requirement.specifier.contains(pins[name], prereleases=True), f"{line} vs {pins[name]}: make lock"
