@@ -33,7 +33,9 @@ def _free_port() -> int:
         return port
 
 
-def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+# A fresh clone's first start compiles every module; on a busy 2-core machine that took over 30 s. A service that
+# exits is reported at once, so a long wait only costs time when the start is merely slow.
+def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
