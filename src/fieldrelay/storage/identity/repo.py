@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import CompoundSelect, Connection, String, bindparam, func, select, union_all, update
 
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.records import CandidateRecord, IdentityRecord, StoredField
@@ -26,11 +27,6 @@ _BY_KEYS = (
     )
     .order_by(_k.id)
 )
-_KEY_COUNTS = (
-    select(_k.key, func.count())
-    .where(_k.account_id == bindparam("b_account"), _k.key.in_(bindparam("b_keys", expanding=True)))
-    .group_by(_k.key)
-)
 _p, _e = customer_phones.c, customer_emails.c
 _CUSTOMERS_OF_MANY = (
     select(_c.id, _c.first_name, _c.last_name, _c.street, _c.unit, _c.city, _c.state, _c.postal_code)
@@ -48,6 +44,32 @@ _EMAILS_OF_MANY = (
     .order_by(_e.id)
 )
 _MAX_KEY = 200
+
+
+@lru_cache(maxsize=64)
+def _capped_counts(keys: int, cap: int) -> CompoundSelect:
+    """Per key, how many customers hold it, counted no further than ``cap + 1``: one bounded index range per key.
+
+    A ``GROUP BY`` count over ``key IN (...)`` reads every posting of every key (a parallel sequential scan on
+    PostgreSQL once a name key is shared by thousands); ``LIMIT`` inside each branch stops at the cap on both databases.
+    """
+    branches = []
+    for i in range(keys):
+        held = (
+            select(_k.id)
+            .where(_k.account_id == bindparam("b_account"), _k.key == bindparam(f"b_key{i}"))
+            .limit(cap + 1)
+            .subquery(f"held{i}")
+        )
+        branches.append(select(bindparam(f"b_name{i}", type_=String).label("key"), func.count()).select_from(held))
+    return union_all(*branches)
+
+
+def _count_params(account: str, stored: Mapping[str, str]) -> dict[str, str]:
+    params = {"b_account": account}
+    for i, key in enumerate(sorted(stored)):
+        params[f"b_key{i}"] = params[f"b_name{i}"] = key
+    return params
 
 
 def stored_key(key: str) -> str:
@@ -73,8 +95,9 @@ class SqlIdentity:
         if not keys:
             return {}
         stored = {stored_key(k): k for k in keys}
-        # Count first (an index-only scan), so an over-shared key's postings are never read into memory.
-        counts = self._conn.execute(_KEY_COUNTS, {"b_account": self._account, "b_keys": sorted(stored)})
+        # Count first, each key's count stopping at max_postings + 1 (an index range scan of at most that many
+        # entries), so the work per record is bounded however many customers share a name key.
+        counts = self._conn.execute(_capped_counts(len(stored), max_postings), _count_params(self._account, stored))
         usable = sorted(key for key, count in counts if count <= max_postings)
         found: dict[str, list[str]] = {}
         if usable:
