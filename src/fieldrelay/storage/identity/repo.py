@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from functools import lru_cache
 
 from sqlalchemy import CompoundSelect, Connection, String, bindparam, func, select, union_all, update
@@ -47,7 +48,7 @@ _MAX_KEY = 200
 
 
 @lru_cache(maxsize=64)
-def _capped_counts(keys: int, cap: int) -> CompoundSelect:
+def _capped_counts(keys: int, cap: int) -> CompoundSelect[Any]:
     """Per key, how many customers hold it, counted no further than ``cap + 1``: one bounded index range per key.
 
     A ``GROUP BY`` count over ``key IN (...)`` reads every posting of every key (a parallel sequential scan on
