@@ -5,17 +5,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import CompoundSelect, Connection, String, bindparam, func, select, union_all, update
+from sqlalchemy import CompoundSelect, Connection, Select, String, bindparam, func, select, union_all, update
 
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.records import CandidateRecord, IdentityRecord, StoredField
 from fieldrelay.storage import prepared
 from fieldrelay.storage.identity import merges
 from fieldrelay.storage.prepared import insert_ignore
-from fieldrelay.storage.tables import customer_emails, customer_phones, customers, identity_keys, merge_candidates
+from fieldrelay.storage.tables import (
+    customer_emails,
+    customer_phones,
+    customers,
+    identity_keys,
+    merge_candidates,
+)
+from fieldrelay.storage.tables import merges as merge_rows
 
 _k, _c = identity_keys.c, customers.c
 _BY_KEYS = (
@@ -29,11 +36,50 @@ _BY_KEYS = (
     .order_by(_k.id)
 )
 _p, _e = customer_phones.c, customer_emails.c
+_IDENTITY_COLUMNS = (
+    _c.id,
+    _c.first_name,
+    _c.last_name,
+    _c.street,
+    _c.unit,
+    _c.city,
+    _c.state,
+    _c.postal_code,
+    _c.lead_source,
+    _c.merged_into,
+)
 _CUSTOMERS_OF_MANY = (
-    select(_c.id, _c.first_name, _c.last_name, _c.street, _c.unit, _c.city, _c.state, _c.postal_code)
+    select(*_IDENTITY_COLUMNS)
     .where(_c.account_id == bindparam("b_account"), _c.id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_c.created_at, _c.id)
 )
+_m, _g = merge_candidates.c, merge_rows.c
+# Through the merges table (indexed by survivor), not customers.merged_into (no index): bounded by the merges read.
+_MERGED_INTO = (
+    select(*_IDENTITY_COLUMNS[:-1], _g.survivor_id.label("merged_into"))
+    .join(merge_rows, _g.merged_id == _c.id)
+    .where(
+        _g.account_id == bindparam("b_account"),
+        _g.survivor_id.in_(bindparam("b_ids", expanding=True)),
+        _g.undone_at.is_(None),
+        _c.account_id == bindparam("b_account"),
+    )
+    .order_by(_c.created_at, _c.id)
+)
+_KEPT_APART = select(_m.customer_id, _m.other_id).where(
+    _m.account_id == bindparam("b_account"),
+    _m.status == "distinct",
+    _m.customer_id.in_(bindparam("b_ids", expanding=True)),
+    _m.other_id.in_(bindparam("b_ids", expanding=True)),
+)
+_UNDONE = select(_g.survivor_id, _g.merged_id).where(
+    _g.account_id == bindparam("b_account"),
+    _g.undone_at.is_not(None),
+    _g.survivor_id.in_(bindparam("b_ids", expanding=True)),
+    _g.merged_id.in_(bindparam("b_ids", expanding=True)),
+)
+# Merges of merges are followed this deep: a person merged more often than this is read with the first levels.
+_MAX_MERGE_DEPTH = 8
 _PHONES_OF_MANY = (
     select(_p.customer_id, _p.e164)
     .where(_p.account_id == bindparam("b_account"), _p.customer_id.in_(bindparam("b_ids", expanding=True)))
@@ -123,14 +169,48 @@ class SqlIdentity:
         """Customers' names, contact points and addresses, in three queries whatever their number."""
         if not customer_ids:
             return []
+        return self._identities(_CUSTOMERS_OF_MANY, sorted(set(customer_ids)))[0]
+
+    def variants_of(self, customer_ids: Collection[str]) -> dict[str, list[IdentityRecord]]:
+        """Per live customer, the records merged into it (directly or through another merge), oldest first.
+
+        Their phones and emails moved to the survivor with the merge; their names and addresses stay on them.
+        """
+        survivor_of = {cid: cid for cid in customer_ids}
+        found: dict[str, list[IdentityRecord]] = {}
+        level = sorted(survivor_of)
+        for _ in range(_MAX_MERGE_DEPTH):
+            if not level:
+                break
+            records, merged_into = self._identities(_MERGED_INTO, level)
+            for record in records:
+                survivor_of[record.id] = survivor_of[merged_into[record.id]]
+                found.setdefault(survivor_of[record.id], []).append(record)
+            level = [record.id for record in records]
+        return found
+
+    def kept_apart(self, customer_ids: Collection[str]) -> set[frozenset[str]]:
+        """Pairs of these customers a person said are two people: kept apart in review, or a merge undone."""
+        if len(customer_ids) < 2:
+            return set()
         params = {"b_account": self._account, "b_ids": sorted(set(customer_ids))}
+        pairs = {frozenset(row) for row in self._conn.execute(_KEPT_APART, params)}
+        return pairs | {frozenset(row) for row in self._conn.execute(_UNDONE, params)}
+
+    def _identities(self, query: Select[Any], ids: list[str]) -> tuple[list[IdentityRecord], dict[str, str]]:
+        """The customers a query selects by id, with their phones and emails; and whom each was merged into."""
+        params = {"b_account": self._account, "b_ids": ids}
+        rows = self._conn.execute(query, params).all()
+        if not rows:
+            return [], {}
+        params["b_ids"] = sorted({row.id for row in rows})
         phones: dict[str, list[str]] = {}
         for row in self._conn.execute(_PHONES_OF_MANY, params):
             phones.setdefault(row.customer_id, []).append(row.e164)
         emails: dict[str, list[str]] = {}
         for row in self._conn.execute(_EMAILS_OF_MANY, params):
             emails.setdefault(row.customer_id, []).append(row.email)
-        return [
+        records = [
             IdentityRecord(
                 id=row.id,
                 first_name=row.first_name,
@@ -142,9 +222,11 @@ class SqlIdentity:
                 city=row.city,
                 state=row.state,
                 postal_code=row.postal_code,
+                lead_source=row.lead_source,
             )
-            for row in self._conn.execute(_CUSTOMERS_OF_MANY, params)
+            for row in rows
         ]
+        return records, {row.id: row.merged_into for row in rows if row.merged_into}
 
     def add_merge_candidate(
         self, customer_id: str, other_id: str, score: float, rule: str | None, evidence: Sequence[Mapping[str, object]]
