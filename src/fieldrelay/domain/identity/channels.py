@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 
-# Lead sources whose phone numbers are masked: matched on the folded source name, so "Google LSA", "Google Local
-# Services Ads" and "thumbtack" all count. Plain "Google" (organic search, the shop's own number) does not.
-_MARKETPLACES = re.compile(
-    r"thumbtack|yelp|local ?services|\blsa\b|angi|homeadvisor|home advisor|houzz|porch|networx|bark|craftjack|modernize"
-)
+from fieldrelay.domain.enrichment.contact import normalize_lead_source
+
+# Lead sources (canonical, domain/enrichment/contact.py) whose phone numbers may be masked call-tracking numbers.
+_MASKED_SOURCES = frozenset({"google_lsa", "angi", "thumbtack", "yelp", "marketplace"})
 # Domains of marketplaces and classified sites that relay mail (any subdomain), and relay-style subdomains elsewhere.
 _RELAY_DOMAIN = re.compile(
     r"@(?:[a-z0-9-]+\.)*(?:yelp|thumbtack|angi|homeadvisor|houzz|porch|networx|bark|craigslist|nextdoor|"
@@ -26,7 +25,7 @@ _RELAY_DOMAIN = re.compile(
 
 def is_marketplace(lead_source: str | None) -> bool:
     """True when leads from this source come with masked phone numbers."""
-    return bool(lead_source and _MARKETPLACES.search(lead_source.strip().lower()))
+    return normalize_lead_source(lead_source) in _MASKED_SOURCES
 
 
 def is_relay_email(email: str) -> bool:
