@@ -1,9 +1,10 @@
 """Identity resolution on intake: is a new customer record someone the shop already knows?
 
 A record that arrives with a vendor id nobody holds is first written as a customer of its own and indexed under its
-match keys (domain/identity/match.py). The customers sharing a key are scored against it: one clear match above the
-merge threshold is merged automatically (undoably, with an audit row: storage/identity/merges.py); uncertain pairs go
-to the review queue for a person; the rest are different people — two adults of one household among them.
+match keys (domain/identity/match.py). The customers sharing a key are scored against it as whole people (every record
+merged into each): clear matches above the merge threshold are merged automatically, all into the best of them
+(undoably, with an audit row: storage/identity/merges.py); uncertain pairs, and clear ones a household or a person's
+earlier decision keeps apart, go to the review queue; the rest are different people.
 """
 
 from __future__ import annotations
