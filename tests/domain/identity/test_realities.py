@@ -78,6 +78,11 @@ def test_swapped_boxes_with_a_nickname_still_read_as_one_name_and_spouses_do_not
     swapped = variant(first_name="Smith", last_name="Bob")
     assert score(robert, swapped).outcome("first_name") == "swapped"
     assert decision(JANE, Person.from_raw("Smith", "John", phones=[LANDLINE], **HOME)) is Decision.DISTINCT
+    # The son's "Jr" typed into the first box with his surname still tells him from his father.
+    father = Person.from_raw("Juan", "Mendez", phones=["830-555-0162"], **HOME)
+    son = Person.from_raw("Mendez Jr", "Juan", phones=["737-555-0117"], **HOME)
+    assert score(father, son).outcome("first_name") == "swapped"
+    assert decision(father, son) is not Decision.MERGE
 
 
 # --- masked phones and relay emails ---------------------------------------------------------------------------------

@@ -114,13 +114,15 @@ def features(person: Person) -> Features:
     """The normal forms of a record: names folded, street parsed, ZIP5, date of birth as digits."""
     first, last = name_order(person.first_name, person.last_name)
     family, suffix = family_name(last)
+    given_full, given_suffix = family_name(first)
+    suffix = suffix or given_suffix  # "Mendez Jr" typed into the first-name box of a form filled the other way round
     number, street, unit = parse_street(person.street, person.unit)
     dob = "".join(ch for ch in person.date_of_birth or "" if ch.isdigit())
     emails = frozenset(e.lower() for e in person.emails)
     relays = frozenset(e for e in emails if is_relay_email(e))
     return Features(
         given=given_name(first),
-        given_full=family_name(first)[0],
+        given_full=given_full,
         family=family,
         suffix=suffix,
         phones=frozenset(person.phones) - person.proxy_phones,
