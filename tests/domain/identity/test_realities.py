@@ -117,9 +117,13 @@ def test_a_relay_email_is_weak_both_ways() -> None:
 # --- name plus any shared contact, a work number, a move -----------------------------------------------------------
 
 
-def test_full_name_and_address_with_a_work_number_merges_and_father_and_son_do_not() -> None:
+def test_full_name_and_address_with_another_number_is_reviewed_and_with_the_email_merged() -> None:
     work = Person.from_raw("Jane", "Smith", phones=["512-555-0400"], **HOME)
-    assert decision(JANE, work) is Decision.MERGE
+    # A father and son of one name at one address look the same: a person decides, it is not dropped.
+    assert decision(JANE, work) is Decision.REVIEW
+    assert decision(
+        JANE, Person.from_raw("Jane", "Smith", phones=["512-555-0400"], emails=["jane.smith@gmail.com"])
+    ) is (Decision.MERGE)
     senior = Person.from_raw("Robert", "Hale", phones=["512-555-0301"], **HOME)
     junior = Person.from_raw("Robert", "Hale Jr", phones=["512-555-0302"], **HOME)
     assert decision(senior, junior) is Decision.REVIEW  # "Jr" on one record only: which of two, a person says

@@ -26,8 +26,8 @@ def keep_apart_or_merge(runtime: Runtime, candidate_id: int, action: str) -> int
 
 
 def test_a_new_record_is_matched_against_a_name_and_address_only_a_merged_record_had(runtime: Runtime) -> None:
-    """Kate moved: the shop knows her at the new address, and her old record (merged in) at the old one. A call from
-    the old address with a number nobody has seen matches the merged record, not the survivor's address."""
+    """Kate moved: the shop knows her at the new address, and her old record (merged in) at the old one. A form from
+    the old address with no phone or email matches the merged record; the survivor's own address says "moved"."""
     apply(
         runtime, created("cus_1", -600, person("cus_1", "Katherine", "Ward", phones=("512-555-0101",), address=ADDRESS))
     )
@@ -38,7 +38,7 @@ def test_a_new_record_is_matched_against_a_name_and_address_only_a_merged_record
     (survivor,) = live(runtime)
     assert survivor.street == ADDRESS.street  # the survivor keeps its address; the old one lives on the merged record
 
-    apply(runtime, form_lead("sub_2", -5, person("sub_2", "Kate", "Ward", phones=("737-555-0999",), address=OLD_HOME)))
+    apply(runtime, form_lead("sub_2", -5, person("sub_2", "Kate", "Ward", address=OLD_HOME)))
     assert [c.id for c in live(runtime)] == [survivor.id]
     assert len(rows(runtime, merges)) == 2
 
@@ -89,17 +89,23 @@ def test_a_pair_kept_apart_is_never_proposed_or_merged_again(runtime: Runtime) -
 
 
 def test_an_undone_merge_is_not_made_again_by_a_later_record(runtime: Runtime) -> None:
-    apply(runtime, created("cus_1", -600, person("cus_1", None, "Diaz", phones=("512-555-0500",), address=ADDRESS)))
-    apply(runtime, form_lead("sub_1", -500, person("sub_1", "Ana", "Diaz", phones=("512-555-0500",))))
+    """A person merged two Ana Diaz records, then undid it: two people. A later record with the phone of one and the
+    email of the other fits both clearly, and is queued rather than merging them again."""
+    zip_only = ev.Address(postal_code="78704")
+    apply(runtime, created("cus_1", -600, person("cus_1", "Ana", "Diaz", phones=("512-555-0500",), address=zip_only)))
+    apply(runtime, form_lead("sub_1", -500, person("sub_1", "Ana", "Diaz", emails=("ana@diaz.net",), address=zip_only)))
     (pair,) = rows(runtime, merge_candidates)
     merge_id = keep_apart_or_merge(runtime, pair.id, "merge")
     assert merge_id is not None
     with runtime.unit_of_work(runtime.settings.account_id) as ctx:
         identity_review.unmerge(ctx, merge_id, "dana")
-    apply(runtime, form_lead("sub_2", -5, person("sub_2", "Ana", "Diaz", phones=("512-555-0500",), address=ADDRESS)))
-    undone = rows(runtime, merges)
-    assert len(undone) == 1 and undone[0].undone_at is not None
+    later = person("sub_2", "Ana", "Diaz", phones=("512-555-0500",), emails=("ana@diaz.net",), address=zip_only)
+    apply(runtime, form_lead("sub_2", -5, later))
+    (undone,) = rows(runtime, merges)
+    assert undone.undone_at is not None
     assert len(live(runtime)) == 3
+    new_pairs = [p for p in rows(runtime, merge_candidates) if p.id != pair.id]
+    assert len(new_pairs) == 2 and {p.status for p in new_pairs} == {"open"}
 
 
 def test_a_marketplace_lead_with_a_masked_number_and_a_surname_initial_finds_its_owner(runtime: Runtime) -> None:

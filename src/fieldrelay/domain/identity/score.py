@@ -48,8 +48,11 @@ WEIGHTS: Mapping[str, float] = {
     "last_name:initial": 2.5,
     "last_name:different": -3.0,  # people marry; the address and phone can still carry a pair to review
     "phone:shared": 5.0,
-    # A mobile on one record, the landline or a work number on the other: a third of one person's pairs, ln(1/3).
-    "phone:different": -1.0,
+    # A mobile on one record, the landline or a work number on the other. Kept strong enough that the full name and
+    # the address with another number land in review, not a merge: a father and son of one name at one address, the
+    # son's "Jr" left off, look exactly like that (measured: -1.0 merged them and cost 0.3-0.8 points of precision on
+    # every seed of bench/identity.py; -1.5 keeps precision at 0.997-1.0 for 1.5 points of auto-merge recall).
+    "phone:different": -1.5,
     # A marketplace's masked number: it may forward many homeowners' calls, and a homeowner's own number is not on
     # the lead, so sharing one says little and lacking one nothing.
     "phone:proxy_shared": 2.5,
