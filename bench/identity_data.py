@@ -31,7 +31,7 @@ MALE = _words(
     "ethan jeremy walter christian keith roger terry austin sean gerald carl harold dylan arthur lawrence jordan "
     "jesse bryan billy bruce gabriel joe logan alan juan albert willie elijah wayne randy vincent mason roy "
     "ralph bobby russell bradley philip eugene louis travis hunter luis miguel carlos leonard maxwell theodore "
-    "dale curtis victor marcus wesley todd shane craig derek troy cody caleb isaac owen luke evan ian connor"
+    "dale curtis victor marcus wesley todd shane craig derek troy cody caleb isaac owen luke evan ian connor maximilian"
 )
 FEMALE = _words(
     "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty sandra margaret "
@@ -80,7 +80,16 @@ NICKNAMES = {
     "kathleen": ["Kathy"], "catherine": ["Cathy", "Kate"], "stephanie": ["Steph"], "victoria": ["Vicky", "Tori"],
     "abigail": ["Abby"], "samantha": ["Sam"], "isabella": ["Izzy", "Bella"], "sophia": ["Sophie"],
     "allison": ["Ally"], "jacqueline": ["Jackie"], "kimberly": ["Kim"], "pamela": ["Pam"], "cynthia": ["Cindy"],
+    "maximilian": ["Max"], "frederick": ["Fred", "Freddie"], "douglas": ["Doug"], "jeremy": ["Jerry"],
+    "leonard": ["Leo", "Len"], "russell": ["Russ"], "bradley": ["Brad"], "vincent": ["Vince"], "ronald": ["Ron"],
+    "eugene": ["Gene"], "harold": ["Hal"], "gerald": ["Gerry", "Jerry"], "philip": ["Phil"],
+    "nathan": ["Nate"], "caroline": ["Carrie"], "judith": ["Judy"], "dorothy": ["Dot"],
+    "natalie": ["Nat"], "rachel": ["Rae"], "jessica": ["Jess", "Jessie"], "christina": ["Tina", "Chrissy"],
+    "theresa": ["Tess"], "frances": ["Fran"], "vanessa": ["Nessa"], "valerie": ["Val"], "courtney": ["Court"],
 }
+# Marketplaces that hand on a lead with a masked (proxy) phone that rings through to the homeowner and a relay email
+# that forwards: the domains are made up here, the matcher must recognise them by pattern or by the lead source.
+RELAY_DOMAINS = ["messaging.yelp.com", "relay.thumbtack.com", "leads.angi.com", "reply.houzz.com"]
 # fmt: on
 STREET_WORDS = _words(
     "oak maple cedar elm pine main park lake hill washington lincoln jefferson madison jackson franklin walnut "
@@ -159,6 +168,7 @@ class _Adult:
     home: _Home
     moved_to: _Home | None = None
     nickname: str | None = None
+    work: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -181,6 +191,9 @@ class _Generator:
         self.buildings = [(rng.randint(100, 9999), rng.choice(self.streets), rng.choice(self.zips)) for _ in range(300)]
         self.used_phones: set[str] = set()
         self.used_emails: set[str] = set()
+        # A marketplace's call-tracking numbers: a few numbers forwarding many leads to the shop, so one number is on
+        # the records of many different people (a hard negative for "same phone").
+        self.tracking = [self.phone() for _ in range(8)]
 
     def surname(self) -> str:
         if self.rng.random() < 0.25:
@@ -276,8 +289,10 @@ class _Generator:
         if mobile is None and landline is None:
             landline = self.phone()  # everyone can be reached by phone: no mobile, then a home phone
         adult = _Adult(person_id, household_id, first, last, suffix, mobile, landline, emails, home)
-        if rng.random() < 0.04:
+        if rng.random() < 0.08:
             adult.moved_to = self.home()
+        if rng.random() < 0.15:
+            adult.work = self.phone()  # an office line, given on some records instead of the mobile
         options = NICKNAMES.get(first)
         if options and rng.random() < 0.6:
             adult.nickname = rng.choice(options)  # the name this person goes by, used on some records
@@ -313,7 +328,7 @@ class _Generator:
         rng = self.rng
         direction, word, suffix_index = home.street
         full, abbreviations = SUFFIXES[suffix_index]
-        parts = [str(home.number)]
+        parts = [self.house_number(home.number)]
         if direction:
             parts.append(direction if rng.random() < 0.5 else dict(DIRECTIONS)[direction])
         name = word.replace("-", " ")
@@ -327,28 +342,60 @@ class _Generator:
                 street, unit = f"{street}{',' if rng.random() < 0.3 else ''} {unit}", None
         return street, unit
 
-    def record(self, record_id: int, adult: _Adult, source: str, duplicate: bool) -> Record:
+    def house_number(self, number: int) -> str:
+        """A house number as typed: now and then a digit slips or two are swapped."""
+        text = str(number)
+        if self.rng.random() < 0.03 and len(text) >= 2:
+            i = self.rng.randrange(len(text) - 1)
+            if self.rng.random() < 0.5:
+                text = text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+            else:
+                text = text[:i] + str((int(text[i]) + self.rng.choice((1, 9))) % 10 or 1) + text[i + 1 :]
+        return text
+
+    def names(self, adult: _Adult, source: str) -> tuple[str | None, str | None]:
+        """First and last name as a channel shows them: marketplaces give "Jane S.", exports and call logs
+        "SMITH, JANE" in one box, a hurried form the two boxes swapped."""
         rng = self.rng
         first = adult.nickname if adult.nickname and rng.random() < 0.5 else adult.first
-        if rng.random() < 0.04:
+        if rng.random() < 0.05:
             first = self.typo(first)
-        first_out: str | None = self.case(first)
-        if rng.random() < 0.02:
-            first_out = None
-        last = self.typo(adult.last) if rng.random() < 0.04 else adult.last
+        last = self.typo(adult.last) if rng.random() < 0.05 else adult.last
         if adult.suffix and rng.random() < 0.5:
             last = f"{last} {adult.suffix}"
+        if rng.random() < 0.02:
+            return None, self.case(last)
+        if source == "marketplace" and rng.random() < 0.5:
+            return self.case(first), f"{last[0].upper()}."
+        if source in ("call", "fsp") and rng.random() < 0.12:
+            whole = f"{last}, {first}".upper() if rng.random() < 0.5 else f"{self.case(last)}, {self.case(first)}"
+            return (whole, None) if rng.random() < 0.7 else (None, whole)
+        if rng.random() < 0.02:
+            return self.case(last), self.case(first)
+        return self.case(first), self.case(last)
+
+    def record(self, record_id: int, adult: _Adult, source: str, duplicate: bool) -> Record:
+        rng = self.rng
+        first_out, last_out = self.names(adult, source)
         home = adult.moved_to if duplicate and adult.moved_to else adult.home
 
         phones: list[str] = []
         # Home-services channels nearly always carry a phone: booking forms require one, marketplace leads pass it
-        # on, a call shows caller ID. The mobile is left out when the landline is given instead, or by a slip.
-        if adult.mobile and rng.random() < 0.92:
+        # on (often masked), a call shows caller ID. The mobile is left out when the landline is given instead.
+        proxied = source == "marketplace" and rng.random() < 0.5
+        if proxied:
+            phones.append(rng.choice(self.tracking) if rng.random() < 0.3 else self.phone())
+        elif adult.work and rng.random() < 0.3:
+            phones.append(adult.work)
+        elif adult.mobile and rng.random() < 0.92:
             phones.append(adult.mobile)
-        if adult.landline and rng.random() < (0.7 if source == "call" else 0.35):
+        if not proxied and adult.landline and rng.random() < (0.7 if source == "call" else 0.35):
             phones.append(adult.landline)
         want_email = {"form": 0.95, "marketplace": 0.8, "fsp": 0.7, "call": 0.15}[source]
         emails = [rng.choice(adult.emails)] if adult.emails and rng.random() < want_email else []
+        if source == "marketplace" and rng.random() < 0.5:
+            token = "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(12))
+            emails = [f"{token}@{rng.choice(RELAY_DOMAINS)}"]
         if not phones and not emails:  # a lead nobody can contact is no lead: each record has a phone or email
             phones.append(adult.mobile or adult.landline or "")
 
@@ -367,7 +414,7 @@ class _Generator:
             adult.household_id,
             source,
             first_out,
-            self.case(last),
+            last_out,
             tuple(self.render_phone(p) for p in phones),
             tuple(self.case(e) if rng.random() < 0.1 else e for e in emails),
             street,

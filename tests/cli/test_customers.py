@@ -3,6 +3,8 @@ a CSR may not merge."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -53,6 +55,22 @@ def test_review_merge_list_and_unmerge_from_the_terminal(runtime: Runtime, db_ur
     assert apart.exit_code == 0
     assert rows(runtime, merge_candidates)[0].status == "distinct"
     assert signed(runtime, "keep_apart") == [(OPERATOR, "owner", "cli", pair)]
+
+    # Each decision is a labelled pair for calibration: the merge "same", its undo and the keep-apart "different".
+    exported = cli.invoke(app, ["customers", "pairs", "--csv", *base])
+    assert exported.exit_code == 0, exported.output
+    labelled = list(csv.DictReader(io.StringIO(exported.output)))
+    assert [(p["kind"], p["label"], p["decided_by"]) for p in labelled] == [
+        ("person_merge", "same", "person:dana"),
+        ("undo", "different", "dana"),
+        ("keep_apart", "different", OPERATOR),
+    ]
+    assert {frozenset((p["customer_id"], p["other_id"])) for p in labelled} == {
+        frozenset((merge.survivor_id, merge.merged_id))
+    }
+    assert "phone:shared" in labelled[0]["evidence"] and "Doe" not in exported.output  # outcomes, no personal data
+    shown = cli.invoke(app, ["customers", "pairs", *base])
+    assert shown.exit_code == 0 and "Labelled pairs (3" in shown.output
 
 
 def test_a_csr_may_not_merge_and_the_owner_may(runtime: Runtime, db_url: str, tmp_path: Path) -> None:

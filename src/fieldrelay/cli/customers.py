@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -169,3 +171,34 @@ def list_merges(
             str(m["id"]), m["survivor_id"], m["merged_id"], score, m["decided_by"], m["merged_at"] or "", undone
         )
     console.print(table)
+
+
+@customers_app.command("pairs")
+def labelled_pairs(
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output, for calibration")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Every merge, undo and keep-apart as a labelled pair (same / different) with the matcher's evidence."""
+    runtime = open_runtime(db, config, migrate=False)
+    with runtime.engine.connect() as conn:
+        items = identity_queries.labelled_pairs(conn, runtime.settings.account_id)
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=PAIR_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(items)
+        return
+    if not items:
+        console.print("No decided pairs yet.")
+        return
+    table = Table(title=f"Labelled pairs ({len(items)}; --csv for every column)")
+    for column in ("kind", "label", "records", "score", "by", "when"):
+        table.add_column(column)
+    for item in items:
+        score = f"{item['score']:.3f}" if item["score"] is not None else ""
+        records = f"{item['customer_id'][:8]} {item['other_id'][:8]}"
+        table.add_row(item["kind"], item["label"], records, score, item["decided_by"] or "", item["decided_at"] or "")
+    console.print(table)
+
+
+PAIR_COLUMNS = ("kind", "label", "customer_id", "other_id", "score", "decided_by", "decided_at", "evidence")

@@ -119,6 +119,7 @@ class IdentityRecord:
     city: str | None
     state: str | None
     postal_code: str | None
+    lead_source: str | None = None  # a marketplace's phones are masked numbers (domain/identity/channels.py)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 import jellyfish
 
 from fieldrelay.domain.contact import normalize_email, normalize_phone
+from fieldrelay.domain.identity.channels import is_marketplace, is_relay_email
 from fieldrelay.domain.identity.keys import (
     compact_street,
     family_name,
     fold,
     given_initials,
     given_name,
+    name_forms,
+    name_order,
     parse_street,
     postal_key,
 )
@@ -43,6 +46,8 @@ class Person:
     date_of_birth: str | None = None
     identifiers: Mapping[str, str] = field(default_factory=dict, hash=False)
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # Phones of ``phones`` a marketplace masks (channels.py): weak evidence either way.
+    proxy_phones: frozenset[str] = frozenset()
 
     @classmethod
     def from_raw(
@@ -58,11 +63,28 @@ class Person:
         state: str | None = None,
         postal_code: str | None = None,
         date_of_birth: str | None = None,
+        lead_source: str | None = None,
     ) -> Person:
-        """A person from raw input: phones in any format to E.164 and emails lower case; invalid ones dropped."""
+        """A person from raw input: phones in any format to E.164 and emails lower case; invalid ones dropped.
+
+        ``lead_source``: where the record came from; a marketplace's phones are taken as masked (proxy) numbers.
+        """
         e164 = tuple(dict.fromkeys(p for p in map(normalize_phone, phones) if p))
         mails = tuple(dict.fromkeys(e for e in map(normalize_email, emails) if e))
-        return cls(first_name, last_name, e164, mails, street, unit, city, state, postal_code, date_of_birth)
+        proxies = frozenset(e164) if is_marketplace(lead_source) else frozenset()
+        return cls(
+            first_name,
+            last_name,
+            e164,
+            mails,
+            street,
+            unit,
+            city,
+            state,
+            postal_code,
+            date_of_birth,
+            proxy_phones=proxies,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +95,10 @@ class Features:
     given_full: str  # every token of the first-name field run together ("tali ah" -> "taliah")
     family: str
     suffix: str
-    phones: frozenset[str]
-    emails: frozenset[str]
+    phones: frozenset[str]  # the person's own numbers (proxies apart)
+    emails: frozenset[str]  # the person's own addresses (relays apart)
+    proxy_phones: frozenset[str]
+    relay_emails: frozenset[str]
     number: str
     street: str
     street_compact: str
@@ -88,16 +112,23 @@ class Features:
 
 def features(person: Person) -> Features:
     """The normal forms of a record: names folded, street parsed, ZIP5, date of birth as digits."""
-    family, suffix = family_name(person.last_name)
+    first, last = name_order(person.first_name, person.last_name)
+    family, suffix = family_name(last)
+    given_full, given_suffix = family_name(first)
+    suffix = suffix or given_suffix  # "Mendez Jr" typed into the first-name box of a form filled the other way round
     number, street, unit = parse_street(person.street, person.unit)
     dob = "".join(ch for ch in person.date_of_birth or "" if ch.isdigit())
+    emails = frozenset(e.lower() for e in person.emails)
+    relays = frozenset(e for e in emails if is_relay_email(e))
     return Features(
-        given=given_name(person.first_name),
-        given_full=family_name(person.first_name)[0],
+        given=given_name(first),
+        given_full=given_full,
         family=family,
         suffix=suffix,
-        phones=frozenset(person.phones),
-        emails=frozenset(e.lower() for e in person.emails),
+        phones=frozenset(person.phones) - person.proxy_phones,
+        emails=emails - relays,
+        proxy_phones=frozenset(person.proxy_phones),
+        relay_emails=relays,
         number=number,
         street=street,
         street_compact=compact_street(street),
@@ -112,7 +143,7 @@ def features(person: Person) -> Features:
 
 # What two records sharing a key say, by the key's kind (its prefix, see keys_of): a phone, an email or an
 # identifier names one person; an address with its unit one household; the looser keys a neighbourhood at most.
-_KEY_STRENGTH = {"p": 8, "e": 8, "i": 8, "a": 4, "s": 3, "u": 2, "h": 2, "d": 2}
+_KEY_STRENGTH = {"p": 8, "e": 8, "i": 8, "a": 4, "s": 3, "u": 2, "h": 2, "d": 2, "t": 2, "l": 2}
 
 
 def key_strength(key: str) -> int:
@@ -122,9 +153,13 @@ def key_strength(key: str) -> int:
 
 def keys_of(f: Features) -> frozenset[str]:
     """``match_keys`` on precomputed features."""
-    keys = {f"p:{p}" for p in f.phones} | {f"e:{e}" for e in f.emails}
     places = [p for p in (f.postal, f.city and f"c{f.city}") if p]
-    soundex = jellyfish.soundex(f.family) if f.family else ""
+    soundex = jellyfish.soundex(f.family) if len(f.family) > 1 else ""
+    # Proxies and relays are indexed too (a lead source can take a real number for a masked one); a tracking number
+    # shared by hundreds of leads passes the posting cap and is skipped, and scoring weighs a shared proxy weakly.
+    keys = {f"p:{p}" for p in f.phones | f.proxy_phones} | {f"e:{e}" for e in f.emails | f.relay_emails}
+    # The mailbox name at another provider ("jane.smith" at gmail and at yahoo), when it is long enough to mean one.
+    keys.update(f"l:{local}" for local in (e.split("@", 1)[0] for e in f.emails) if len(local) >= 6)
     if f.number and f.street:
         keys.add(f"s:{f.number}|{f.street}|{f.unit}")  # for records with neither ZIP nor city
     for place in places:
@@ -136,8 +171,19 @@ def keys_of(f: Features) -> frozenset[str]:
         if f.number:
             # Tolerates a street and a surname misspelt at once: house number, unit and place.
             keys.add(f"u:{f.number}|{f.unit}|{place}")
+        if f.street and soundex:
+            # Tolerates a house number mistyped: street, unit, place and the sound of the surname.
+            keys.add(f"t:{f.street_compact}|{f.unit}|{place}|{soundex}")
+        if f.family and f.given:
+            # First name and the surname's initial in a place: "Jane S." as a marketplace shows a lead.
+            keys.update(f"g:{form}|{f.family[0]}|{place}" for form in name_forms(f.given))
         if soundex and f.given:
             keys.update(f"n:{initial}{soundex}|{place}" for initial in given_initials(f.given))
+            # The sounds of first and last name in either order: "SMITH JANE" typed into the two boxes.
+            keys.update(
+                "m:" + "|".join(sorted((jellyfish.soundex(form), soundex))) + f"|{place}"
+                for form in name_forms(f.given)
+            )
         if len(f.family) >= 3 and f.given:
             # Soundex changes when a consonant is dropped or doubled ("cames" C520, "camens" C552); the surname's first
             # three letters do not, so a slip after them still finds the record (a second pass, as in multi-pass

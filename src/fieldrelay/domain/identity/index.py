@@ -60,6 +60,16 @@ class Matcher(Generic[K]):
         for key in keys_of(f):
             self._index.setdefault(key, set()).add(id)
 
+    def fold(self, id: K, into: K) -> None:
+        """One person known under two ids: ``id``'s records are ``into``'s from now on."""
+        for f in self._records.pop(id, []):
+            self._records.setdefault(into, []).append(f)
+            for key in keys_of(f):
+                posting = self._index[key]
+                posting.discard(id)
+                posting.add(into)
+        self._rank.pop(id, None)
+
     def candidates(self, person: Person) -> list[Candidate[K]]:
         """Known people sharing a key with ``person``, scored and decided, best first (DISTINCT ones included)."""
         f = features(person)
@@ -74,18 +84,28 @@ class Matcher(Generic[K]):
             found.append(Candidate(id, best, decide(best, merge_at=self.merge_at, review_at=self.review_at)))
         found.sort(key=lambda c: -c.score.total)
         merges = [c for c in found if c.decision is Decision.MERGE]
+        if not merges:
+            return found
         # An identifier that agrees with the best candidate names it: a rival that only fits the name and address is
         # none (the household rule yields to an identifier in the same way). Rivals that agree on one too still count.
-        rivals = [c for c in merges[1:] if c.score.identified or not merges[0].score.identified]
+        # A rival is any candidate worth a person's look, not only another merge: "George Anton" at the address of
+        # George Anton and George Anton Jr fits the father by name and the son by the phone, so a person decides.
+        rivals = [
+            c
+            for c in found[1:]
+            if c.decision is not Decision.DISTINCT and (c.score.identified or not merges[0].score.identified)
+        ]
         if any(self._household(merges[0].id, other.id) for other in rivals):
             # "Pat Hunt" at an address where Patrick and Patricia Hunt live: fits both, so a person decides.
             found = [c._replace(decision=Decision.REVIEW) if c.decision is Decision.MERGE else c for c in found]
         return found
 
     def _household(self, x: K, y: K) -> bool:
-        """True when two known people are told apart by the household rule (two adults of one household)."""
-        return any(
-            score_features(f, g, self.typed_identifiers).rule == "household"
-            for f in self._records[x]
-            for g in self._records[y]
-        )
+        """True when two known people are told apart as two adults of one household: by the household rule, or as
+        father and son ("Jr" on one record, none or "Sr" on the other)."""
+        for f in self._records[x]:
+            for g in self._records[y]:
+                rule = score_features(f, g, self.typed_identifiers).rule
+                if rule == "household" or (rule == "unconfirmed" and f.suffix != g.suffix):
+                    return True
+        return False

@@ -9,6 +9,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from nicknames import NickNamer
+
 
 def _words(text: str) -> list[str]:
     return text.split()
@@ -16,10 +18,11 @@ def _words(text: str) -> list[str]:
 
 # --- names -------------------------------------------------------------------------------------------------------
 
-# Why a built-in table and not a library: the one maintained dataset on PyPI (``nicknames``, ~2,700 name pairs) relates
+# Why a table of our own beside the library: the maintained dataset on PyPI (``nicknames``, ~2,700 name pairs) relates
 # names many-to-many across genders ("chris" for christopher, christina and crystal; "al" for albert, alyssa and
 # jalen). A matcher that merges on such a relation turns spouses into one person, which is the error this module must
-# not make. So: a short, directed table, formal name -> the nicknames that mean it, of the common US names. Two
+# not make. So: a short, directed table, formal name -> the nicknames that mean it, of the common US names, and from the
+# dataset only the direction nickname -> formal name (``dataset_formals``), never two names through a third. Two
 # different formal names are never made compatible by it (christopher vs christina stays "different"); a nickname is
 # compatible with each formal name it abbreviates, and two nicknames of one formal name with each other (bob, rob).
 _NICKNAMES: dict[str, tuple[str, ...]] = {
@@ -141,6 +144,17 @@ _SIMILAR_DISTINCT_NAMES = frozenset(
         "anne anna annie chris kris christian christina christine"
     )
 )
+# The maintained ``nicknames`` dataset, read in one direction only: a nickname and a formal name it stands for ("max"
+# for maximilian or maxwell). Its nickname-to-nickname and many-to-many relations are not used (see above).
+_DATASET = NickNamer()
+
+
+@lru_cache(maxsize=65536)
+def dataset_formals(name: str) -> frozenset[str]:
+    """The formal names ``name`` is a nickname of in the ``nicknames`` dataset."""
+    return frozenset(_DATASET.canonicals_of(name)) if len(name) > 1 else frozenset()
+
+
 KNOWN_GIVEN_NAMES = frozenset(_NICKNAMES) | frozenset(_FORMALS_OF) | _SIMILAR_DISTINCT_NAMES
 _STANDALONE = frozenset(_NICKNAMES) | _SIMILAR_DISTINCT_NAMES
 
@@ -173,6 +187,26 @@ def family_name(raw: str | None) -> tuple[str, str]:
     return "".join(tokens), suffix
 
 
+def name_order(first: str | None, last: str | None) -> tuple[str | None, str | None]:
+    """(first, last) as the person's given and family name, whatever box the name arrived in.
+
+    "SMITH, JANE" in one box (an export, a call log) is "last, first"; "Jane Smith" in the first-name box alone is
+    "first last". A comma followed only by a suffix ("Smith, Jr") stays a surname.
+    """
+    if first and last and first.strip() and last.strip():
+        return first, last
+    whole = (first or "").strip() or (last or "").strip()
+    if "," in whole:
+        family, _, given = whole.partition(",")
+        if family.strip() and given.strip() and fold(given).split()[0] not in NAME_SUFFIXES:
+            return given.strip(), family.strip()
+        return None, whole.replace(",", " ")
+    tokens = whole.split()
+    if (first or "").strip() and len(tokens) >= 2 and fold(tokens[-1]) not in NAME_SUFFIXES:
+        return " ".join(tokens[:-1]), tokens[-1]
+    return first, last
+
+
 def name_forms(given: str) -> frozenset[str]:
     """The name itself and the formal names it is a nickname of."""
     return _FORMALS_OF.get(given, frozenset()) | {given} if given else frozenset()
@@ -186,7 +220,7 @@ def nickname_compatible(a: str, b: str) -> bool:
     """
     if a == b or not a or not b:
         return False
-    if a in _FORMALS_OF.get(b, ()) or b in _FORMALS_OF.get(a, ()):
+    if a in _FORMALS_OF.get(b, ()) or b in _FORMALS_OF.get(a, ()) or a in dataset_formals(b) or b in dataset_formals(a):
         return True
     # Two nicknames: only of exactly the same formal names (bob, rob), so "pat" (patrick or patricia) and "trish"
     # (patricia) stay apart: a couple named Patrick and Patricia is common enough.

@@ -3,14 +3,16 @@
 One record at a time: ``match_keys`` gives the blocking keys (E.164 phone, email, standardised address with unit,
 name keys) under which a record is indexed; a lookup of the incoming record's keys returns a few candidates;
 ``score`` weighs the evidence of each pair field by field; ``decide`` turns the score into MERGE (automatic), REVIEW
-(a person looks) or DISTINCT. ``Matcher`` is the in-memory index the bench and the tests use; the service keeps the
-same keys in a table and scores the candidates it loads with the same ``score_features`` and ``decide``.
+(a person looks) or DISTINCT. ``rank`` scores a record against known people (each with every record merged into it)
+and settles the rules between candidates; ``Matcher`` is the in-memory index the bench and the tests use; the service
+keeps the same keys in a table and ranks the people it loads with the same ``rank``.
 
 This module is the entry point and re-exports the public names of:
-- ``identity_features.py``: ``Person``, its normal forms (``Features``, ``features``) and blocking keys;
-- ``identity_score.py``: the log-odds weights, the rules below, ``score`` and ``decide``;
-- ``identity_index.py``: ``Matcher``;
-- ``identity_keys.py`` (not re-exported): names, nicknames, streets and postal codes in normal form.
+- ``features.py``: ``Person``, its normal forms (``Features``, ``features``) and blocking keys;
+- ``score.py``: the log-odds weights, the rules below, ``score`` and ``decide``;
+- ``index.py``: ``rank``, ``apart`` and ``Matcher``;
+- ``keys.py`` (not re-exported): names, name order, nicknames, streets and postal codes in normal form;
+- ``channels.py`` (not re-exported): marketplace masked phones and relay emails, weak evidence either way.
 
 Two rules overrule the sum of weights:
 - household: two adults at one address, or sharing a landline or a family email, are two people. When the first
@@ -20,14 +22,16 @@ Two rules overrule the sum of weights:
 - unconfirmed: with no first name on one side (or only an initial), nothing says which adult of the household this
   is, so the score is capped below the merge threshold: a person reviews it. The same applies when one record says
   "Jr" and the other says nothing; "Jr" against "Sr" is the household rule.
-``Matcher`` adds one: a record that would merge with two adults of one household ("Pat Hunt" where Patrick and
-Patricia live) goes to review, unless an identifier agrees with the best of them and not with the other.
+``rank`` adds two: a record that would merge with one adult of a household while another adult of it is also a
+candidate ("Pat Hunt" where Patrick and Patricia live; "Robert Hale" on the son's phone at the father's address) goes
+to review, unless an identifier agrees with the best of them and not with the other; and clear matches a person kept
+apart (or whose merge a person undid) go to review. Other clear matches are one person known twice: merged.
 """
 
 from __future__ import annotations
 
 from fieldrelay.domain.identity.features import Features, Person, features, key_strength, keys_of, match_keys
-from fieldrelay.domain.identity.index import MAX_POSTINGS, Candidate, Matcher
+from fieldrelay.domain.identity.index import MAX_POSTINGS, Candidate, Matcher, apart, rank
 from fieldrelay.domain.identity.score import (
     HOUSEHOLD_CAP,
     MERGE_THRESHOLD,
@@ -58,11 +62,13 @@ __all__ = [
     "MatchScore",
     "Matcher",
     "Person",
+    "apart",
     "decide",
     "features",
     "key_strength",
     "keys_of",
     "match_keys",
+    "rank",
     "score",
     "score_features",
 ]

@@ -142,6 +142,14 @@ class IdentityStore(Protocol):
         """The customers' names, contact points and addresses."""
         ...
 
+    def variants_of(self, customer_ids: Collection[str]) -> dict[str, list[IdentityRecord]]:
+        """Per live customer, the records merged into it (directly or through another merge), as they arrived."""
+        ...
+
+    def kept_apart(self, customer_ids: Collection[str]) -> set[frozenset[str]]:
+        """Pairs of these customers a person said are two people: kept apart in review, or a merge undone."""
+        ...
+
     def add_merge_candidate(
         self, customer_id: str, other_id: str, score: float, rule: str | None, evidence: Sequence[Mapping[str, object]]
     ) -> bool:

@@ -1,23 +1,25 @@
 """Identity resolution on intake: is a new customer record someone the shop already knows?
 
 A record that arrives with a vendor id nobody holds is first written as a customer of its own and indexed under its
-match keys (domain/identity/match.py). The customers sharing a key are scored against it: one clear match above the
-merge threshold is merged automatically (undoably, with an audit row: storage/identity/merges.py); uncertain pairs go
-to the review queue for a person; the rest are different people — two adults of one household among them.
+match keys (domain/identity/match.py). The customers sharing a key are scored against it as whole people (every record
+merged into each): clear matches above the merge threshold are merged automatically, all into the best of them
+(undoably, with an audit row: storage/identity/merges.py); uncertain pairs, and clear ones a household or a person's
+earlier decision keeps apart, go to the review queue; the rest are different people.
 """
 
 from __future__ import annotations
 
+from fieldrelay.domain.identity.channels import is_marketplace
 from fieldrelay.domain.identity.match import (
+    Candidate,
     Decision,
     Features,
     MatchScore,
     Person,
-    decide,
     features,
     key_strength,
     keys_of,
-    score_features,
+    rank,
 )
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.records import IdentityRecord
@@ -34,18 +36,20 @@ MAX_SCORED = 10
 MAX_SHARED_BY = 100
 
 
-def person_of(record: IdentityRecord) -> Person:
-    """The matcher's view of a stored customer."""
+def person_of(record: IdentityRecord, phones: tuple[str, ...] = (), emails: tuple[str, ...] = ()) -> Person:
+    """The matcher's view of a stored customer; ``phones``/``emails``: the whole person's, when more than its own."""
+    phones, emails = phones or record.phones, emails or record.emails
     return Person(
         first_name=record.first_name,
         last_name=record.last_name,
-        phones=record.phones,
-        emails=record.emails,
+        phones=phones,
+        emails=emails,
         street=record.street,
         unit=record.unit,
         city=record.city,
         state=record.state,
         postal_code=record.postal_code,
+        proxy_phones=frozenset(phones) if is_marketplace(record.lead_source) else frozenset(),
     )
 
 
@@ -79,36 +83,61 @@ def strongest(shared: dict[str, list[str]], limit: int) -> list[str]:
     return sorted(strength, key=lambda cid: -strength[cid])[:limit]
 
 
+def whole_people(ctx: HandlerContext, customer_ids: list[str]) -> list[tuple[str, list[Features]]]:
+    """Each customer as everything known of the person: its own record and every record merged into it, each with
+    all the person's phones and emails (they moved to the survivor), oldest customer first."""
+    variants = ctx.store.variants_of(customer_ids)
+    people = []
+    for record in ctx.store.identities_of(customer_ids):
+        known = [record, *variants.get(record.id, ())]
+        phones = tuple(dict.fromkeys(p for r in known for p in r.phones))
+        emails = tuple(dict.fromkeys(e for r in known for e in r.emails))
+        people.append((record.id, [features(person_of(r, phones, emails)) for r in known]))
+    return people
+
+
 def place(ctx: HandlerContext, new: IdentityRecord, source: str) -> str:
-    """Index a just-created customer and merge it into the one it clearly is; return the id to use from now on."""
+    """Index a just-created customer and merge it into the one it clearly is; return the id to use from now on.
+
+    Two or more clear matches that are one person (no household between them, nobody kept them apart) are merged
+    into the best of them along with the new record; otherwise the uncertain pairs go to the review queue.
+    """
     store = ctx.store
     new_id = new.id
     mine = index(ctx, new_id, new)
     settings = ctx.settings.identity
-    scored: list[tuple[str, MatchScore, Decision]] = []
     shared = store.customers_by_keys(keys_of(mine), MAX_SHARED_BY)
     shared.pop(new_id, None)
-    for record in store.identities_of(strongest(shared, MAX_SCORED)):
-        match = score_features(mine, features(person_of(record)))
-        decision = decide(match, merge_at=settings.merge_at, review_at=settings.review_at)
-        if decision is not Decision.DISTINCT:
-            scored.append((record.id, match, decision))
-    scored.sort(key=lambda item: -item[1].total)
-    merges = [item for item in scored if item[2] is Decision.MERGE]
-    if len(merges) == 1:
-        survivor_id, match, _ = merges[0]
-        store.merge_customers(survivor_id, new_id, AUTO, match.total, evidence_of(match))
-        store.add_activity(
-            survivor_id,
-            ctx.now,
-            "customer.merged",
-            f"A new {source} record was recognised as this customer and merged automatically "
-            f"(score {match.total:.3f}: {explain(match)})",
-            "fieldrelay",
-            True,
-        )
-        return survivor_id
-    # Two clear matches (two adults of one household both fit "Pat Hunt"), or only uncertain ones: a person decides.
-    for other_id, match, _ in scored[:MAX_REVIEW_PAIRS]:
-        store.add_merge_candidate(new_id, other_id, match.total, match.rule, evidence_of(match))
+    candidate_ids = strongest(shared, MAX_SCORED)
+    found = rank(
+        mine,
+        whole_people(ctx, candidate_ids),
+        merge_at=settings.merge_at,
+        review_at=settings.review_at,
+        kept_apart=store.kept_apart(candidate_ids),
+    )
+    merges = [c for c in found if c.decision is Decision.MERGE]
+    if merges:
+        survivor = merges[0]
+        _merge(ctx, survivor.id, new_id, survivor, f"A new {source} record was recognised as this customer")
+        for other in merges[1:]:
+            _merge(ctx, survivor.id, other.id, other, "Another record of this customer matched the same new record")
+        return survivor.id
+    # Only uncertain matches, or clear ones that a household or a person's decision keeps apart: a person decides.
+    for candidate in [c for c in found if c.decision is not Decision.DISTINCT][:MAX_REVIEW_PAIRS]:
+        match = candidate.score
+        store.add_merge_candidate(new_id, candidate.id, match.total, match.rule, evidence_of(match))
     return new_id
+
+
+def _merge(ctx: HandlerContext, survivor_id: str, merged_id: str, found: Candidate[str], what: str) -> None:
+    match = found.score
+    ctx.store.merge_customers(survivor_id, merged_id, AUTO, match.total, evidence_of(match))
+    ctx.store.add_activity(
+        survivor_id,
+        ctx.now,
+        "customer.merged",
+        f"{what} and merged automatically (score {match.total:.3f}: {explain(match)})",
+        "fieldrelay",
+        True,
+    )

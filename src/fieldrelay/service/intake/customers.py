@@ -52,7 +52,10 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         filled = enrich.record_and_enrich(
             ctx, customer_id, occurred_at, _said(details, snapshot, source), (written, unique_phones)
         )
-        return identity.place(ctx, _identity(written, filled, unique_phones, emails), source)
+        placed = identity.place(ctx, _identity(written, filled, unique_phones, emails), source)
+        if placed != customer_id:
+            refresh_stage(ctx, placed)  # another record of the person may have been merged in with its jobs
+        return placed
 
     customer_id = record.id
     changes: dict[str, object] = {}
@@ -121,6 +124,7 @@ def _identity(
         city=part("city", written.city),
         state=part("state", written.state),
         postal_code=written.postal_code,
+        lead_source=written.lead_source,
     )
 
 

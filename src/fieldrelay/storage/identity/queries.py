@@ -59,3 +59,41 @@ def list_merges(
         }
         for r in rows
     ]
+
+
+def labelled_pairs(conn: Connection, account_id: str) -> list[dict[str, Any]]:
+    """Every decision on a pair of records, as a labelled pair for calibrating the matcher, oldest first.
+
+    A merge (automatic or by a person) says "same"; its undo and a person's "keep apart" say "different". A merge
+    later undone gives both rows: the undo is the later word. Evidence is the per-field outcome the matcher saw.
+    """
+    g, m = merges.c, merge_candidates.c
+    out: list[dict[str, Any]] = []
+    for r in conn.execute(select(merges).where(g.account_id == account_id)).all():
+        how = "auto_merge" if r.decided_by == "auto" else "person_merge"
+        out.append(_pair(how, "same", r.merged_id, r.survivor_id, r.score, r.decided_by, r.merged_at, r.evidence))
+        if r.undone_at is not None:
+            out.append(
+                _pair("undo", "different", r.merged_id, r.survivor_id, r.score, r.undone_by, r.undone_at, r.evidence)
+            )
+    kept = select(merge_candidates).where(m.account_id == account_id, m.status == "distinct")
+    for r in conn.execute(kept).all():
+        out.append(
+            _pair("keep_apart", "different", r.customer_id, r.other_id, r.score, r.decided_by, r.decided_at, r.evidence)
+        )
+    return sorted(out, key=lambda row: (row["decided_at"] or "", row["kind"]))
+
+
+def _pair(
+    kind: str, label: str, record: str, other: str, score: float | None, by: str | None, at: Any, evidence: Any
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "label": label,
+        "customer_id": record,
+        "other_id": other,
+        "score": score,
+        "decided_by": by,
+        "decided_at": iso(at),
+        "evidence": ";".join(f"{e['field']}:{e['outcome']}" for e in evidence or []),
+    }

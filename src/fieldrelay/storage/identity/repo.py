@@ -5,15 +5,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import CompoundSelect, Connection, Select, String, bindparam, func, select, union_all, update
 
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.records import CandidateRecord, IdentityRecord, StoredField
 from fieldrelay.storage import prepared
 from fieldrelay.storage.identity import merges
 from fieldrelay.storage.prepared import insert_ignore
-from fieldrelay.storage.tables import customer_emails, customer_phones, customers, identity_keys, merge_candidates
+from fieldrelay.storage.tables import (
+    customer_emails,
+    customer_phones,
+    customers,
+    identity_keys,
+    merge_candidates,
+)
+from fieldrelay.storage.tables import merges as merge_rows
 
 _k, _c = identity_keys.c, customers.c
 _BY_KEYS = (
@@ -26,17 +35,51 @@ _BY_KEYS = (
     )
     .order_by(_k.id)
 )
-_KEY_COUNTS = (
-    select(_k.key, func.count())
-    .where(_k.account_id == bindparam("b_account"), _k.key.in_(bindparam("b_keys", expanding=True)))
-    .group_by(_k.key)
-)
 _p, _e = customer_phones.c, customer_emails.c
+_IDENTITY_COLUMNS = (
+    _c.id,
+    _c.first_name,
+    _c.last_name,
+    _c.street,
+    _c.unit,
+    _c.city,
+    _c.state,
+    _c.postal_code,
+    _c.lead_source,
+    _c.merged_into,
+)
 _CUSTOMERS_OF_MANY = (
-    select(_c.id, _c.first_name, _c.last_name, _c.street, _c.unit, _c.city, _c.state, _c.postal_code)
+    select(*_IDENTITY_COLUMNS)
     .where(_c.account_id == bindparam("b_account"), _c.id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_c.created_at, _c.id)
 )
+_m, _g = merge_candidates.c, merge_rows.c
+# Through the merges table (indexed by survivor), not customers.merged_into (no index): bounded by the merges read.
+_MERGED_INTO = (
+    select(*_IDENTITY_COLUMNS[:-1], _g.survivor_id.label("merged_into"))
+    .join(merge_rows, _g.merged_id == _c.id)
+    .where(
+        _g.account_id == bindparam("b_account"),
+        _g.survivor_id.in_(bindparam("b_ids", expanding=True)),
+        _g.undone_at.is_(None),
+        _c.account_id == bindparam("b_account"),
+    )
+    .order_by(_c.created_at, _c.id)
+)
+_KEPT_APART = select(_m.customer_id, _m.other_id).where(
+    _m.account_id == bindparam("b_account"),
+    _m.status == "distinct",
+    _m.customer_id.in_(bindparam("b_ids", expanding=True)),
+    _m.other_id.in_(bindparam("b_ids", expanding=True)),
+)
+_UNDONE = select(_g.survivor_id, _g.merged_id).where(
+    _g.account_id == bindparam("b_account"),
+    _g.undone_at.is_not(None),
+    _g.survivor_id.in_(bindparam("b_ids", expanding=True)),
+    _g.merged_id.in_(bindparam("b_ids", expanding=True)),
+)
+# Merges of merges are followed this deep: a person merged more often than this is read with the first levels.
+_MAX_MERGE_DEPTH = 8
 _PHONES_OF_MANY = (
     select(_p.customer_id, _p.e164)
     .where(_p.account_id == bindparam("b_account"), _p.customer_id.in_(bindparam("b_ids", expanding=True)))
@@ -48,6 +91,32 @@ _EMAILS_OF_MANY = (
     .order_by(_e.id)
 )
 _MAX_KEY = 200
+
+
+@lru_cache(maxsize=64)
+def _capped_counts(keys: int, cap: int) -> CompoundSelect[Any]:
+    """Per key, how many customers hold it, counted no further than ``cap + 1``: one bounded index range per key.
+
+    A ``GROUP BY`` count over ``key IN (...)`` reads every posting of every key (a parallel sequential scan on
+    PostgreSQL once a name key is shared by thousands); ``LIMIT`` inside each branch stops at the cap on both databases.
+    """
+    branches = []
+    for i in range(keys):
+        held = (
+            select(_k.id)
+            .where(_k.account_id == bindparam("b_account"), _k.key == bindparam(f"b_key{i}"))
+            .limit(cap + 1)
+            .subquery(f"held{i}")
+        )
+        branches.append(select(bindparam(f"b_name{i}", type_=String).label("key"), func.count()).select_from(held))
+    return union_all(*branches)
+
+
+def _count_params(account: str, stored: Mapping[str, str]) -> dict[str, str]:
+    params = {"b_account": account}
+    for i, key in enumerate(sorted(stored)):
+        params[f"b_key{i}"] = params[f"b_name{i}"] = key
+    return params
 
 
 def stored_key(key: str) -> str:
@@ -73,8 +142,9 @@ class SqlIdentity:
         if not keys:
             return {}
         stored = {stored_key(k): k for k in keys}
-        # Count first (an index-only scan), so an over-shared key's postings are never read into memory.
-        counts = self._conn.execute(_KEY_COUNTS, {"b_account": self._account, "b_keys": sorted(stored)})
+        # Count first, each key's count stopping at max_postings + 1 (an index range scan of at most that many
+        # entries), so the work per record is bounded however many customers share a name key.
+        counts = self._conn.execute(_capped_counts(len(stored), max_postings), _count_params(self._account, stored))
         usable = sorted(key for key, count in counts if count <= max_postings)
         found: dict[str, list[str]] = {}
         if usable:
@@ -99,14 +169,48 @@ class SqlIdentity:
         """Customers' names, contact points and addresses, in three queries whatever their number."""
         if not customer_ids:
             return []
+        return self._identities(_CUSTOMERS_OF_MANY, sorted(set(customer_ids)))[0]
+
+    def variants_of(self, customer_ids: Collection[str]) -> dict[str, list[IdentityRecord]]:
+        """Per live customer, the records merged into it (directly or through another merge), oldest first.
+
+        Their phones and emails moved to the survivor with the merge; their names and addresses stay on them.
+        """
+        survivor_of = {cid: cid for cid in customer_ids}
+        found: dict[str, list[IdentityRecord]] = {}
+        level = sorted(survivor_of)
+        for _ in range(_MAX_MERGE_DEPTH):
+            if not level:
+                break
+            records, merged_into = self._identities(_MERGED_INTO, level)
+            for record in records:
+                survivor_of[record.id] = survivor_of[merged_into[record.id]]
+                found.setdefault(survivor_of[record.id], []).append(record)
+            level = [record.id for record in records]
+        return found
+
+    def kept_apart(self, customer_ids: Collection[str]) -> set[frozenset[str]]:
+        """Pairs of these customers a person said are two people: kept apart in review, or a merge undone."""
+        if len(customer_ids) < 2:
+            return set()
         params = {"b_account": self._account, "b_ids": sorted(set(customer_ids))}
+        pairs = {frozenset(row) for row in self._conn.execute(_KEPT_APART, params)}
+        return pairs | {frozenset(row) for row in self._conn.execute(_UNDONE, params)}
+
+    def _identities(self, query: Select[Any], ids: list[str]) -> tuple[list[IdentityRecord], dict[str, str]]:
+        """The customers a query selects by id, with their phones and emails; and whom each was merged into."""
+        params = {"b_account": self._account, "b_ids": ids}
+        rows = self._conn.execute(query, params).all()
+        if not rows:
+            return [], {}
+        params["b_ids"] = sorted({row.id for row in rows})
         phones: dict[str, list[str]] = {}
         for row in self._conn.execute(_PHONES_OF_MANY, params):
             phones.setdefault(row.customer_id, []).append(row.e164)
         emails: dict[str, list[str]] = {}
         for row in self._conn.execute(_EMAILS_OF_MANY, params):
             emails.setdefault(row.customer_id, []).append(row.email)
-        return [
+        records = [
             IdentityRecord(
                 id=row.id,
                 first_name=row.first_name,
@@ -118,9 +222,11 @@ class SqlIdentity:
                 city=row.city,
                 state=row.state,
                 postal_code=row.postal_code,
+                lead_source=row.lead_source,
             )
-            for row in self._conn.execute(_CUSTOMERS_OF_MANY, params)
+            for row in rows
         ]
+        return records, {row.id: row.merged_into for row in rows if row.merged_into}
 
     def add_merge_candidate(
         self, customer_id: str, other_id: str, score: float, rule: str | None, evidence: Sequence[Mapping[str, object]]

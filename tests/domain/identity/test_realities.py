@@ -1,0 +1,192 @@
+"""How homeowners really arrive: "Jane S." from a marketplace, "SMITH, JANE" from an export, masked phones and relay
+emails, a work number, a move, a ZIP code alone, a mistyped house number, a nickname only a fuller table knows.
+
+Each rule has its positive case and the hard negatives it must not merge: spouses sharing the address and landline,
+father and son of one name, the same name in another town, different people behind one call-tracking number.
+"""
+
+from __future__ import annotations
+
+from fieldrelay.domain.identity.channels import is_marketplace, is_relay_email
+from fieldrelay.domain.identity.keys import name_order, nickname_compatible
+from fieldrelay.domain.identity.match import Decision, Matcher, Person, match_keys, score
+from tests.domain.identity.test_match import ROBERT, decision, variant
+
+HOME = {"street": "42 Cedar Lane", "city": "Austin", "state": "TX", "postal_code": "78704"}
+LANDLINE = "512-555-0110"
+JANE = Person.from_raw("Jane", "Smith", phones=["737-555-0101", LANDLINE], emails=["jane.smith@gmail.com"], **HOME)
+JOHN = Person.from_raw("John", "Smith", phones=["737-555-0199", LANDLINE], emails=["jsmith@yahoo.com"], **HOME)
+
+
+def lead(first: str | None, last: str | None, source: str = "Thumbtack", **details: object) -> Person:
+    """A marketplace lead: the phone a masked number, the email a relay, unless given."""
+    fields: dict[str, object] = {"phones": ["512-555-0177"], "emails": ["k2j4h5@messaging.yelp.com"]}
+    fields.update(details)
+    return Person.from_raw(first, last, lead_source=source, **fields)  # type: ignore[arg-type]
+
+
+# --- channels ---------------------------------------------------------------------------------------------------------
+
+
+def test_marketplaces_are_known_by_lead_source_and_relays_by_address() -> None:
+    assert all(map(is_marketplace, ["Thumbtack", "yelp", "Google Local Services Ads", "Google LSA", "HomeAdvisor"]))
+    assert not any(map(is_marketplace, ["Google", "Referral", "Website", None, ""]))
+    assert is_relay_email("a1b2c3@messaging.yelp.com") and is_relay_email("x9@reply.craigslist.org")
+    assert is_relay_email("lead-77@relay.example-market.com")
+    assert not is_relay_email("jane.smith@gmail.com") and not is_relay_email("owner@yelpington.net")
+
+
+# --- surname as an initial --------------------------------------------------------------------------------------------
+
+
+def test_a_surname_initial_with_the_real_phone_merges() -> None:
+    jane_s = Person.from_raw("Jane", "S.", phones=["737-555-0101"], postal_code="78704")
+    assert score(JANE, jane_s).outcome("last_name") == "initial"
+    assert decision(JANE, jane_s) is Decision.MERGE
+    assert "g:jane|s|78704" in match_keys(JANE) & match_keys(jane_s)
+
+
+def test_a_surname_initial_is_not_a_different_letter_and_spouses_stay_apart() -> None:
+    assert score(JANE, Person.from_raw("Jane", "T.", postal_code="78704")).outcome("last_name") == "different"
+    # John S. on the shared landline is John, not Jane: the household rule holds with an initial too.
+    john_s = Person.from_raw("John", "S.", phones=[LANDLINE], postal_code="78704")
+    assert decision(JANE, john_s) is Decision.DISTINCT
+    assert decision(JOHN, john_s) is Decision.MERGE
+
+
+def test_an_initial_alone_with_only_the_zip_goes_to_a_person_not_a_merge() -> None:
+    assert decision(JANE, lead("Jane", "S.", postal_code="78704")) is Decision.REVIEW
+
+
+# --- name order -------------------------------------------------------------------------------------------------------
+
+
+def test_last_comma_first_in_one_box_is_read_as_the_name() -> None:
+    assert name_order("SMITH, JANE", None) == ("JANE", "SMITH")
+    assert name_order(None, "Smith, Jane") == ("Jane", "Smith")
+    assert name_order("Jane Smith", None) == ("Jane", "Smith")
+    assert name_order(None, "Smith, Jr") == (None, "Smith  Jr")  # a suffix after the comma is no first name
+    export = Person.from_raw("SMITH, JANE", None, phones=["737-555-0101"], **HOME)
+    assert decision(JANE, export) is Decision.MERGE
+    # The same order with a nickname: "SMITH, JIM" is James.
+    james = Person.from_raw("James", "Smith", phones=["737-555-0123"], **HOME)
+    assert decision(james, Person.from_raw(None, "SMITH, JIM", phones=["737-555-0123"])) is Decision.MERGE
+
+
+def test_swapped_boxes_with_a_nickname_still_read_as_one_name_and_spouses_do_not() -> None:
+    robert = variant()
+    swapped = variant(first_name="Smith", last_name="Bob")
+    assert score(robert, swapped).outcome("first_name") == "swapped"
+    assert decision(JANE, Person.from_raw("Smith", "John", phones=[LANDLINE], **HOME)) is Decision.DISTINCT
+    # The son's "Jr" typed into the first box with his surname still tells him from his father.
+    father = Person.from_raw("Juan", "Mendez", phones=["830-555-0162"], **HOME)
+    son = Person.from_raw("Mendez Jr", "Juan", phones=["737-555-0117"], **HOME)
+    assert score(father, son).outcome("first_name") == "swapped"
+    assert decision(father, son) is not Decision.MERGE
+
+
+# --- masked phones and relay emails ---------------------------------------------------------------------------------
+
+
+def test_a_masked_number_neither_confirms_nor_refutes() -> None:
+    masked = lead("Jane", "Smith", emails=[], **HOME)
+    # The lead's number is the marketplace's: not "a different phone" against Jane's own.
+    assert score(JANE, masked).outcome("phone") is None
+    assert decision(JANE, masked) is Decision.MERGE  # full name and the address with nothing against
+
+
+def test_a_shared_tracking_number_does_not_make_two_people_one() -> None:
+    tracking = "830-555-0150"
+    first = lead("Maria", "Lopez", phones=[tracking], emails=[], postal_code="78704")
+    other = lead("Mark", "Lee", phones=[tracking], emails=[], postal_code="78704")
+    assert score(first, other).outcome("phone") == "proxy_shared"
+    assert decision(first, other) is Decision.DISTINCT
+    same_initial = lead("Maria", "L.", phones=[tracking], emails=[], postal_code="78704")
+    assert decision(first, same_initial) is not Decision.MERGE  # "Maria L." via one tracking line: a person looks
+
+
+def test_a_relay_email_is_weak_both_ways() -> None:
+    relay = "q7w8e9@messaging.yelp.com"
+    jane_lead = lead("Jane", "S.", emails=[relay], phones=[], postal_code="78704")
+    # Jane's own address differs from the relay: that says nothing against her.
+    assert score(JANE, jane_lead).outcome("email") is None
+    again = lead("Jane", "S.", emails=[relay], phones=[], postal_code="78704")
+    assert score(jane_lead, again).outcome("email") == "relay_shared"
+
+
+# --- name plus any shared contact, a work number, a move -----------------------------------------------------------
+
+
+def test_full_name_and_address_with_another_number_is_reviewed_and_with_the_email_merged() -> None:
+    work = Person.from_raw("Jane", "Smith", phones=["512-555-0400"], **HOME)
+    # A father and son of one name at one address look the same: a person decides, it is not dropped.
+    assert decision(JANE, work) is Decision.REVIEW
+    assert decision(
+        JANE, Person.from_raw("Jane", "Smith", phones=["512-555-0400"], emails=["jane.smith@gmail.com"])
+    ) is (Decision.MERGE)
+    senior = Person.from_raw("Robert", "Hale", phones=["512-555-0301"], **HOME)
+    junior = Person.from_raw("Robert", "Hale Jr", phones=["512-555-0302"], **HOME)
+    assert decision(senior, junior) is Decision.REVIEW  # "Jr" on one record only: which of two, a person says
+    assert decision(Person.from_raw("Robert", "Hale Sr", **HOME), junior) is Decision.DISTINCT
+    # A third record "Robert Hale" on the son's phone: fits the father by name and the son by phone; a person decides.
+    matcher: Matcher[str] = Matcher()
+    matcher.add("senior", senior)
+    matcher.add("junior", junior)
+    found = matcher.candidates(Person.from_raw("Robert", "Hale", phones=["512-555-0302"], **HOME))
+    assert found and all(c.decision is not Decision.MERGE for c in found)
+
+
+def test_a_moved_homeowner_with_the_same_phone_merges_and_a_namesake_elsewhere_does_not() -> None:
+    moved = variant(street="900 Elm Street", city="Round Rock", postal_code="78664", emails=["bob.s@yahoo.com"])
+    assert score(ROBERT, moved).outcome("address") == "different"
+    assert decision(ROBERT, moved) is Decision.MERGE
+    namesake = variant(phones=["214-555-0188"], emails=[], street="900 Elm Street", city="Dallas", postal_code="75201")
+    assert decision(ROBERT, namesake) is Decision.DISTINCT
+
+
+# --- ZIP only, house-number typos -------------------------------------------------------------------------------------
+
+
+def test_zip_only_with_a_shared_phone_merges_and_with_nothing_else_goes_to_review() -> None:
+    zip_only = Person.from_raw("Jane", "Smith", phones=["737-555-0101"], postal_code="78704")
+    assert decision(JANE, zip_only) is Decision.MERGE
+    assert decision(JANE, Person.from_raw("Jane", "Smith", postal_code="78704")) is Decision.REVIEW
+    assert decision(JANE, Person.from_raw("Jane", "Smith", postal_code="75201")) is Decision.DISTINCT
+
+
+def test_a_house_number_one_keystroke_off_is_a_typo_and_next_door_is_not() -> None:
+    typo = Person.from_raw("Jane", "Smith", **{**HOME, "street": "24 Cedar Lane"})
+    assert score(JANE, typo).outcome("address") == "number_typo"
+    assert decision(JANE, typo) is Decision.REVIEW  # the name and a near address alone: a person looks
+    with_phone = Person.from_raw("Jane", "Smith", phones=["737-555-0101"], **{**HOME, "street": "43 Cedar Lane"})
+    assert decision(JANE, with_phone) is Decision.MERGE
+    assert "t:cedarln||78704|S530" in match_keys(JANE) & match_keys(typo)
+    # The spouse at a mistyped number is still the spouse: the household rule sees the near address as a link.
+    assert decision(JANE, Person.from_raw("John", "Smith", phones=[LANDLINE], **{**HOME, "street": "24 Cedar Ln"})) is (
+        Decision.DISTINCT
+    )
+    assert (
+        score(JANE, Person.from_raw("Jane", "Smith", **{**HOME, "street": "4 Cedar Lane"})).outcome("address")
+        == "different"
+    )  # one digit numbers: no room for a typo
+
+
+# --- nicknames --------------------------------------------------------------------------------------------------------
+
+
+def test_the_nickname_dataset_links_a_nickname_to_its_formal_names_only() -> None:
+    assert nickname_compatible("max", "maximilian") and nickname_compatible("maximilian", "max")
+    assert nickname_compatible("gabe", "gabriel")
+    assert not nickname_compatible("maximilian", "maxwell")  # two formal names are two people
+    assert not nickname_compatible("patrick", "patricia")
+    max_ = Person.from_raw("Max", "Vogel", phones=["512-555-0155"], **HOME)
+    assert decision(Person.from_raw("Maximilian", "Vogel", phones=["512-555-0155"], **HOME), max_) is Decision.MERGE
+
+
+def test_spouses_sharing_the_address_and_landline_stay_two_people() -> None:
+    assert decision(JANE, JOHN) is Decision.DISTINCT
+    matcher: Matcher[str] = Matcher()
+    matcher.add("jane", JANE)
+    matcher.add("john", JOHN)
+    found = {c.id: c.decision for c in matcher.candidates(Person.from_raw("Jane", "Smith", phones=[LANDLINE]))}
+    assert found["jane"] is Decision.MERGE and found["john"] is Decision.DISTINCT
