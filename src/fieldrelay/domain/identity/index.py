@@ -6,7 +6,7 @@ The service keeps the same keys in a table and scores the candidates it loads wi
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Generic, NamedTuple, TypeVar
 
@@ -70,7 +70,7 @@ class Matcher(Generic[K]):
                 posting.add(into)
         self._rank.pop(id, None)
 
-    def candidates(self, person: Person) -> list[Candidate[K]]:
+    def candidates(self, person: Person, kept_apart: Collection[frozenset[K]] = ()) -> list[Candidate[K]]:
         """Known people sharing a key with ``person``, scored and decided, best first (DISTINCT ones included)."""
         f = features(person)
         ids: set[K] = set()
@@ -78,34 +78,64 @@ class Matcher(Generic[K]):
             posting = self._index.get(key)
             if posting and len(posting) <= self.max_postings:
                 ids |= posting
-        found = []
-        for id in sorted(ids, key=self._rank.__getitem__):
-            best = max((score_features(f, g, self.typed_identifiers) for g in self._records[id]), key=lambda s: s.total)
-            found.append(Candidate(id, best, decide(best, merge_at=self.merge_at, review_at=self.review_at)))
-        found.sort(key=lambda c: -c.score.total)
-        merges = [c for c in found if c.decision is Decision.MERGE]
-        if not merges:
-            return found
-        # An identifier that agrees with the best candidate names it: a rival that only fits the name and address is
-        # none (the household rule yields to an identifier in the same way). Rivals that agree on one too still count.
-        # A rival is any candidate worth a person's look, not only another merge: "George Anton" at the address of
-        # George Anton and George Anton Jr fits the father by name and the son by the phone, so a person decides.
-        rivals = [
-            c
-            for c in found[1:]
-            if c.decision is not Decision.DISTINCT and (c.score.identified or not merges[0].score.identified)
-        ]
-        if any(self._household(merges[0].id, other.id) for other in rivals):
-            # "Pat Hunt" at an address where Patrick and Patricia Hunt live: fits both, so a person decides.
-            found = [c._replace(decision=Decision.REVIEW) if c.decision is Decision.MERGE else c for c in found]
-        return found
+        people = [(id, self._records[id]) for id in sorted(ids, key=self._rank.__getitem__)]
+        return rank(
+            f,
+            people,
+            merge_at=self.merge_at,
+            review_at=self.review_at,
+            typed_identifiers=self.typed_identifiers,
+            kept_apart=kept_apart,
+        )
 
-    def _household(self, x: K, y: K) -> bool:
-        """True when two known people are told apart as two adults of one household: by the household rule, or as
-        father and son ("Jr" on one record, none or "Sr" on the other)."""
-        for f in self._records[x]:
-            for g in self._records[y]:
-                rule = score_features(f, g, self.typed_identifiers).rule
-                if rule == "household" or (rule == "unconfirmed" and f.suffix != g.suffix):
-                    return True
-        return False
+
+def rank(
+    f: Features,
+    people: Sequence[tuple[K, Sequence[Features]]],
+    *,
+    merge_at: float = MERGE_THRESHOLD,
+    review_at: float = REVIEW_THRESHOLD,
+    typed_identifiers: AbstractSet[str] = frozenset(),
+    kept_apart: Collection[frozenset[K]] = (),
+) -> list[Candidate[K]]:
+    """Score a record against known people, each with every record it holds (its merged variants), and decide.
+
+    Best first; among equal scores, the order given (first known first). Several MERGE candidates left MERGE are one
+    person known twice: the caller merges them. They turn to REVIEW when two of them are two adults of one household
+    ("Pat Hunt" where Patrick and Patricia live), or a person kept two of them apart (``kept_apart``: pairs of ids).
+    """
+    found = []
+    for id, records in people:
+        best = max((score_features(f, g, typed_identifiers) for g in records), key=lambda s: s.total)
+        found.append(Candidate(id, best, decide(best, merge_at=merge_at, review_at=review_at)))
+    found.sort(key=lambda c: -c.score.total)
+    merges = [c for c in found if c.decision is Decision.MERGE]
+    if not merges:
+        return found
+    records_of = dict(people)
+    # An identifier that agrees with the best candidate names it: a rival that only fits the name and address is
+    # none (the household rule yields to an identifier in the same way). Rivals that agree on one too still count.
+    # A rival is any candidate worth a person's look, not only another merge: "George Anton" at the address of
+    # George Anton and George Anton Jr fits the father by name and the son by the phone, so a person decides.
+    rivals = [
+        c
+        for c in found[1:]
+        if c.decision is not Decision.DISTINCT and (c.score.identified or not merges[0].score.identified)
+    ]
+    ambiguous = any(apart(records_of[merges[0].id], records_of[c.id], typed_identifiers) for c in rivals) or any(
+        frozenset((x.id, y.id)) in kept_apart for i, x in enumerate(merges) for y in merges[i + 1 :]
+    )
+    if ambiguous:
+        found = [c._replace(decision=Decision.REVIEW) if c.decision is Decision.MERGE else c for c in found]
+    return found
+
+
+def apart(xs: Sequence[Features], ys: Sequence[Features], typed_identifiers: AbstractSet[str] = frozenset()) -> bool:
+    """True when two known people are told apart as two adults of one household: by the household rule, or as
+    father and son ("Jr" on one record, none or "Sr" on the other)."""
+    for f in xs:
+        for g in ys:
+            rule = score_features(f, g, typed_identifiers).rule
+            if rule == "household" or (rule == "unconfirmed" and f.suffix != g.suffix):
+                return True
+    return False
