@@ -86,7 +86,7 @@ def serve(
     allow_demo: DemoOpt = False,
 ) -> None:
     """Run the API, the office app at / and one worker in one process."""
-    from fieldrelay.server import build_app
+    from fieldrelay.server import build_app, uvicorn_options
     from fieldrelay.web.setup import owner_setup_link
 
     configure_logging(log_level)
@@ -107,7 +107,8 @@ def serve(
     link = owner_setup_link(application, runtime.settings.public_base_url or f"http://{host}:{port}")
     if link is not None:
         console.print(f"Nobody can sign in yet. Create the owner's sign-in: {link}", markup=False, soft_wrap=True)
-    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False)
+    limits = uvicorn_options(runtime.settings.server)
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=False, **limits)
 
 
 def _parse_start(raw: str | None) -> datetime:
