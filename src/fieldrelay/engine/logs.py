@@ -46,8 +46,8 @@ def install_redaction() -> None:
         logging.setLogRecordFactory(_redacting(current))
 
 
-def configure_logging(level: str = "INFO", json: bool = True) -> None:
-    """Route structlog and the standard library's logging to stderr."""
+def configure_logging(level: str = "INFO", json: bool = True, cache: bool = True) -> None:
+    """Route structlog and the standard library's logging to stderr (``cache``: loggers keep this set-up once used)."""
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     install_redaction()
     renderer: structlog.types.Processor = (
@@ -64,5 +64,5 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
