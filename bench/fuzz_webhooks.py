@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import create_engine, func, select
 from stripe import WebhookSignature
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from fieldrelay.connectors.housecallpro.signature import compute_signature as hcp_signature
 from fieldrelay.connectors.jobber.signature import compute_signature as jobber_signature
