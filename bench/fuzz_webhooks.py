@@ -202,30 +202,36 @@ def _text(value: Any) -> str:
     return text.replace(BIG_INT, "9" * 5000).encode("utf-8", "replace").decode()
 
 
-def build_requests(
-    rng: random.Random, signer: Signer, count: int
-) -> list[tuple[str, str, bytes, dict[str, str], bool]]:
-    """(connector, path, body, headers, signed): about 60 % signed hostile, the rest unsigned or forged."""
+Plan = tuple[str, Any, float, str]  # connector, payload, what to do with it (0..1), garbage path
+
+
+def build_requests(rng: random.Random, count: int) -> list[Plan]:
+    """What to send: about 60 % signed hostile payloads, the rest unsigned, forged, garbage or to no connector."""
     payloads = {c: _payloads(c) for c in CONNECTORS}
-    requests = []
+    plans = []
     for n in range(count):
         connector = rng.choice(CONNECTORS)
         value = mutate(rng, rng.choice(payloads[connector]), f"fuzz-{n}")
-        body, headers = signer.sign(connector, value)
-        kind = rng.random()
-        path, signed = f"/webhooks/{connector}", True
-        if kind < 0.15:
-            headers = {"Content-Type": headers.get("Content-Type", "application/json")}  # unsigned
-            signed = False
-        elif kind < 0.3:
-            # The signature no longer matches, except where the credential does not cover the body (Basic, bearer).
-            body, signed = body + b" ", connector in ("postmark", "forms")
-        elif kind < 0.35:
-            body, signed = bytes(rng.randrange(256) for _ in range(rng.randint(0, 64))), False
-        elif kind < 0.38:
-            path, signed = f"/webhooks/{rng.choice(['nope', '%00', 'x' * 300, 'housecallpro/x'])}", False
-        requests.append((connector, path, body, headers, signed))
-    return requests
+        plans.append((connector, value, rng.random(), rng.choice(["nope", "%00", "x" * 300, "housecallpro/x"])))
+    return plans
+
+
+def realise(signer: Signer, rng: random.Random, plan: Plan) -> tuple[str, bytes, dict[str, str], bool]:
+    """The request of a plan, signed now (vendors' signatures carry a time): path, body, headers, signed."""
+    connector, value, kind, garbage_path = plan
+    body, headers = signer.sign(connector, value)
+    path, signed = f"/webhooks/{connector}", True
+    if kind < 0.15:
+        headers = {"Content-Type": headers.get("Content-Type", "application/json")}  # unsigned
+        signed = False
+    elif kind < 0.3:
+        # The signature no longer matches, except where the credential does not cover the body (Basic, bearer).
+        body, signed = body + b" ", connector in ("postmark", "forms")
+    elif kind < 0.35:
+        body, signed = bytes(rng.randrange(256) for _ in range(rng.randint(0, 64))), False
+    elif kind < 0.38:
+        path, signed = f"/webhooks/{garbage_path}", False
+    return path, body, headers, signed
 
 
 def start_server(workdir: Path, db_url: str, signer: Signer, port: int) -> subprocess.Popen[bytes]:
@@ -246,19 +252,19 @@ def start_server(workdir: Path, db_url: str, signer: Signer, port: int) -> subpr
 
 
 async def fire(
-    base_url: str, requests: list[tuple[str, str, bytes, dict[str, str], bool]], concurrency: int
+    signer: Signer, rng: random.Random, plans: list[Plan], concurrency: int
 ) -> collections.Counter[tuple[str, int | str]]:
-    """Post every request, ``concurrency`` at a time; a histogram of (signed or unsigned, status)."""
+    """Post every planned request, ``concurrency`` at a time; a histogram of (signed or unsigned, status)."""
     histogram: collections.Counter[tuple[str, int | str]] = collections.Counter()
-    queue: asyncio.Queue[tuple[str, str, bytes, dict[str, str], bool]] = asyncio.Queue()
-    for item in requests:
-        queue.put_nowait(item)
+    queue: asyncio.Queue[Plan] = asyncio.Queue()
+    for plan in plans:
+        queue.put_nowait(plan)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60.0, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=signer.base_url, timeout=60.0, limits=limits) as client:
 
         async def post() -> None:
             while not queue.empty():
-                _connector, path, body, headers, signed = queue.get_nowait()
+                path, body, headers, signed = realise(signer, rng, queue.get_nowait())
                 label = "signed" if signed else "unsigned"
                 try:
                     response = await client.post(path, content=body, headers=headers)
@@ -285,12 +291,12 @@ def main() -> None:
         db_url = args.db or f"sqlite:///{workdir / 'fuzz.db'}"
         port = _free_port()
         signer = Signer(f"http://127.0.0.1:{port}")
-        requests = build_requests(rng, signer, args.requests)
+        plans = build_requests(rng, args.requests)
         proc = start_server(workdir, db_url, signer, port)
         try:
             _wait_healthy(signer.base_url, proc, workdir)
             started = time.monotonic()
-            histogram = asyncio.run(fire(signer.base_url, requests, args.concurrency))
+            histogram = asyncio.run(fire(signer, rng, plans, args.concurrency))
             fired = time.monotonic() - started
             drained, left = _drain(db_url, args.drain_timeout)
             _report(args, histogram, fired, drained, left, db_url, workdir)
