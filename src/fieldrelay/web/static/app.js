@@ -9,3 +9,12 @@ document.addEventListener("click", function (event) {
     button.textContent = "Copied";
   });
 });
+
+// A list that refreshes itself (hx-trigger="every Ns") skips a refresh while something in it matches its
+// data-refresh-unless selector (an open form, a ticked box), so a person's half-typed note is never wiped.
+// Done here rather than in an hx-trigger filter, which htmx evaluates as code: the CSP allows no eval.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var list = event.detail.elt;
+  var busy = list && list.getAttribute && list.getAttribute("data-refresh-unless");
+  if (busy && list.querySelector(busy)) event.preventDefault();
+});
