@@ -78,7 +78,7 @@ def build_runtime(
 ) -> Runtime:
     """Load settings, open the database (migrating it to the newest schema) and build the connectors."""
     settings = settings or load_settings(config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, settings.database)
     if migrate:
         upgrade(engine)
     return Runtime(engine=engine, settings=settings, clock=clock or RealClock(), inbound=inbound_connectors(settings))

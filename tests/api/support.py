@@ -5,13 +5,17 @@ The test client itself is the ``client`` fixture in tests/conftest.py.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, insert, select
 
@@ -79,6 +83,78 @@ def json_values(max_text: int, max_key: int, allow_infinity: bool | None = None)
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=max_key), inner, max_size=3),
         max_leaves=12,
     )
+
+
+# Placeholders a hostile value may be; ``hostile_json`` writes them as JSON that ``json.dumps`` cannot produce.
+_BIG_INT = "@@5000-digit-integer@@"
+_DEEP = "@@deeply-nested@@"
+_HOSTILE_TEXT = st.one_of(
+    st.sampled_from(["\ud800", "a\udfffb", "\udc80\ud800", "\x00", "x\x00y", "\x00\ud800", ""]),
+    st.text(alphabet=st.characters(categories=["Cs", "Cc", "L", "Nd"]), max_size=8),
+)
+_HOSTILE_DATES = st.sampled_from(
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00",
+        "9999-12-31",
+        "2026-03-04T10:31:18+23:59",
+        "2026-02-30T10:00:00Z",
+        "1800-01-01T00:00:00Z",
+        "-1",
+    ]
+)
+_HOSTILE_NUMBERS = st.sampled_from([10**30, -(10**30), 2**63, -(2**63) - 1, 10**20, 1e308, -1e308, 5e-324, _BIG_INT])
+HOSTILE = st.one_of(_HOSTILE_TEXT, _HOSTILE_DATES, _HOSTILE_NUMBERS, st.just(_DEEP))
+"""A hostile JSON scalar: lone surrogates, NUL, 10^30, a 5,000-digit integer, out-of-range and far-offset dates, and
+(written by ``hostile_json``) nesting deeper than any parser allows."""
+
+
+def hostile_json(value: Any) -> bytes:
+    """``value`` as JSON bytes, with the placeholders of ``HOSTILE`` written out (json.dumps refuses both)."""
+    text = json.dumps(value)  # ensure_ascii: a lone surrogate and NUL are written as \ud800 and \u0000 escapes
+    text = text.replace(json.dumps(_BIG_INT), "9" * 5000)
+    return text.replace(json.dumps(_DEEP), "[" * 3000 + "]" * 3000).encode()
+
+
+def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value a hostile value can go: each leaf and each container, the root excluded."""
+    found = [here] if here else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*here, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*here, index))
+    return found
+
+
+@st.composite
+def hostile_variants(draw: st.DrawFn, base: Any) -> Any:
+    """``base`` (a vendor's real payload) with one to three of its values, or a new key, made hostile."""
+    value = copy.deepcopy(base)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        paths = _paths(value)  # again each time: a container made a scalar has no places inside any more
+        path = draw(st.sampled_from(paths)) if paths else ()
+        target = value
+        for step in path[:-1]:
+            target = target[step]
+        if path and draw(st.booleans()):
+            target[path[-1]] = draw(HOSTILE)
+        elif isinstance(target, dict):
+            target[draw(_HOSTILE_TEXT)] = draw(HOSTILE)  # a key holding a surrogate or NUL
+    return value
+
+
+def payloads(folder: Path) -> list[Any]:
+    """The JSON fixtures of a connector's folder: the real payloads hostile variants start from."""
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+
+HOSTILE_SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+"""For the hostile-body properties: every connector's test runs a runtime per test, reused across examples."""
 
 
 def assert_never_lost(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from fieldrelay.api.app import create_app
@@ -15,7 +19,7 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import inbox
-from tests.api.support import drain
+from tests.api.support import HOSTILE_SETTINGS, assert_never_lost, drain, hostile_json, hostile_variants, payloads
 from tests.conftest import START
 from tests.helpers import job_envelope, signed
 from tests.service.support import count
@@ -143,3 +147,18 @@ def test_simulated_clock_route_exists_only_on_a_simulated_clock(runtime: Runtime
     runtime.clock = RealClock()
     real = TestClient(create_app(runtime)).post("/api/clock/advance", json={"seconds": 60}, headers=auth)
     assert real.status_code == 404
+
+
+_HCP_PAYLOADS = payloads(Path(__file__).parents[1] / "connectors" / "housecallpro" / "fixtures")
+
+
+@HOSTILE_SETTINGS
+@given(value=st.sampled_from(_HCP_PAYLOADS).flatmap(hostile_variants))
+def test_hostile_signed_bodies_are_never_a_5xx_and_settle(client: TestClient, runtime: Runtime, value: Any) -> None:
+    """Real payloads with lone surrogates (ids and event names too), NUL, 10^30, 5,000-digit integers, far-offset
+    dates or deep nesting: acknowledged, then applied, ignored or in the error queue, never retried for ever."""
+    body, headers = signed(hostile_json(value), runtime.clock.now())
+    response = client.post("/webhooks/housecallpro", content=body, headers=headers)
+    assert response.status_code in (200, 202), response.text
+    drain(runtime)
+    assert_never_lost(runtime)

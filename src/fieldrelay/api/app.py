@@ -21,6 +21,8 @@ from fieldrelay.api import (
     unsubscribe,
     webhooks,
 )
+from fieldrelay.api.hardening import BodyDeadline, SecurityHeaders
+from fieldrelay.api.refusals import RefusalLog
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.runtime import Runtime
@@ -55,6 +57,7 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
         try:
             yield
         finally:
+            app.state.refusals.flush()
             app.state.intake.close()
             stop.set()
             for w in workers:
@@ -82,6 +85,10 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     # The gauges read this runtime's database, so each app has its own registry beside the process's counters.
     app.state.metrics_registry = gauges.app_registry(runtime)
     app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
+    app.state.refusals = RefusalLog()
+    # Outermost last: every response, the office app's included, carries the security headers.
+    app.add_middleware(BodyDeadline, seconds=runtime.settings.server.body_timeout_seconds)
+    app.add_middleware(SecurityHeaders)
     app.router.routes.append(webhooks.route)
     app.include_router(routes.router)
     app.include_router(identity_routes.router)

@@ -157,13 +157,18 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"], response_model=None)
 def readyz(request: Request) -> dict[str, Any] | JSONResponse:
-    """The database answers; how much work is waiting."""
+    """The database answers and takes a write (a full disk does not); how much work is waiting."""
     runtime = runtime_of(request)
     try:
         with runtime.engine.connect() as conn:
             counts = queries.readiness(conn, runtime.clock.now())
     except SQLAlchemyError as exc:
         return JSONResponse({"db": "unreachable", "error": type(exc).__name__}, status_code=503)
+    try:
+        with runtime.engine.begin() as conn:
+            queries.beat(conn, "readyz", runtime.clock.now())
+    except SQLAlchemyError as exc:
+        return JSONResponse({"db": "not writable", "error": type(exc).__name__, **counts}, status_code=503)
     return {"db": "ok", **counts}
 
 

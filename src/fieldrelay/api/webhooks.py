@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fieldrelay.api.ratelimit import SlidingWindowLimiter
+from fieldrelay.api.refusals import RefusalLog
 from fieldrelay.api.state import runtime_of
 from fieldrelay.engine.intake import Intake, prepare
 from fieldrelay.engine.intake_writer import IntakeWriter
@@ -53,9 +54,10 @@ def public_url(request: Request, base_url: str | None) -> str:
     return base_url.rstrip("/") + request.url.path + query
 
 
-def _refuse(connector: str, code: int, reason: str) -> JSONResponse:
+def _refuse(request: Request, connector: str, code: int, reason: str) -> JSONResponse:
     WEBHOOKS.labels(connector, "refused").inc()
-    log.warning("webhook.refused", connector=connector, status=code, reason=reason)
+    refusals: RefusalLog = request.app.state.refusals
+    refusals.refused(connector, code, reason)
     return JSONResponse({"error": reason}, status_code=code)
 
 
@@ -65,17 +67,21 @@ async def receive_webhook(request: Request) -> JSONResponse:
     runtime = runtime_of(request)
     inbound = runtime.inbound.get(connector)
     if inbound is None:
-        return _refuse("unknown", 404, f"unknown connector {connector!r}")
+        return _refuse(request, "unknown", 404, "unknown connector")
     client_ip = request.client.host if request.client else None
     if inbound.rate_limit_per_minute is not None:
         limiters: dict[str, SlidingWindowLimiter] = request.app.state.limiters
         limiter = limiters.setdefault(connector, SlidingWindowLimiter(inbound.rate_limit_per_minute))
         if not limiter.allow(client_ip or "unknown", time.monotonic()):
-            return _refuse(connector, 429, "too many requests from this address; try again in a minute")
+            return _refuse(request, connector, 429, "too many requests from this address; try again in a minute")
     try:
         body = await _read_limited(request, runtime.settings.max_webhook_bytes)
     except _TooLarge:
-        return _refuse(connector, 413, f"body larger than {runtime.settings.max_webhook_bytes} bytes")
+        return _refuse(request, connector, 413, f"body larger than {runtime.settings.max_webhook_bytes} bytes")
+    except ClientDisconnect:
+        # The client left (or its body did not arrive in time, api/hardening.py) mid-body: nothing to store.
+        WEBHOOKS.labels(connector, "incomplete").inc()
+        return JSONResponse({"error": "the request body did not arrive in time"}, status_code=408)
     headers = {k.lower(): v for k, v in request.headers.items()}
     delivery = WebhookRequest(
         headers=headers,
@@ -85,7 +91,7 @@ async def receive_webhook(request: Request) -> JSONResponse:
     )
     reason = inbound.verify(delivery, runtime.clock.now())
     if reason is not None:
-        return _refuse(connector, 401, reason)
+        return _refuse(request, connector, 401, reason)
     now = runtime.clock.now()
     rows = prepare(inbound, headers, body, now, runtime.settings.account_id)
     writer: IntakeWriter = request.app.state.intake

@@ -51,7 +51,7 @@ def open_runtime(
     if not demo and settings.demo:
         refuse_demo(settings, config)
     try:
-        engine = open_database(db, create=migrate and is_embedded(db))
+        engine = open_database(db, create=migrate and is_embedded(db), timeouts=settings.database)
     except DatabaseProblem as exc:
         fail(str(exc))
     return Runtime(engine=engine, settings=settings, clock=clock or RealClock(), inbound=inbound_connectors(settings))

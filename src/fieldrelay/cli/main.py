@@ -89,7 +89,7 @@ def serve(
     allow_demo: DemoOpt = False,
 ) -> None:
     """Run the API, the office app at / and one worker in one process."""
-    from fieldrelay.server import build_app
+    from fieldrelay.server import build_app, uvicorn_options
     from fieldrelay.web.setup import owner_setup_link
 
     configure_logging(log_level, log_format)
@@ -111,7 +111,8 @@ def serve(
     if link is not None:
         console.print(f"Nobody can sign in yet. Create the owner's sign-in: {link}", markup=False, soft_wrap=True)
     # log_config=None: uvicorn's error and access lines go through the handler configure_logging set, in its format.
-    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=True)
+    limits = uvicorn_options(runtime.settings.server)
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=True, **limits)
 
 
 def _parse_start(raw: str | None) -> datetime:

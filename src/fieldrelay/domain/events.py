@@ -2,8 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import UTC, datetime
+
+# What a field event may carry. Beyond these a value is a vendor's mistake or a hostile body, and it would overflow
+# a database integer (10^30 cents) or the calendar once shifted to UTC or by a delay (0001-01-01T00:00:00+14:00).
+MAX_CENTS = 10**15  # ten trillion dollars
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class OutOfRange(ValueError):
+    """A canonical event holds an amount or a time outside what fieldrelay can store and compute with."""
+
+
+def check_ranges(value: object, name: str = "event") -> None:
+    """Raise OutOfRange for any integer beyond MAX_CENTS or time outside EARLIEST..LATEST in ``value``'s fields."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_CENTS:
+            raise OutOfRange(f"{name} is out of range (more than {len(str(MAX_CENTS)) - 1} digits)")
+    elif isinstance(value, datetime):
+        _check_time(value, name)
+    elif isinstance(value, tuple):
+        for item in value:
+            check_ranges(item, name)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            check_ranges(getattr(value, f.name), f.name)
+
+
+def _check_time(value: datetime, name: str) -> None:
+    try:
+        at = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except OverflowError as exc:
+        raise OutOfRange(f"{name} {value.isoformat()} is out of range") from exc
+    if not EARLIEST <= at < LATEST:
+        raise OutOfRange(f"{name} {value.isoformat()} is outside the years {EARLIEST.year} to {LATEST.year}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +78,9 @@ class FieldEvent:
     source: str
     occurred_at: datetime
     customer: CustomerSnapshot | None
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
 
 @dataclass(frozen=True)

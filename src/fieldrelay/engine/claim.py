@@ -17,6 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, Table, Update, and_, bindparam, exists, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from fieldrelay.domain.redaction import redact
+from fieldrelay.domain.text import storable
+
 
 class LeaseLost(Exception):
     """The row's lease expired and another worker claimed it; this worker's result must be discarded."""
@@ -129,10 +132,16 @@ def finish(
 ) -> None:
     """Set the outcome of a claimed row, only if this worker still holds it; else raise LeaseLost."""
     params = {"b_id": row_id, "b_worker": worker_id, "b_in_flight": in_flight, "locked_by": None, "locked_until": None}
-    storable = {key: _without_nul(value) if isinstance(value, str) else value for key, value in values.items()}
-    result = conn.execute(_held(table), {**storable, **params})
+    fitted = {key: _fit(key, value) if isinstance(value, str) else value for key, value in values.items()}
+    result = conn.execute(_held(table), {**fitted, **params})
     if result.rowcount != 1:
         raise LeaseLost(f"{table.name} {row_id} is no longer held by {worker_id}")
+
+
+def _fit(column: str, text: str) -> str:
+    """A text value made storable; an error text also without personal data (it is shown in the error queue)."""
+    text = storable(_without_nul(text))
+    return redact(text) if column == "last_error" else text
 
 
 def _without_nul(text: str) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Update, bindparam, update
 
+from fieldrelay.domain.redaction import redact
+from fieldrelay.domain.text import is_storable, storable
 from fieldrelay.service.ports import InboundConnector, ParseError
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import inbox
@@ -40,17 +42,23 @@ def prepare(
     kept = {k.lower(): v for k, v in headers.items() if k.lower() in wanted}
     try:
         items: Sequence[bytes] = connector.split(body)
-    except ParseError as exc:
-        return [_row(connector.name, account_id, now, kept, body, _raw_key(body), None, str(exc))]
+    except Exception as exc:  # a signed body is stored whatever it holds: never a 5xx the vendor would retry
+        return [_row(connector.name, account_id, now, kept, body, _raw_key(body), None, _reason(exc))]
     rows = []
     for item in items:
         try:
             ident = connector.identify(item)
             key, event_type = _fit(ident.dedupe_key, ident.event_type)
             rows.append(_row(connector.name, account_id, now, kept, item, key, event_type, None))
-        except ParseError as exc:
-            rows.append(_row(connector.name, account_id, now, kept, item, _raw_key(item), None, str(exc)))
+        except Exception as exc:
+            rows.append(_row(connector.name, account_id, now, kept, item, _raw_key(item), None, _reason(exc)))
     return rows
+
+
+def _reason(exc: Exception) -> str:
+    """Why an item cannot be identified, as the error queue shows it: storable, without personal data."""
+    text = str(exc) if isinstance(exc, ParseError) else f"cannot read the delivery: {type(exc).__name__}: {exc}"
+    return storable(redact(text))
 
 
 def store(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Intake:
@@ -84,10 +92,11 @@ def receive(
 
 def _fit(key: str, event_type: str | None) -> tuple[str, str | None]:
     """Keep a vendor's dedupe key and event name within their columns: a long key is hashed, a long name cut."""
-    if len(key) > _MAX_KEY or "\x00" in key:  # PostgreSQL text cannot hold NUL
+    # PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded for either database.
+    if len(key) > _MAX_KEY or not is_storable(key):
         key = "h:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     if event_type is not None:
-        event_type = event_type.replace("\x00", "")[:_MAX_EVENT_TYPE]
+        event_type = storable(event_type)[:_MAX_EVENT_TYPE]
     return key, event_type
 
 

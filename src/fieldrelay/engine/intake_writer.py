@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import Engine
 
 from fieldrelay.engine.intake import Intake, store
+from fieldrelay.engine.log_throttle import OUTAGES
 
 log = structlog.get_logger("fieldrelay.intake")
 
@@ -119,7 +120,9 @@ class IntakeWriter:
                 for job in group:
                     self._write([job])
                 return
-            log.exception("intake.store_failed")
+            held_back = OUTAGES.allow("intake.store_failed")  # an outage fails every delivery the same way
+            if held_back is not None:
+                log.exception("intake.store_failed", held_back=held_back)
             outcomes = [exc]
         else:
             if self._on_stored is not None:

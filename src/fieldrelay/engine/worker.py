@@ -20,6 +20,8 @@ from fieldrelay.engine.breaker import CircuitBreakers
 from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in_order
 from fieldrelay.engine.crm_delivery import CrmDelivery
 from fieldrelay.engine.delivery import OutboxDelivery
+from fieldrelay.engine.failures import describe, is_data_error
+from fieldrelay.engine.log_throttle import OUTAGES
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.clock import Clock
@@ -40,6 +42,13 @@ from fieldrelay.storage.tables import inbox, outbox, timers
 log = structlog.get_logger("fieldrelay.worker")
 
 _MAX_YIELD_SECONDS = 0.1
+
+
+def _report_failure(event: str, **fields: Any) -> None:
+    """A traceback for a failure that will be retried, at most one per kind per interval (see log_throttle)."""
+    held_back = OUTAGES.allow(event)
+    if held_back is not None:
+        log.exception(event, held_back=held_back, **fields)
 
 
 def new_worker_id() -> str:
@@ -95,7 +104,9 @@ class Worker:
             try:
                 handled = self.run_once()
             except Exception:  # a database outage must not kill the worker; try again shortly
-                log.exception("worker.pass_failed", worker=self.worker_id)
+                held_back = OUTAGES.allow("worker.pass_failed")
+                if held_back is not None:
+                    log.exception("worker.pass_failed", worker=self.worker_id, held_back=held_back)
                 handled = 0
             if handled == 0:
                 self.wake.wait(self.settings.worker.poll_interval_seconds)
@@ -212,7 +223,7 @@ class Worker:
                     finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
         except Exception as exc:
             # Nothing of the group was written; each row is applied again on its own so only a bad one fails.
-            log.info("inbox.group_rolled_back", rows=len(chunk), reason=f"{type(exc).__name__}: {exc}")
+            log.info("inbox.group_rolled_back", rows=len(chunk), reason=describe(exc))
             return False
         for row, _ in chunk:
             metrics.EVENTS.labels(row.connector, "applied").inc()
@@ -256,9 +267,14 @@ class Worker:
             log.info("inbox.concurrent_change", inbox_id=row.id, detail=str(exc))
             self._close(inbox, row, status="pending", next_attempt_at=now, attempts=row.attempts)
         except Exception as exc:
-            log.exception("inbox.apply_failed", inbox_id=row.id)
+            if is_data_error(exc):  # the same body fails the same way every time: to a person at once
+                log.warning("inbox.data_error", inbox_id=row.id, error=describe(exc))
+                self._close(inbox, row, status="error", last_error=describe(exc))
+                metrics.EVENTS.labels(row.connector, "error").inc()
+                return
+            _report_failure("inbox.apply_failed", inbox_id=row.id)
             outcome = self._retry_or_dead(row.attempts + 1)
-            self._close(inbox, row, last_error=f"{type(exc).__name__}: {exc}", **outcome)
+            self._close(inbox, row, last_error=describe(exc), **outcome)
             metrics.EVENTS.labels(row.connector, str(outcome["status"])).inc()
 
     def _close(self, table: Table, row: Any, in_flight: str = "processing", **values: Any) -> None:
@@ -294,7 +310,7 @@ class Worker:
                     finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
         except Exception as exc:
             # Nothing of the group was written; each timer fires again on its own so only a bad one fails.
-            log.info("timer.group_rolled_back", timers=len(rows), reason=f"{type(exc).__name__}: {exc}")
+            log.info("timer.group_rolled_back", timers=len(rows), reason=describe(exc))
             return False
         for row in rows:
             metrics.TIMERS.labels(row.kind, "done").inc()
@@ -311,9 +327,14 @@ class Worker:
         except LeaseLost:
             log.warning("timer.lease_lost", timer_id=row.id)
         except Exception as exc:
-            log.exception("timer.failed", timer_id=row.id, kind=row.kind)
+            if is_data_error(exc):
+                log.warning("timer.data_error", timer_id=row.id, kind=row.kind, error=describe(exc))
+                self._close(timers, row, status="dead", last_error=describe(exc))  # a timer's error queue state
+                metrics.TIMERS.labels(row.kind, "dead").inc()
+                return
+            _report_failure("timer.failed", timer_id=row.id, kind=row.kind)
             outcome = self._retry_or_dead(row.attempts + 1)
-            self._close(timers, row, last_error=f"{type(exc).__name__}: {exc}", **outcome)
+            self._close(timers, row, last_error=describe(exc), **outcome)
             metrics.TIMERS.labels(row.kind, str(outcome["status"])).inc()
 
     # --- outbox ----------------------------------------------------------------------------------

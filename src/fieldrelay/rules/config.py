@@ -22,6 +22,7 @@ from fieldrelay.domain.identity.match import MERGE_THRESHOLD, REVIEW_THRESHOLD
 from fieldrelay.rules.crm import Crm
 from fieldrelay.rules.handoff import Sop, Team
 from fieldrelay.rules.library import packaged_section
+from fieldrelay.rules.limits import DatabaseTimeouts, ServerLimits
 from fieldrelay.rules.mapping import DEFAULT_FIELD_MAPPING, FieldMapping
 from fieldrelay.rules.messaging import Messaging
 from fieldrelay.rules.pipeline import Pipeline
@@ -278,6 +279,9 @@ class Settings(_Strict):
     review_request: ReviewRequest = ReviewRequest()
     # A larger webhook body gets 413.
     max_webhook_bytes: int = Field(default=1_000_000, ge=1024)
+    # Connection, header, body and keep-alive bounds of `serve`, and per-statement and lock timeouts (rules/limits.py).
+    server: ServerLimits = ServerLimits()
+    database: DatabaseTimeouts = DatabaseTimeouts()
     # Texts reach a customer only inside this window of their local day (their time zone from the ZIP code, else the
     # shop's); one due outside it waits for the next opening.
     text_hours: Window = "08:00-21:00"

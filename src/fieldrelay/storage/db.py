@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
+from fieldrelay.rules.limits import DatabaseTimeouts
+
 DEFAULT_URL = "sqlite:///./fieldrelay.db"
 _BUSY_TIMEOUT_S = 30
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -60,29 +62,41 @@ def describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """Create an engine; on SQLite turn on WAL and make every transaction ``BEGIN IMMEDIATE``."""
+def make_engine(url: str | None = None, timeouts: DatabaseTimeouts | None = None, **kwargs: Any) -> Engine:
+    """Create an engine; on SQLite turn on WAL and make every transaction ``BEGIN IMMEDIATE``.
+
+    ``timeouts``: per-statement and lock timeouts (None: PostgreSQL's own, none; SQLite waits 30 s for its lock).
+    Parameters are never put in error messages (``hide_parameters``): they hold customers' names, phones, streets.
+    """
     resolved = parse_url(url)
+    kwargs.setdefault("hide_parameters", True)
     unusable = DatabaseProblem(f"fieldrelay cannot use {resolved.drivername}:// databases: {_URL_HINT}")
     if resolved.get_backend_name() not in ("sqlite", "postgresql"):
         raise unusable
     try:
         if resolved.get_backend_name() == "sqlite":
-            engine = create_engine(
-                resolved,
-                connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
-                **kwargs,
-            )
-            _configure_sqlite(engine)
+            busy = timeouts.sqlite_busy_seconds if timeouts is not None else _BUSY_TIMEOUT_S
+            engine = create_engine(resolved, connect_args={"timeout": busy, "check_same_thread": False}, **kwargs)
+            _configure_sqlite(engine, busy)
             return engine
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
+        if timeouts is not None:
+            # Sent as connection options, so they hold for every session (a pooler that drops them: see production.md).
+            options = (
+                f"-c statement_timeout={_ms(timeouts.statement_seconds)} -c lock_timeout={_ms(timeouts.lock_seconds)}"
+            )
+            kwargs.setdefault("connect_args", {"options": options})
         return create_engine(resolved, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:  # a driver that is not installed (postgresql+psycopg2://)
         raise unusable from exc
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     # pysqlite's own transaction handling defers BEGIN and never issues BEGIN IMMEDIATE; take it over so
     # every transaction takes the write lock up front (no lock-upgrade deadlocks between processes).
     # Recipe from the SQLAlchemy SQLite dialect docs ("Serializable isolation / Savepoints / Transactional DDL").
@@ -101,12 +115,12 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={_ms(busy_seconds)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if not write_lock.acquire(timeout=_BUSY_TIMEOUT_S):
+        if not write_lock.acquire(timeout=busy_seconds):
             raise sqlite3.OperationalError("database is locked (waited for another thread's transaction)")
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -162,6 +176,8 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if not is_sqlite(engine):  # a migration may rewrite a large table: no per-statement limit for it
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 
@@ -172,13 +188,13 @@ def ping(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
-def open_database(url: str | None, *, create: bool) -> Engine:
+def open_database(url: str | None, *, create: bool, timeouts: DatabaseTimeouts | None = None) -> Engine:
     """An engine on a usable database, or DatabaseProblem saying on one line what is wrong.
 
     With ``create`` the schema is created or migrated (db upgrade; serve and worker on SQLite). Without it the
     database must already hold the current schema, and a SQLite file that does not exist is never created.
     """
-    engine = make_engine(url)
+    engine = make_engine(url, timeouts)
     where = describe(engine.url)
     try:
         if create:

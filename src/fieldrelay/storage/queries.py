@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from fieldrelay.storage.prepared import upsert_into
 from fieldrelay.storage.tables import (
     activities,
     customer_emails,
@@ -15,6 +16,7 @@ from fieldrelay.storage.tables import (
     customer_phones,
     customers,
     deals,
+    heartbeats,
     inbox,
     jobs,
     messages,
@@ -184,6 +186,11 @@ def list_messages(conn: Connection, account_id: str, customer_id: str | None, li
         }
         for r in rows
     ]
+
+
+def beat(conn: Connection, name: str, now: datetime) -> None:
+    """Write the ``name`` heartbeat row: proof, once committed, that the database takes writes."""
+    conn.execute(upsert_into(conn.dialect.name, heartbeats, ("name",), ("beat_at",)), {"name": name, "beat_at": now})
 
 
 def readiness(conn: Connection, now: datetime) -> dict[str, int]:

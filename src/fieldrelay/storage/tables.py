@@ -466,6 +466,16 @@ dev_sms_sent = Table(
 )
 
 
+# One row per process kind that proves a write can be committed: /readyz writes it (a full disk or a database that
+# accepts reads but refuses writes is not ready). Infrastructure, not a shop's data: no account.
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("beat_at", _utc(), nullable=False),
+)
+
+
 # Sequences, tasks and the development mail provider, and the SOP's and referral program's tables, live in their own
 # modules; importing it here puts them on
 # ``metadata`` for Alembic and for tests that create the schema from it.

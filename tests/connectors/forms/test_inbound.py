@@ -134,7 +134,7 @@ def test_honeypot_empty_is_not_spam(inbound: FormsInbound, value: Any) -> None:
 
 def test_no_contact(inbound: FormsInbound) -> None:
     with pytest.raises(
-        ParseError, match=r"^a lead needs a phone or an email \(phone 'call me' is not a valid number\)$"
+        ParseError, match=r"^a lead needs a phone or an email \(the phone given is not a valid number\)$"
     ):
         inbound.parse(fixture("no-contact.json"))
     # It is still identified, so the route stores it and the worker puts it in the error queue.

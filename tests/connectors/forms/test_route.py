@@ -18,14 +18,27 @@ from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.secrets import connector_secret
 from fieldrelay.runtime import Runtime
+from fieldrelay.service.payloads import load_json
+from fieldrelay.service.ports import ParseError
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, inbox
-from tests.api.support import app_of, assert_never_lost, drain, expected_keys
+from tests.api.support import (
+    HOSTILE_SETTINGS,
+    app_of,
+    assert_never_lost,
+    drain,
+    expected_keys,
+    hostile_json,
+    hostile_variants,
+    payloads,
+)
 from tests.conftest import START
 from tests.connectors.forms.support import (
+    FIXTURES,
     FORM_ENCODED,
     MARKET_TOKEN,
     RATE_LIMIT,
+    WEBSITE_TOKEN,
     bearer,
     fixture,
     mirror,
@@ -285,3 +298,32 @@ def test_any_body_is_stored_and_settles_never_lost(client: TestClient, runtime: 
     keys = expected_keys(runtime.inbound["forms"], body)  # a submission_id that is a list: the raw body's hash
     drain(runtime)
     assert_never_lost(runtime, keys)
+
+
+@HOSTILE_SETTINGS
+@given(value=st.sampled_from(payloads(FIXTURES)).flatmap(hostile_variants))
+def test_hostile_bodies_with_a_token_are_never_a_5xx_and_settle(
+    client: TestClient, runtime: Runtime, value: Any
+) -> None:
+    """Real payloads with lone surrogates, NUL, 10^30, 5,000-digit integers, far-offset dates or deep nesting (values
+    and keys): never a 5xx, and after the worker every row is applied, ignored or in the error queue."""
+    app_of(client).state.limiters.clear()  # the per-address limit is proven above
+    body = hostile_json(value)
+    form = value.get("form") if isinstance(value, dict) else None
+    response = client.post(URL, content=body, headers=bearer(MARKET_TOKEN if form == "marketplace" else WEBSITE_TOKEN))
+    if form not in ("website", "marketplace") or not _readable(body):
+        # The form id was made hostile, or the body cannot be read to find it: no form's token can match.
+        assert response.status_code in (200, 202, 401)
+        if response.status_code == 401:
+            return
+    assert response.status_code in (200, 202), response.text
+    drain(runtime)
+    assert_never_lost(runtime, expected_keys(runtime.inbound["forms"], body))
+
+
+def _readable(body: bytes) -> bool:
+    try:
+        load_json(body)
+    except ParseError:
+        return False
+    return True

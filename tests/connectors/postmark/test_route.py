@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,16 +17,30 @@ from fieldrelay.connectors.registry import inbound_connectors
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import activities, consents, inbox, messages
 from tests.api.support import (
+    HOSTILE_SETTINGS,
     WAITING_FOR_ITS_MESSAGE,
     assert_never_lost,
     drain,
     expected_keys,
+    hostile_json,
+    hostile_variants,
     json_values,
+    payloads,
     post_webhook,
 )
 from tests.conftest import START
-from tests.connectors.postmark.support import MESSAGE_ID, TO, add_email_message, basic, encode, mirror, record, rows
+from tests.connectors.postmark.support import (
+    MESSAGE_ID,
+    TO,
+    add_email_message,
+    basic,
+    encode,
+    mirror,
+    record,
+    rows,
+)
 
+FIXTURES = Path(__file__).with_name("fixtures")
 URL = "/webhooks/postmark"
 BOUNCED_AT = START - timedelta(minutes=2)
 DELIVERED_AT = START - timedelta(minutes=5)
@@ -201,3 +216,14 @@ def test_any_json_is_stored_and_settles_never_lost(client: TestClient, runtime: 
     keys = expected_keys(runtime.inbound["postmark"], raw)
     drain(runtime)
     assert_never_lost(runtime, keys, pending_because=WAITING_FOR_ITS_MESSAGE)
+
+
+@HOSTILE_SETTINGS
+@given(value=st.sampled_from(payloads(FIXTURES)).flatmap(hostile_variants))
+def test_hostile_signed_bodies_are_never_a_5xx_and_settle(client: TestClient, runtime: Runtime, value: Any) -> None:
+    """Real payloads with lone surrogates, NUL, 10^30, 5,000-digit integers, far-offset dates or deep nesting (values
+    and keys): never a 5xx, and after the worker every row is applied, ignored or in the error queue."""
+    status, _ = post(client, hostile_json(value))
+    assert status in (200, 202)
+    drain(runtime)
+    assert_never_lost(runtime, pending_because=WAITING_FOR_ITS_MESSAGE)

@@ -20,11 +20,15 @@ from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.tables import activities, consents, inbox, messages
 from tests.api.support import (
+    HOSTILE_SETTINGS,
     WAITING_FOR_ITS_MESSAGE,
     assert_never_lost,
     drain,
     expected_keys,
+    hostile_json,
+    hostile_variants,
     json_values,
+    payloads,
     post_webhook,
 )
 from tests.conftest import START, TEST_YAML
@@ -40,6 +44,7 @@ from tests.connectors.sendgrid.support import (
     sign,
 )
 
+FIXTURES = Path(__file__).with_name("fixtures")
 URL = "/webhooks/sendgrid"
 BOUNCED_AT = START - timedelta(minutes=2)
 DELIVERED_AT = START - timedelta(minutes=5)
@@ -251,3 +256,14 @@ def test_any_signed_json_is_stored_and_settles_never_lost(client: TestClient, ru
     keys = expected_keys(runtime.inbound["sendgrid"], raw)
     drain(runtime)
     assert_never_lost(runtime, keys, pending_because=WAITING_FOR_ITS_MESSAGE)
+
+
+@HOSTILE_SETTINGS
+@given(value=st.sampled_from(payloads(FIXTURES)).flatmap(hostile_variants))
+def test_hostile_signed_bodies_are_never_a_5xx_and_settle(client: TestClient, runtime: Runtime, value: Any) -> None:
+    """Real payloads with lone surrogates, NUL, 10^30, 5,000-digit integers, far-offset dates or deep nesting (values
+    and keys): never a 5xx, and after the worker every row is applied, ignored or in the error queue."""
+    status, _ = post(client, hostile_json(value))
+    assert status in (200, 202)
+    drain(runtime)
+    assert_never_lost(runtime, pending_because=WAITING_FOR_ITS_MESSAGE)

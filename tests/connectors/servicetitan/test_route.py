@@ -15,8 +15,17 @@ from fieldrelay.api.app import create_app
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customer_emails, customer_phones, customers, estimates, inbox, jobs
-from tests.api.support import assert_never_lost, drain, json_values, post_webhook
-from tests.connectors.servicetitan.support import encode, load, raw, signed
+from tests.api.support import (
+    HOSTILE_SETTINGS,
+    assert_never_lost,
+    drain,
+    hostile_json,
+    hostile_variants,
+    json_values,
+    payloads,
+    post_webhook,
+)
+from tests.connectors.servicetitan.support import FIXTURES, encode, load, raw, signed
 from tests.service.support import count
 
 URL = "/webhooks/servicetitan"
@@ -231,6 +240,17 @@ def test_arbitrary_signed_bodies_end_stored_errored_or_ignored_never_lost(
 ) -> None:
     """Any signed JSON is acknowledged (never a 5xx) and, after the worker, is done, ignored or in the error queue."""
     status, _ = post(client, json.dumps(data).encode())
+    assert status in (200, 202)
+    drain(runtime)
+    assert_never_lost(runtime)
+
+
+@HOSTILE_SETTINGS
+@given(value=st.sampled_from(payloads(FIXTURES)).flatmap(hostile_variants))
+def test_hostile_signed_bodies_are_never_a_5xx_and_settle(client: TestClient, runtime: Runtime, value: Any) -> None:
+    """Real payloads with lone surrogates, NUL, 10^30, 5,000-digit integers, far-offset dates or deep nesting (values
+    and keys): never a 5xx, and after the worker every row is applied, ignored or in the error queue."""
+    status, _ = post(client, hostile_json(value))
     assert status in (200, 202)
     drain(runtime)
     assert_never_lost(runtime)

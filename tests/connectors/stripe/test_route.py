@@ -18,9 +18,18 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
 from fieldrelay.storage.ops.errors import list_errors
 from fieldrelay.storage.tables import activities, customers, dev_sms_sent, inbox, jobs, messages, outbox, timers
-from tests.api.support import app_of, assert_never_lost, deliver, drain
+from tests.api.support import (
+    HOSTILE_SETTINGS,
+    app_of,
+    assert_never_lost,
+    deliver,
+    drain,
+    hostile_json,
+    hostile_variants,
+    payloads,
+)
 from tests.conftest import START
-from tests.connectors.stripe.support import PI_ID, encode, event, job_metadata, stripe_headers
+from tests.connectors.stripe.support import FIXTURES, PI_ID, encode, event, job_metadata, stripe_headers
 from tests.helpers import job_envelope
 from tests.service.support import count, rows
 
@@ -266,3 +275,14 @@ def test_any_signed_json_is_stored_and_ends_visible(client: TestClient, runtime:
     assert isinstance(clock, SimulatedClock)
     stored, listed = assert_never_lost(runtime)
     assert listed == {f"inbox-{r.id}" for r in stored if r.status == "error"}
+
+
+@HOSTILE_SETTINGS
+@given(value=st.sampled_from(payloads(FIXTURES)).flatmap(hostile_variants))
+def test_hostile_signed_bodies_are_never_a_5xx_and_settle(client: TestClient, runtime: Runtime, value: Any) -> None:
+    """Real payloads with lone surrogates, NUL, 10^30, 5,000-digit integers, far-offset dates or deep nesting (values
+    and keys): never a 5xx, and after the worker every row is applied, ignored or in the error queue."""
+    response = post(client, hostile_json(value))
+    assert response.status_code in (200, 202), response.text
+    drain(runtime)
+    assert_never_lost(runtime)

@@ -6,9 +6,10 @@ and the worker parses from the inbox.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qsl
 
+from fieldrelay.domain.text import storable
+from fieldrelay.service.payloads import load_json
 from fieldrelay.service.ports import ParseError
 
 _MAX_FIELDS = 500
@@ -21,10 +22,7 @@ def read_fields(body: bytes) -> dict[str, object]:
     except UnicodeDecodeError as exc:
         raise ParseError(f"body is not UTF-8 text: {exc}") from exc
     if text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:  # ValueError: also integers too long to read
-            raise ParseError(f"body looks like JSON but is not: {exc}") from exc
+        data = load_json(text)
         if not isinstance(data, dict):
             raise ParseError("body is JSON but not a JSON object")
         return data
@@ -33,7 +31,8 @@ def read_fields(body: bytes) -> dict[str, object]:
     except ValueError as exc:
         raise ParseError(f"body is not form-encoded: {exc}") from exc
     fields: dict[str, object] = {}
-    for key, value in pairs:
+    for raw_key, raw_value in pairs:
+        key, value = storable(raw_key), storable(raw_value)  # %00 decodes to NUL, which PostgreSQL refuses
         # A repeated field keeps its first non-blank value.
         if key not in fields or (not str(fields[key]).strip() and value.strip()):
             fields[key] = value

@@ -189,10 +189,11 @@ def _body_key(body: bytes) -> str:
 
 def _why_unusable(form: FormSubmission) -> str:
     reasons = []
+    # Never the submitted values themselves: this text is stored and shown, and it must hold no personal data.
     if form.phone:
-        reasons.append(f"phone {form.phone!r} is not a valid number")
+        reasons.append("the phone given is not a valid number")
     if form.email:
-        reasons.append(f"email {form.email!r} is not an address")
+        reasons.append("the email given is not an address")
     return f" ({'; '.join(reasons)})" if reasons else ""
 
 

@@ -15,7 +15,6 @@ connector table in docs/connectors.md:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -36,6 +35,7 @@ from fieldrelay.connectors.housecallpro.signature import (
 )
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import display_name
+from fieldrelay.service.payloads import load_json
 from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, WebhookRequest
 
 NAME = "housecallpro"
@@ -112,10 +112,7 @@ class HousecallProInbound:
 
 
 def _load(body: bytes) -> dict[str, object]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # not JSON, bad UTF-8, or past the parser's limits (huge ints)
-        raise ParseError(f"body is not JSON: {exc}") from exc
+    data = load_json(body)
     if not isinstance(data, dict):
         raise ParseError("body is not a JSON object")
     return data

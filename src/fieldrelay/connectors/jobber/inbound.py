@@ -49,6 +49,7 @@ from fieldrelay.connectors.jobber.api import JobberApi
 from fieldrelay.connectors.jobber.auth import access_token
 from fieldrelay.connectors.jobber.schemas import WebHookPayload
 from fieldrelay.connectors.jobber.signature import SIGNATURE_HEADER, signature_matches
+from fieldrelay.service.payloads import load_json
 from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, WebhookRequest
 
 NAME = normalize.NAME
@@ -143,10 +144,7 @@ def _event_type(topic: str) -> str:
 
 
 def _load(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, bad UTF-8, an integer over 4300 digits
-        raise ParseError(f"body is not JSON: {exc}") from exc
+    data = load_json(body)
     if not isinstance(data, dict):
         raise ParseError("body is not a JSON object")
     return data

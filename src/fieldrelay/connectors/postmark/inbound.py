@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from fieldrelay.connectors.postmark.auth import credentials_problem
 from fieldrelay.connectors.postmark.schemas import PmBounce, PmClick, PmDelivery, PmOpen, PmSubscriptionChange
 from fieldrelay.domain import events as ev
+from fieldrelay.service.payloads import load_json
 from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, WebhookRequest
 
 NAME = "postmark"
@@ -119,10 +120,7 @@ class PostmarkInbound:
 
 
 def _object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and over-long integer errors
-        raise ParseError(f"body is not JSON: {exc}") from exc
+    data = load_json(body)
     if not isinstance(data, dict):
         raise ParseError("body is not a JSON object")
     return data

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from fieldrelay.connectors.sendgrid.schemas import SgEvent
 from fieldrelay.connectors.sendgrid.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_verifier, signature_valid
 from fieldrelay.domain import events as ev
+from fieldrelay.service.payloads import load_json
 from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, WebhookRequest
 
 NAME = "sendgrid"
@@ -120,10 +121,7 @@ def message_id(sg_message_id: str | None) -> str:
 
 
 def _load(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and over-long integer errors
-        raise ParseError(f"body is not JSON: {exc}") from exc
+    return load_json(body)
 
 
 def _object(body: bytes) -> dict[str, Any]:

@@ -9,6 +9,8 @@ mail settings. The SDK does the cryptography; this module only guards its inputs
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from sendgrid.helpers.eventwebhook import EventWebhook  # type: ignore[import-untyped]
@@ -41,7 +43,13 @@ def signature_valid(verifier: Any, timestamp: str, body: bytes, signature: str) 
         payload = body.decode("utf-8")  # SendGrid signs JSON text; the SDK re-encodes it as UTF-8, byte for byte
     except UnicodeDecodeError:
         return False
+    signature = signature.strip()
     try:
-        return bool(verifier.verify_signature(payload, signature.strip(), timestamp))
+        # The SDK decodes leniently (characters after the padding are ignored); a signature is exactly base64.
+        base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        return bool(verifier.verify_signature(payload, signature, timestamp))
     except Exception:  # bad base64, a non-ASCII header, a key of the wrong type: none of them is a valid signature
         return False

@@ -64,6 +64,7 @@ from fieldrelay.connectors.servicetitan.schemas import (
 from fieldrelay.connectors.servicetitan.signature import Encoding, signature_matches
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.contact import normalize_country
+from fieldrelay.service.payloads import load_json
 from fieldrelay.service.ports import Identified, Parsed, ParseError, Received, WebhookRequest
 
 NAME = "servicetitan"
@@ -168,10 +169,7 @@ class ServiceTitanInbound:
 
 
 def _load(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, bad UTF-8, an integer over 4300 digits
-        raise ParseError(f"body is not JSON: {exc}") from exc
+    data = load_json(body)
     if not isinstance(data, dict):
         raise ParseError("body is not a JSON object")
     return data

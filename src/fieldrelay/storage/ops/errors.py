@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, Table, func, select, update
 
+from fieldrelay.domain.redaction import redact_optional
 from fieldrelay.rules.sequences import parse_duration
 from fieldrelay.storage.tables import delivery_attempts, inbox, messages, outbox, timers
 
@@ -59,16 +60,20 @@ def _iso(moment: datetime) -> str:
 def _inbox_item(r: Row[Any]) -> ErrorItem:
     summary = f"webhook {r.event_type or '(unreadable)'}"
     extra = {"connector": r.connector, "event_type": r.event_type}
-    return ErrorItem(f"inbox-{r.id}", "inbox", r.connector, summary, r.last_error, r.attempts, r.received_at, extra)
+    return ErrorItem(
+        f"inbox-{r.id}", "inbox", r.connector, summary, redact_optional(r.last_error), r.attempts, r.received_at, extra
+    )
 
 
 def _timer_item(t: Row[Any]) -> ErrorItem:
-    return ErrorItem(f"timer-{t.id}", "timer", t.kind, t.key, t.last_error, t.attempts, t.due_at)
+    return ErrorItem(f"timer-{t.id}", "timer", t.kind, t.key, redact_optional(t.last_error), t.attempts, t.due_at)
 
 
 def _outbox_item(o: Row[Any]) -> ErrorItem:
     summary = f"{o.kind} {o.idempotency_key}"
-    return ErrorItem(f"outbox-{o.id}", "outbox", o.target, summary, o.last_error, o.attempts, o.created_at)
+    return ErrorItem(
+        f"outbox-{o.id}", "outbox", o.target, summary, redact_optional(o.last_error), o.attempts, o.created_at
+    )
 
 
 # Per kind: the columns an item is read from (statements are immutable, so one of each serves every call).
