@@ -1,0 +1,50 @@
+"""the stale-record check's history and the indexes the office app's KPI pages read by
+
+Revision ID: 0013
+Revises: 0009
+Create Date: 2026-12-07 16:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+_INDEXES = (
+    ("ix_deals_lead_at", "deals", ["account_id", "lead_at"]),
+    ("ix_service_history_completed_at", "service_history", ["account_id", "completed_at"]),
+    ("ix_jobs_paid_at", "jobs", ["account_id", "paid_at"]),
+    ("ix_activities_kind_at", "activities", ["account_id", "kind", "at"]),
+    ("ix_messages_customer_sent", "messages", ["customer_id", "sent_at"]),
+    ("ix_messages_job_purpose", "messages", ["job_id", "purpose"]),
+)
+
+
+def upgrade() -> None:
+    """Apply this migration."""
+    op.create_table(
+        "stale_checks",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=64), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("records", sa.Integer(), nullable=False),
+        sa.Column("stale", sa.Integer(), nullable=False),
+        sa.Column("stale_after_minutes", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stale_checks")),
+    )
+    op.create_index("ix_stale_checks_time", "stale_checks", ["account_id", "checked_at"])
+    for name, table, columns in _INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    """Revert this migration."""
+    for name, table, _ in reversed(_INDEXES):
+        op.drop_index(name, table_name=table)
+    op.drop_index("ix_stale_checks_time", table_name="stale_checks")
+    op.drop_table("stale_checks")
