@@ -18,6 +18,7 @@ from fieldrelay.web import (
     people,
     pipeline,
     referrals_page,
+    reports_page,
     review_page,
     setup,
     signin,
@@ -37,6 +38,7 @@ SCREENS: tuple[APIRouter, ...] = (
     duplicates.router,
     errors_page.router,
     referrals_page.router,
+    reports_page.router,
 )
 STATIC = Path(__file__).parent / "static"
 
