@@ -16,8 +16,8 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
+WIDTH, HEIGHT = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 30
 _ids = itertools.count(1)
 
 Formatter = Callable[[float], str]
@@ -41,18 +41,26 @@ def _nice_top(value: float) -> float:
     return next(step * magnitude for step in (1, 2, 2.5, 5, 10) if step * magnitude >= value)
 
 
+def _short(label: str, most: int = 14) -> str:
+    """A bar's label cut to fit beside it on a phone (the full label is in the bar's title and the table)."""
+    return label if len(label) <= most else label[: most - 1] + "…"
+
+
 def line_chart(
     title: str,
     desc: str,
     points: Sequence[tuple[str, float | None]],
     band: tuple[float | None, float | None] | None = None,
     fmt: Formatter = lambda v: f"{v:g}",
+    ceiling: float | None = None,
 ) -> Markup:
-    """A trend: one point per bucket (None leaves a gap), the benchmark band shaded behind it."""
+    """A trend: one point per bucket (None leaves a gap), the benchmark band shaded behind it; ``ceiling`` caps the
+    scale (a share never passes 100%)."""
     head, tail = _svg_open(title, desc, HEIGHT)
     values = [v for _, v in points if v is not None]
     band_values = [b for b in band or () if b is not None]
     top = _nice_top(max([*values, *band_values, 0.0]) * 1.1)
+    top = min(top, ceiling) if ceiling else top
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(i: int) -> float:
@@ -103,7 +111,7 @@ def bar_chart(
     row = 26
     height = TOP + BOTTOM // 2 + row * max(1, len(bars))
     head, tail = _svg_open(title, desc, height)
-    label_w = 170
+    label_w = 200
     plot_w = WIDTH - label_w - RIGHT - 70
     top = max([v for _, v in bars if v is not None] + [0.0]) or 1.0
     parts = [head]
@@ -112,7 +120,7 @@ def bar_chart(
         width = plot_w * (value or 0) / top
         shown = "—" if value is None else fmt(value)
         parts.append(
-            f'<text class="axis" x="{label_w - 8}" y="{y + 16}" text-anchor="end">{escape(label[:28])}</text>'
+            f'<text class="axis" x="{label_w - 8}" y="{y + 16}" text-anchor="end">{escape(_short(label))}</text>'
             f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row - 8}">'
             f"<title>{escape(label)}: {escape(shown)}</title></rect>"
             f'<text class="value" x="{label_w + width + 6:.1f}" y="{y + 16}">{escape(shown)}</text>'

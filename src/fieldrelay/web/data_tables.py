@@ -7,8 +7,12 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fastapi import Request
 from fastapi.responses import Response
 from markupsafe import Markup
+
+from fieldrelay.web import render
+from fieldrelay.web.guard import Person
 
 Cell = str | int | float | None
 
@@ -43,6 +47,9 @@ def csv_download(table: DataTable, stem: str) -> Response:
     )
 
 
-def pick(tables: Sequence[DataTable], key: str) -> DataTable | None:
-    """The table named ``key``, if the page has one."""
-    return next((table for table in tables if table.key == key), None)
+def table_csv(request: Request, person: Person, tables: Sequence[DataTable], key: str, stem: str) -> Response:
+    """The page's table named ``key`` as a CSV download, or a 404 page when it has none by that name."""
+    table = next((table for table in tables if table.key == key), None)
+    if table is None:
+        return render.error_page(request, 404, "No such table", f"This page has no table named {key}.", person)
+    return csv_download(table, stem)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from fieldrelay.reports.trends import STALE_BAND, KpiFigures, Trend, format_value
+from fieldrelay.reports.trends import STALE_BAND, KpiFigures, Trend
 from fieldrelay.web.charts import bar_chart, line_chart
 from fieldrelay.web.data_tables import DataTable
 
@@ -14,7 +14,12 @@ ShopTime = Callable[[datetime, str], str]
 
 
 def _fmt(unit: str) -> Callable[[float], str]:
-    return lambda value: format_value(value, unit).replace(" per 20 jobs", "")
+    """A chart's numbers without their unit (the chart's title names it): "12.5", "40%"."""
+    return (lambda value: f"{value:.0%}") if unit == "share" else (lambda value: f"{value:g}")
+
+
+def _titled(label: str, unit: str) -> str:
+    return label if unit == "share" else f"{label}, {unit}"
 
 
 def _trend_tables(trend: Trend, label: ShopTime, step: str) -> list[DataTable]:
@@ -27,11 +32,12 @@ def _trend_tables(trend: Trend, label: ShopTime, step: str) -> list[DataTable]:
             ("from", kpi.unit, "samples"),
             [(label(p.start, "%Y-%m-%d"), p.value, p.count) for p in trend.points],
             line_chart(
-                f"{kpi.label}, {step} by {step}",
+                f"{_titled(kpi.label, kpi.unit)}, {step} by {step}",
                 f"{kpi.label} for each {step}; benchmark {within}. The table below has the same figures.",
                 [(label(p.start, "%b %-d"), p.value) for p in trend.points],
                 (band.low, band.high) if band else None,
                 _fmt(kpi.unit),
+                1.0 if kpi.unit == "share" else None,
             ),
             note=f"Benchmark: {within}",
         )
@@ -44,7 +50,7 @@ def _trend_tables(trend: Trend, label: ShopTime, step: str) -> list[DataTable]:
                 (kpi.split, kpi.unit, "samples"),
                 list(trend.groups),
                 bar_chart(
-                    f"{kpi.label} by {kpi.split}",
+                    f"{_titled(kpi.label, kpi.unit)}, by {kpi.split}",
                     f"One bar per {kpi.split}. The table below has the same figures.",
                     [(group, value) for group, value, _ in trend.groups],
                     _fmt(kpi.unit),

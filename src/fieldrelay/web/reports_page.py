@@ -10,7 +10,7 @@ from fieldrelay.reports.kpi import check_stale
 from fieldrelay.reports.trends import WINDOWS, KpiFigures, kpi_figures
 from fieldrelay.service.access.permissions import Action
 from fieldrelay.web import render
-from fieldrelay.web.data_tables import DataTable, csv_download, pick
+from fieldrelay.web.data_tables import DataTable, table_csv
 from fieldrelay.web.guard import Person, allowed_to
 from fieldrelay.web.kpi_tables import report_tables
 from fieldrelay.web.state import runtime_of
@@ -62,6 +62,7 @@ def reports(
         technicians=choices.get("technician", []),
         sources=choices.get("lead source", []),
         query=query,
+        csv_base="/reports",
     )
 
 
@@ -76,10 +77,7 @@ def reports_csv(
 ) -> Response:
     """One of the page's tables as CSV, for the same window and filters."""
     _, tables = _figures(request, days, technician, source)
-    table = pick(tables, key)
-    if table is None:
-        return render.error_page(request, 404, "No such table", f"The Reports page has no table named {key}.", person)
-    return csv_download(table, f"kpis-{window(days)}d")
+    return table_csv(request, person, tables, key, f"kpis-{window(days)}d")
 
 
 @router.post("/reports/stale-check")

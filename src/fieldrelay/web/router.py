@@ -14,6 +14,7 @@ from fieldrelay.web import (
     duplicates,
     errors_page,
     guard,
+    health_page,
     my_day,
     people,
     pipeline,
@@ -39,6 +40,7 @@ SCREENS: tuple[APIRouter, ...] = (
     errors_page.router,
     referrals_page.router,
     reports_page.router,
+    health_page.router,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -1,10 +1,23 @@
-"""The stale-record check's history (one row per check, for the trend) and the indexes the KPI pages read by."""
+"""The stale-record check's history (one row per check, for the trend) and the indexes the Reports and Health pages
+read by."""
 
 from __future__ import annotations
 
 from sqlalchemy import Column, Float, Index, Integer, String, Table
 
-from fieldrelay.storage.tables import Id, _utc, activities, deals, jobs, messages, metadata, service_history
+from fieldrelay.storage.tables import (
+    Id,
+    _utc,
+    activities,
+    deals,
+    delivery_attempts,
+    inbox,
+    jobs,
+    messages,
+    metadata,
+    outbox,
+    service_history,
+)
 
 # The stale-record check re-reads every stored delivery, far too slow for a page at 500,000 events: each check that
 # runs (`fieldrelay report`, the Reports page's "Check now") keeps its outcome here, and the page draws these rows.
@@ -27,3 +40,8 @@ Index("ix_jobs_paid_at", jobs.c.account_id, jobs.c.paid_at)
 Index("ix_activities_kind_at", activities.c.account_id, activities.c.kind, activities.c.at)
 Index("ix_messages_customer_sent", messages.c.customer_id, messages.c.sent_at)
 Index("ix_messages_job_purpose", messages.c.job_id, messages.c.purpose)
+# What the Health page counts minute by minute, and each target's latest delivery attempt.
+Index("ix_inbox_received_at", inbox.c.account_id, inbox.c.received_at)
+Index("ix_inbox_processed_at", inbox.c.account_id, inbox.c.processed_at)
+Index("ix_outbox_sent_at", outbox.c.account_id, outbox.c.sent_at)
+Index("ix_delivery_attempts_started_at", delivery_attempts.c.account_id, delivery_attempts.c.started_at)

@@ -1,4 +1,4 @@
-"""the stale-record check's history and the indexes the office app's KPI pages read by
+"""the stale-record check's history and the indexes the office app's Reports and Health pages read by
 
 Revision ID: 0013
 Revises: 0009
@@ -22,6 +22,10 @@ _INDEXES = (
     ("ix_activities_kind_at", "activities", ["account_id", "kind", "at"]),
     ("ix_messages_customer_sent", "messages", ["customer_id", "sent_at"]),
     ("ix_messages_job_purpose", "messages", ["job_id", "purpose"]),
+    ("ix_inbox_received_at", "inbox", ["account_id", "received_at"]),
+    ("ix_inbox_processed_at", "inbox", ["account_id", "processed_at"]),
+    ("ix_outbox_sent_at", "outbox", ["account_id", "sent_at"]),
+    ("ix_delivery_attempts_started_at", "delivery_attempts", ["account_id", "started_at"]),
 )
 
 
