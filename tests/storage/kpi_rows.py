@@ -112,24 +112,61 @@ class KpiShop:
         sent_at: datetime,
         clicked: datetime | None = None,
     ) -> None:
+        self.message(conn, customer_id, job_id, purpose, sent_at - timedelta(minutes=30), sent_at, sent_at, clicked)
+
+    def message(
+        self,
+        conn: Connection,
+        customer_id: str,
+        job_id: str | None,
+        purpose: str,
+        trigger_at: datetime,
+        scheduled_for: datetime,
+        sent_at: datetime | None,
+        clicked: datetime | None = None,
+        channel: str = "sms",
+        status: str = "delivered",
+    ) -> None:
+        """One message to the customer (``sent_at`` None: not sent yet)."""
         conn.execute(
             insert(messages).values(
                 id=f"m{next(self._ids)}",
                 account_id=ACCOUNT,
                 customer_id=customer_id,
                 job_id=job_id,
-                channel="sms",
+                channel=channel,
                 purpose=purpose,
                 to_address="+15125550100",
                 body="text",
-                status="delivered",
-                scheduled_for=sent_at,
+                status=status if sent_at else "scheduled",
+                scheduled_for=scheduled_for,
                 sent_at=sent_at,
-                trigger_at=sent_at - timedelta(minutes=30),
-                created_at=sent_at,
+                trigger_at=trigger_at,
+                created_at=trigger_at,
                 clicked_at=clicked,
             )
         )
+
+    def review_ask(
+        self,
+        paid_at: datetime,
+        technicians: list[str],
+        scheduled_for: datetime,
+        sent: bool = True,
+        clicked: bool = False,
+        purpose: str = "review_request",
+        channel: str = "sms",
+        status: str = "delivered",
+    ) -> None:
+        """A paid job and one review ask about it, planned for ``scheduled_for`` (sent then, or not yet)."""
+        job_id = self.job(paid_at - timedelta(hours=1), technicians)
+        with self.engine.begin() as conn:
+            sent_at = scheduled_for if sent else None
+            clicked_at = scheduled_for + timedelta(hours=1) if clicked else None
+            customer_id = job_id.removeprefix("j-")
+            self.message(
+                conn, customer_id, job_id, purpose, paid_at, scheduled_for, sent_at, clicked_at, channel, status
+            )
 
     def estimate(self, at: datetime, followed_after: timedelta | None) -> str:
         """An estimate sent at ``at``, followed up after ``followed_after`` (None: never); returns the customer."""

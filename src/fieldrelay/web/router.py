@@ -21,6 +21,7 @@ from fieldrelay.web import (
     referrals_page,
     reports_page,
     review_page,
+    reviews_page,
     setup,
     signin,
 )
@@ -40,6 +41,7 @@ SCREENS: tuple[APIRouter, ...] = (
     errors_page.router,
     referrals_page.router,
     reports_page.router,
+    reviews_page.router,
     health_page.router,
 )
 STATIC = Path(__file__).parent / "static"
