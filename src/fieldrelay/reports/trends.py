@@ -188,14 +188,22 @@ def buckets(days: int, until: datetime) -> tuple[timedelta, list[datetime]]:
 
 
 def trend_of(
-    kpi: Kpi, samples: Sequence[Sample], starts: Sequence[datetime], step: timedelta, wanted: str | None = None
+    kpi: Kpi,
+    samples: Sequence[Sample],
+    opened: datetime,
+    starts: Sequence[datetime],
+    step: timedelta,
+    wanted: str | None = None,
 ) -> Trend:
     """Sum ``samples`` up for the window and per bucket with the KPI's own aggregate (only those of the ``wanted``
     technician or source when one is given), and per group (all of them, so the split still compares)."""
     narrowed = [s for s in samples if wanted in s.groups] if wanted else samples
     per_bucket: list[list[Sample]] = [[] for _ in starts]
+    # Samples count from the window's opening; the first bucket may open earlier (13 weeks span 91 days).
+    lead = (opened - starts[0]).total_seconds() if starts else 0.0
+    width = step.total_seconds()
     for sample in narrowed:
-        index = int((sample.at - starts[0]) / step) if starts else 0
+        index = int((sample.offset + lead) // width)
         per_bucket[max(0, min(len(starts) - 1, index))].append(sample)
     by_group: dict[str, list[Sample]] = {}
     for sample in samples:
@@ -223,7 +231,7 @@ def kpi_figures(
     step, starts = buckets(days, until)
     narrowed = {"technician": technician, "lead source": source}
     trends = [
-        trend_of(kpi, kpi.read(conn, account_id, since, until), starts, step, narrowed.get(kpi.split or ""))
+        trend_of(kpi, kpi.read(conn, account_id, since, until), since, starts, step, narrowed.get(kpi.split or ""))
         for kpi in KPIS
     ]
     statuses = [status for _, status in referral_samples(conn, account_id, since, until)]

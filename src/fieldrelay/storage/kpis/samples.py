@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, literal, select
 
 from fieldrelay.storage.handoff.tables import referrals
-from fieldrelay.storage.tables import activities, customers, deals, jobs, messages, service_history
+from fieldrelay.storage.kpis.elapsed import elapsed_seconds
+from fieldrelay.storage.tables import UtcDateTime, activities, customers, deals, jobs, messages, service_history
 
 FOLLOWED_WITHIN = timedelta(hours=48)
 OPEN_ESTIMATE_STAGES = ("estimate_sent", "no_decision")
@@ -18,16 +19,21 @@ NOBODY = "(none)"  # the group of a sample with no technician, lead source or ow
 
 @dataclass(frozen=True)
 class Sample:
-    """One counted thing: when it happened, the groups it belongs to (technicians, lead source), and its value —
-    minutes for a time KPI, 1.0 / 0.0 for a yes/no one, None when it has not happened yet (an unanswered lead)."""
+    """One counted thing: when it happened (seconds after the span opened), the groups it belongs to (technicians,
+    lead source), and its value — minutes for a time KPI, 1.0 / 0.0 for a yes/no one, None when it has not happened
+    yet (an unanswered lead)."""
 
-    at: datetime
+    offset: float
     groups: tuple[str, ...]
     value: float | None
 
 
-def _minutes(start: datetime, end: datetime | None) -> float | None:
-    return None if end is None else (end - start).total_seconds() / 60
+def _opened(since: datetime) -> ColumnElement[datetime]:
+    return literal(since, UtcDateTime())
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 60
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -39,11 +45,15 @@ def lead_samples(conn: Connection, account_id: str, since: datetime, until: date
     """Leads that arrived in the span: minutes to the first response (None: unanswered), by lead source."""
     d, c = deals.c, customers.c
     rows = conn.execute(
-        select(d.lead_at, d.first_response_at, c.lead_source)
+        select(
+            elapsed_seconds(_opened(since), d.lead_at),
+            elapsed_seconds(d.lead_at, d.first_response_at),
+            c.lead_source,
+        )
         .join(customers, c.id == d.customer_id)
         .where(d.account_id == account_id, d.lead_at >= since, d.lead_at <= until)
     ).all()
-    return [Sample(r.lead_at, (r.lead_source or NOBODY,), _minutes(r.lead_at, r.first_response_at)) for r in rows]
+    return [Sample(offset, (source or NOBODY,), _minutes(seconds)) for offset, seconds, source in rows]
 
 
 def completion_samples(conn: Connection, account_id: str, since: datetime, until: datetime) -> list[Sample]:
@@ -56,11 +66,11 @@ def completion_samples(conn: Connection, account_id: str, since: datetime, until
         .scalar_subquery()
     )
     rows = conn.execute(
-        select(h.completed_at, h.technicians, first_touch.label("touched_at")).where(
-            h.account_id == account_id, h.completed_at >= since, h.completed_at <= until
-        )
+        select(
+            elapsed_seconds(_opened(since), h.completed_at), elapsed_seconds(h.completed_at, first_touch), h.technicians
+        ).where(h.account_id == account_id, h.completed_at >= since, h.completed_at <= until)
     ).all()
-    return [Sample(r.completed_at, _names(r.technicians), _minutes(r.completed_at, r.touched_at)) for r in rows]
+    return [Sample(offset, _names(names), _minutes(seconds)) for offset, seconds, names in rows]
 
 
 def paid_job_samples(conn: Connection, account_id: str, since: datetime, until: datetime) -> list[Sample]:
@@ -71,38 +81,32 @@ def paid_job_samples(conn: Connection, account_id: str, since: datetime, until: 
         m.job_id == j.id, m.purpose.like("review%"), m.clicked_at.is_not(None), m.account_id == account_id
     )
     rows = conn.execute(
-        select(j.paid_at, j.technicians, clicked.label("clicked")).where(
+        select(elapsed_seconds(_opened(since), j.paid_at), j.technicians, clicked).where(
             j.account_id == account_id, j.paid_at >= since, j.paid_at <= until
         )
     ).all()
-    return [Sample(r.paid_at, _names(r.technicians), 1.0 if r.clicked else 0.0) for r in rows]
+    return [Sample(offset, _names(names), 1.0 if hit else 0.0) for offset, names, hit in rows]
 
 
 def estimate_samples(conn: Connection, account_id: str, since: datetime, until: datetime) -> list[Sample]:
     """Estimates sent in the span: 1.0 when the customer heard from us (or decided) within 48 hours, else 0.0."""
     a = activities.c
-    sent = conn.execute(
-        select(a.customer_id, a.at).where(
+    later = activities.alias("later")
+    # A follow-up logged, or the customer's decision arriving from the field tool (which answers the follow-ups):
+    # either way the estimate did not hang unanswered.
+    followed = exists().where(
+        later.c.customer_id == a.customer_id,
+        later.c.account_id == account_id,
+        later.c.kind.in_(("followup.logged", "followup.closed")),
+        later.c.at >= a.at,
+        elapsed_seconds(a.at, later.c.at) <= FOLLOWED_WITHIN.total_seconds(),
+    )
+    rows = conn.execute(
+        select(elapsed_seconds(_opened(since), a.at), followed).where(
             a.account_id == account_id, a.kind == "estimate.sent", a.applied.is_(True), a.at >= since, a.at <= until
         )
     ).all()
-    logged: dict[str, list[datetime]] = {}
-    # A follow-up logged, or the customer's decision arriving from the field tool (which answers the follow-ups):
-    # either way the estimate did not hang unanswered. Paired here rather than in SQL, where interval arithmetic
-    # differs between SQLite and PostgreSQL.
-    for row in conn.execute(
-        select(a.customer_id, a.at).where(
-            a.account_id == account_id,
-            a.kind.in_(("followup.logged", "followup.closed")),
-            a.at >= since,
-            a.at <= until + FOLLOWED_WITHIN,
-        )
-    ):
-        logged.setdefault(row.customer_id, []).append(row.at)
-    return [
-        Sample(s.at, (NOBODY,), float(any(s.at <= t <= s.at + FOLLOWED_WITHIN for t in logged.get(s.customer_id, []))))
-        for s in sent
-    ]
+    return [Sample(offset, (NOBODY,), 1.0 if hit else 0.0) for offset, hit in rows]
 
 
 def open_estimates_by_owner(conn: Connection, account_id: str, older_than: datetime) -> dict[str, int]:
