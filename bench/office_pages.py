@@ -28,7 +28,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, Table as SqlTable, insert
+from sqlalchemy import Engine, insert
+from sqlalchemy import Table as SqlTable
 
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.loader import load_settings
@@ -212,7 +213,7 @@ def preload(engine: Engine, n_customers: int, n_events: int, seed: int) -> dict[
             sent_rows = []
     _bulk(engine, inbox, sent_rows)
     counts["inbox"] = n_events
-    deliveries = [
+    deliveries: list[dict[str, Any]] = [
         {
             "account_id": ACCOUNT,
             "idempotency_key": f"o{i}",

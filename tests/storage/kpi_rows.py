@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, insert
 
 from fieldrelay.storage.handoff.tables import referrals, referrers
+from fieldrelay.storage.sequences.tables import enrollments
 from fieldrelay.storage.tables import activities, customers, deals, jobs, messages, service_history
 
 ACCOUNT = "default"
@@ -219,3 +220,74 @@ class KpiShop:
                     updated_at=at,
                 )
             )
+
+    def enrolment(
+        self,
+        sequence: str,
+        at: datetime,
+        status: str = "active",
+        last_step: str | None = None,
+        exit_reason: str | None = None,
+        sent: dict[str, str] | None = None,
+        booked_cents: int | None = None,
+    ) -> str:
+        """A customer enrolled at ``at``; ``sent`` maps each step to the message's fate (sent, delivered, opened,
+        clicked: each includes the ones before it); ``booked_cents`` books them a job a day later. Returns the id."""
+        customer_id = self.customer(at)
+        enrolment_id = f"e-{customer_id}"
+        ended = at + timedelta(days=3)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(enrollments).values(
+                    id=enrolment_id,
+                    account_id=ACCOUNT,
+                    sequence=sequence,
+                    subject_key=customer_id,
+                    customer_id=customer_id,
+                    anchor_at=at,
+                    status=status,
+                    next_step=len(sent or {}),
+                    last_step=last_step,
+                    exit_reason=exit_reason,
+                    context={},
+                    enrolled_at=at,
+                    updated_at=at if status == "active" else ended,
+                )
+            )
+            fates = ("sent", "delivered", "opened", "clicked")
+            for step, fate in (sent or {}).items():
+                reached = fates.index(fate)
+                moment = at + timedelta(hours=1)
+                conn.execute(
+                    insert(messages).values(
+                        id=f"m{next(self._ids)}",
+                        account_id=ACCOUNT,
+                        customer_id=customer_id,
+                        channel="email",
+                        purpose=f"{sequence}.{step}",
+                        to_address="a@b.example",
+                        body="text",
+                        status="delivered" if reached >= 1 else "sent",
+                        scheduled_for=moment,
+                        sent_at=moment,
+                        created_at=moment,
+                        enrollment_id=enrolment_id,
+                        opened_at=moment if reached >= 2 else None,
+                        clicked_at=moment if reached >= 3 else None,
+                    )
+                )
+            if booked_cents is not None:
+                conn.execute(
+                    insert(jobs).values(
+                        id=f"jb-{customer_id}",
+                        account_id=ACCOUNT,
+                        customer_id=customer_id,
+                        status="scheduled",
+                        status_at=at + timedelta(days=1),
+                        technicians=[],
+                        total_cents=booked_cents,
+                        created_at=at + timedelta(days=1),
+                        updated_at=at + timedelta(days=1),
+                    )
+                )
+        return enrolment_id

@@ -22,6 +22,7 @@ from fieldrelay.web import (
     reports_page,
     review_page,
     reviews_page,
+    sequences_page,
     setup,
     signin,
 )
@@ -42,6 +43,7 @@ SCREENS: tuple[APIRouter, ...] = (
     referrals_page.router,
     reports_page.router,
     reviews_page.router,
+    sequences_page.router,
     health_page.router,
 )
 STATIC = Path(__file__).parent / "static"
