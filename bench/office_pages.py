@@ -71,6 +71,8 @@ PAGES = (
     ("Reviews, 90 days", "/reviews?days=90"),
     ("Health", "/health"),
     ("Health, 180 minutes", "/health?minutes=180"),
+    ("Sequences, 30 days", "/sequences?days=30"),
+    ("Sequences, 90 days", "/sequences?days=90"),
 )
 
 console = Console(width=None if sys.stdout.isatty() else 130)

@@ -74,7 +74,8 @@ def sequence_figures(conn: Connection, account_id: str, since: datetime, until: 
             func.count(m.clicked_at),
         )
         .join(enrollments, e.id == m.enrollment_id)
-        .where(started, m.account_id == account_id)
+        # A step's message is due after its enrolment began: the bound lets the database read the span's messages.
+        .where(started, m.account_id == account_id, m.scheduled_for >= since)
         .group_by(e.sequence, m.purpose)
     ):
         step_name = str(purpose).removeprefix(f"{name}.")

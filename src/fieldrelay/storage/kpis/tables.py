@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Index, Integer, String, Table
 
+from fieldrelay.storage.sequences.tables import enrollments
 from fieldrelay.storage.tables import (
     Id,
     _utc,
@@ -17,6 +18,7 @@ from fieldrelay.storage.tables import (
     metadata,
     outbox,
     service_history,
+    timers,
 )
 
 # The stale-record check re-reads every stored delivery, far too slow for a page at 500,000 events: each check that
@@ -45,3 +47,10 @@ Index("ix_inbox_received_at", inbox.c.account_id, inbox.c.received_at)
 Index("ix_inbox_processed_at", inbox.c.account_id, inbox.c.processed_at)
 Index("ix_outbox_sent_at", outbox.c.account_id, outbox.c.sent_at)
 Index("ix_delivery_attempts_started_at", delivery_attempts.c.account_id, delivery_attempts.c.started_at)
+# The backlog and the error queue by status: without these a planner walks every row of the account.
+Index("ix_inbox_account_status", inbox.c.account_id, inbox.c.status)
+Index("ix_timers_account_status", timers.c.account_id, timers.c.status)
+Index("ix_outbox_account_status", outbox.c.account_id, outbox.c.status)
+# Review asks by when they were due, and enrolments by when they began (Reviews and Sequences pages).
+Index("ix_messages_scheduled_for", messages.c.account_id, messages.c.scheduled_for)
+Index("ix_enrollments_enrolled_at", enrollments.c.account_id, enrollments.c.enrolled_at)

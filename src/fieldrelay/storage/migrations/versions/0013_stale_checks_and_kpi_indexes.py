@@ -26,6 +26,11 @@ _INDEXES = (
     ("ix_inbox_processed_at", "inbox", ["account_id", "processed_at"]),
     ("ix_outbox_sent_at", "outbox", ["account_id", "sent_at"]),
     ("ix_delivery_attempts_started_at", "delivery_attempts", ["account_id", "started_at"]),
+    ("ix_inbox_account_status", "inbox", ["account_id", "status"]),
+    ("ix_timers_account_status", "timers", ["account_id", "status"]),
+    ("ix_outbox_account_status", "outbox", ["account_id", "status"]),
+    ("ix_messages_scheduled_for", "messages", ["account_id", "scheduled_for"]),
+    ("ix_enrollments_enrolled_at", "enrollments", ["account_id", "enrolled_at"]),
 )
 
 
