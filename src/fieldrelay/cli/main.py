@@ -217,8 +217,9 @@ def report(
     db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     at: Annotated[str | None, typer.Option(help="judge stale records as of this time, ISO 8601 (default: now)")] = None,
+    days: Annotated[int, typer.Option(min=1, max=366, help="the KPIs' window: the days before --at")] = 7,
 ) -> None:
-    """Print the shop's numbers: intake, mirror, stale records, follow-up lag."""
+    """Print the shop's numbers: intake, mirror, stale records, follow-up lag, the KPIs over --days."""
     from fieldrelay.reports.kpi import build_report, print_report
 
     try:
@@ -227,7 +228,7 @@ def report(
     except ValueError as exc:
         raise typer.BadParameter(f"--at {at!r} is not an ISO 8601 time") from exc
     now = now.replace(tzinfo=UTC) if now is not None and now.tzinfo is None else now
-    data = build_report(open_runtime(db, config, migrate=False), now=now)
+    data = build_report(open_runtime(db, config, migrate=False), now=now, days=days)
     if as_json:
         typer.echo(json.dumps(data.as_json(), indent=2))
     else:

@@ -13,10 +13,12 @@ from rich.table import Table
 
 from fieldrelay.reports.handoff import handoff_table
 from fieldrelay.reports.referrals import referral_table
+from fieldrelay.reports.trends import KpiFigures, format_value, iso, kpi_figures
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.crm.staleness import Staleness, stale_records
 from fieldrelay.storage import report
 from fieldrelay.storage.handoff.report import HandoffFigures, handoff_figures
+from fieldrelay.storage.kpis.stale import StaleCheck, record_check
 from fieldrelay.storage.referrals.report import ReferralFigures, referral_figures
 from fieldrelay.storage.sequences.report import FollowupFigures, followup_figures
 
@@ -45,6 +47,7 @@ class Report:
     review_held: list[tuple[float, datetime]] = field(default_factory=list)
     text_hours: str = ""
     time_zone: str = "UTC"
+    kpis: KpiFigures | None = None  # every KPI over the report's window (the office app's Reports page draws these)
 
     @property
     def held_at(self) -> str:
@@ -64,14 +67,14 @@ class Report:
             "stale_records": len(self.staleness.stale),
             "stale_rate": self.staleness.rate,
             "stale_after_minutes": self.staleness.stale_after_minutes,
-            "stale_checked_at": _iso(self.staleness.checked_at),
+            "stale_checked_at": iso(self.staleness.checked_at),
             "records_with_field_events": self.staleness.records,
             "stale_examples": [
                 {
                     "customer_id": r.customer_id,
                     "record": r.label,
                     "reason": r.reason,
-                    "since": _iso(r.since),
+                    "since": iso(r.since),
                     "lag_minutes": round(r.lag_minutes, 1),
                 }
                 for r in self.staleness.stale[:SHOWN_STALE]
@@ -85,7 +88,7 @@ class Report:
             "review_requests_held_for_quiet_hours": {
                 "count": len(self.review_held),
                 "text_hours": self.text_hours,
-                "sent_at_local": sorted({_iso(moment) for _, moment in self.review_held}),
+                "sent_at_local": sorted({iso(moment) for _, moment in self.review_held}),
             },
             "deal_stage_names": self.stage_names,
             "followup": {
@@ -100,11 +103,24 @@ class Report:
             "where": self.where,
             "handoff": self.handoff.as_json() if self.handoff else None,
             "referrals": self.referrals.as_json() if self.referrals else None,
+            "kpis": self.kpis.as_json() if self.kpis else None,
         }
 
 
-def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
-    """Read every figure from the database; stale records are found by re-reading the inbox as of ``now``.
+def check_stale(runtime: Runtime, now: datetime) -> Staleness:
+    """Run the stale-record check as of ``now`` and keep its outcome for the trend (storage/kpis/stale.py)."""
+    account = runtime.settings.account_id
+    with runtime.engine.connect() as conn:
+        facts = report.SqlStalenessFacts(conn, account)
+        stale = stale_records(facts, runtime.inbound, now, runtime.settings.stale_after_minutes)
+    with runtime.engine.begin() as conn:
+        record_check(conn, account, StaleCheck(now, stale.records, len(stale.stale), stale.stale_after_minutes))
+    return stale
+
+
+def build_report(runtime: Runtime, now: datetime | None = None, days: int = 7) -> Report:
+    """Read every figure from the database; stale records are found by re-reading the inbox as of ``now``, and the
+    check's outcome is kept (storage/kpis/stale.py) for the trend the office app draws. The KPIs cover ``days``.
 
     ``now`` defaults to the runtime's clock: the wall clock for ``fieldrelay report``, the simulated clock's time
     where the caller runs the service on one (the demo passes it, since its service ran in another process).
@@ -113,10 +129,9 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
     account = settings.account_id
     checked_at = now or runtime.clock.now()
     delay = timedelta(minutes=settings.review_request.delay_minutes)
+    stale = check_stale(runtime, checked_at)
     with runtime.engine.connect() as conn:
         lags, statuses = report.review_request_lags(conn, account)
-        facts = report.SqlStalenessFacts(conn, account)
-        stale = stale_records(facts, runtime.inbound, checked_at, runtime.settings.stale_after_minutes)
         return Report(
             intake=report.intake_counts(conn, account),
             customers=report.customer_count(conn, account),
@@ -133,11 +148,8 @@ def build_report(runtime: Runtime, now: datetime | None = None) -> Report:
             review_held=report.held_review_requests(conn, account, delay),
             text_hours=settings.text_hours,
             time_zone=settings.business.time_zone,
+            kpis=kpi_figures(conn, account, checked_at, days),
         )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _minutes(seconds: float | None) -> str:
@@ -202,6 +214,8 @@ def print_report(data: Report, console: Console) -> None:
         console.print(handoff_table(data.handoff))
     if data.referrals is not None:
         console.print(referral_table(data.referrals))
+    if data.kpis is not None:
+        console.print(_kpi_table(data.kpis))
     for stale in check.stale[:SHOWN_STALE]:
         console.print(
             f"[yellow]stale[/] {escape(stale.label)}: {escape(stale.reason)} "
@@ -221,4 +235,14 @@ def _followup_table(figures: FollowupFigures) -> Table:
     rate = figures.review_click_rate
     clicked = f"{figures.review_clicks} of {figures.review_asks_out}" + (f" ({rate:.0%})" if rate is not None else "")
     table.add_row("review asks whose link was clicked", clicked)
+    return table
+
+
+def _kpi_table(figures: KpiFigures) -> Table:
+    table = Table(title=f"KPIs (last {figures.days} days)", show_header=False)
+    for trend in figures.trends:
+        band = f" (benchmark {trend.kpi.band.text})" if trend.kpi.band else ""
+        table.add_row(f"{trend.kpi.label}{band}", format_value(trend.value, trend.kpi.unit))
+    table.add_row("stale records (latest check)", format_value(figures.stale_rate, "share"))
+    table.add_row("open estimates older than 7 days", str(sum(figures.open_estimates.values())))
     return table

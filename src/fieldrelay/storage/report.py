@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, and_, case, func, select
 
 from fieldrelay.service.crm.ports import MirroredJob, StoredDelivery, VendorLink
+from fieldrelay.storage.kpis.reviews import was_held
 from fieldrelay.storage.tables import (
     activities,
     customers,
@@ -182,11 +183,10 @@ def held_review_requests(conn: Connection, account_id: str, delay: timedelta) ->
             m.account_id == account_id, m.purpose == "review_request", m.sent_at.is_not(None)
         )
     ).all()
-    # A minute of slack: the timer's moment is the payment time plus the delay, give or take the clock's tick.
     return sorted(
         ((r.sent_at - r.trigger_at).total_seconds(), r.scheduled_for)
         for r in rows
-        if r.trigger_at is not None and r.scheduled_for > r.trigger_at + delay + timedelta(minutes=1)
+        if r.trigger_at is not None and was_held(r.trigger_at, r.scheduled_for, delay)
     )
 
 

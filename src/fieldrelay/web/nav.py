@@ -26,6 +26,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Audit log", "/audit", Action.READ_AUDIT),
     NavItem("Errors", "/errors", Action.RETRY_ERROR),
     NavItem("Referrals", "/referrals", Action.ENROL_REFERRER),
+    NavItem("Reports", "/reports", Action.READ_REPORTS),
+    NavItem("Sequences", "/sequences", Action.READ_REPORTS),
+    NavItem("Reviews", "/reviews", Action.READ_REPORTS),
+    NavItem("Health", "/health", Action.READ_REPORTS),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from fieldrelay.reports.trends import format_value
 from fieldrelay.service.access.permissions import ROLE_LABELS
 from fieldrelay.web import session
 from fieldrelay.web.nav import nav_for
@@ -44,7 +46,14 @@ def _shop_time(value: datetime | None, zone: str, fmt: str = "%a %b %-d, %-I:%M 
     return "" if value is None else value.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
+def shop_time_of(request: Request) -> Callable[[datetime, str], str]:
+    """A formatter of UTC moments in the shop's time zone, for code that builds a page's tables."""
+    zone = runtime_of(request).settings.business.time_zone
+    return lambda value, fmt: _shop_time(value, zone, fmt)
+
+
 TEMPLATES.env.globals["due_clock"] = due_clock
+TEMPLATES.env.globals["format_value"] = format_value
 TEMPLATES.env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, role)
 
 

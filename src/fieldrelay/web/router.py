@@ -14,11 +14,15 @@ from fieldrelay.web import (
     duplicates,
     errors_page,
     guard,
+    health_page,
     my_day,
     people,
     pipeline,
     referrals_page,
+    reports_page,
     review_page,
+    reviews_page,
+    sequences_page,
     setup,
     signin,
 )
@@ -37,6 +41,10 @@ SCREENS: tuple[APIRouter, ...] = (
     duplicates.router,
     errors_page.router,
     referrals_page.router,
+    reports_page.router,
+    reviews_page.router,
+    sequences_page.router,
+    health_page.router,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -49,6 +49,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     SEE_ALL_TASKS = "see_all_tasks"
     READ_AUDIT = "read_audit"
+    READ_REPORTS = "read_reports"
 
 
 _LEADS = ("owner", "operations")
@@ -77,6 +78,7 @@ _OTHERS: dict[Action, tuple[str, ...]] = {
     Action.MANAGE_USERS: (),
     Action.SEE_ALL_TASKS: (),
     Action.READ_AUDIT: (),
+    Action.READ_REPORTS: (),
 }
 
 PERMISSIONS: dict[Action, frozenset[str]] = {action: frozenset((*_LEADS, *_OTHERS[action])) for action in Action}
@@ -104,6 +106,7 @@ WORDS: dict[Action, str] = {
     Action.MANAGE_USERS: "manage people and their sign-ins",
     Action.SEE_ALL_TASKS: "see everyone's tasks",
     Action.READ_AUDIT: "read the audit log",
+    Action.READ_REPORTS: "read the shop's reports and system health",
 }
 
 

@@ -8,14 +8,13 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
+from fieldrelay.storage.kpis.samples import estimate_samples, lead_samples, open_estimates_by_owner
 from fieldrelay.storage.report import percentile
-from fieldrelay.storage.tables import activities, deals
 
 WINDOW = timedelta(days=7)
-FOLLOWED_WITHIN = timedelta(hours=48)
-OPEN_STAGES = ("estimate_sent", "no_decision")
+OPEN_FOR = timedelta(days=7)  # an estimate waiting longer than this counts as left open
 
 
 @dataclass(frozen=True)
@@ -49,44 +48,19 @@ class HandoffFigures:
         }
 
 
-def handoff_figures(conn: Connection, account_id: str, now: datetime) -> HandoffFigures:
-    """Read the week's numbers as of ``now``."""
-    since = now - WINDOW
-    d, a = deals.c, activities.c
-    leads = conn.execute(
-        select(d.lead_at, d.first_response_at).where(d.account_id == account_id, d.lead_at >= since, d.lead_at <= now)
-    ).all()
-    minutes = sorted(
-        (r.first_response_at - r.lead_at).total_seconds() / 60 for r in leads if r.first_response_at is not None
-    )
-    # An estimate sent (by the field tool or a field outcome) and whether the same customer heard from us in 48 h;
-    # paired here rather than in SQL, where interval arithmetic differs between SQLite and PostgreSQL.
-    sent = conn.execute(
-        select(a.customer_id, a.at).where(
-            a.account_id == account_id, a.kind == "estimate.sent", a.applied.is_(True), a.at >= since, a.at <= now
-        )
-    ).all()
-    logged: dict[str, list[datetime]] = {}
-    for row in conn.execute(
-        # A follow-up logged, or the customer's decision arriving from the field tool (which answers the follow-ups):
-        # either way the estimate did not hang unanswered.
-        select(a.customer_id, a.at).where(
-            a.account_id == account_id, a.kind.in_(("followup.logged", "followup.closed")), a.at >= since
-        )
-    ):
-        logged.setdefault(row.customer_id, []).append(row.at)
-    followed = sum(any(s.at <= t <= s.at + FOLLOWED_WITHIN for t in logged.get(s.customer_id, [])) for s in sent)
-    stale = conn.execute(
-        select(func.count()).where(
-            d.account_id == account_id, d.is_open.is_(True), d.stage.in_(OPEN_STAGES), d.stage_at < since
-        )
-    ).scalar_one()
+def handoff_figures(conn: Connection, account_id: str, now: datetime, window: timedelta = WINDOW) -> HandoffFigures:
+    """Read the numbers of the ``window`` before ``now`` (the samples the office app's Reports page draws)."""
+    since = now - window
+    leads = lead_samples(conn, account_id, since, now)
+    minutes = sorted(s.value for s in leads if s.value is not None)
+    sent = estimate_samples(conn, account_id, since, now)
+    stale = open_estimates_by_owner(conn, account_id, now - OPEN_FOR)
     return HandoffFigures(
         leads=len(leads),
         unanswered=len(leads) - len(minutes),
         response_median_minutes=round(median(minutes), 1) if minutes else None,
         response_p90_minutes=round(p90, 1) if (p90 := percentile(minutes, 0.9)) is not None else None,
         estimates_sent=len(sent),
-        followed_up_48h=followed,
-        open_estimates_over_7d=int(stale),
+        followed_up_48h=int(sum(s.value or 0 for s in sent)),
+        open_estimates_over_7d=sum(stale.values()),
     )

@@ -11,7 +11,7 @@ from fieldrelay.storage.handoff.tables import referral_rewards, referrals, refer
 from fieldrelay.storage.tables import customers, jobs
 
 # Statuses of a referral whose first job reached the milestone and that was not thrown out afterwards.
-_QUALIFIED = ("qualified", "approved", "rewarded")
+QUALIFIED = ("qualified", "approved", "rewarded")
 # Waiting for a reward: qualified or approved (manual issue), or waiting for a person's review.
 _PENDING_REWARD = ("qualified", "approved", "review")
 
@@ -62,7 +62,7 @@ def referral_figures(conn: Connection, account_id: str) -> ReferralFigures:
         referrers=int(enrolled),
         referred=sum(by_status.values()),
         by_status=by_status,
-        qualified=sum(by_status.get(s, 0) for s in _QUALIFIED),
+        qualified=sum(by_status.get(s, 0) for s in QUALIFIED),
         rewards_issued=int(issued),
         rewards_issued_cents=int(issued_cents),
         rewards_pending=sum(by_status.get(s, 0) for s in _PENDING_REWARD),

@@ -1,0 +1,56 @@
+"""The stale-record check's history (one row per check, for the trend) and the indexes the Reports and Health pages
+read by."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, Integer, String, Table
+
+from fieldrelay.storage.sequences.tables import enrollments
+from fieldrelay.storage.tables import (
+    Id,
+    _utc,
+    activities,
+    deals,
+    delivery_attempts,
+    inbox,
+    jobs,
+    messages,
+    metadata,
+    outbox,
+    service_history,
+    timers,
+)
+
+# The stale-record check re-reads every stored delivery, far too slow for a page at 500,000 events: each check that
+# runs (`fieldrelay report`, the Reports page's "Check now") keeps its outcome here, and the page draws these rows.
+stale_checks = Table(
+    "stale_checks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("checked_at", _utc(), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("stale", Integer, nullable=False),
+    Column("stale_after_minutes", Float, nullable=False),
+)
+Index("ix_stale_checks_time", stale_checks.c.account_id, stale_checks.c.checked_at)
+
+# What the KPI samples select by: a span of lead, completion, payment, activity and send times.
+Index("ix_deals_lead_at", deals.c.account_id, deals.c.lead_at)
+Index("ix_service_history_completed_at", service_history.c.account_id, service_history.c.completed_at)
+Index("ix_jobs_paid_at", jobs.c.account_id, jobs.c.paid_at)
+Index("ix_activities_kind_at", activities.c.account_id, activities.c.kind, activities.c.at)
+Index("ix_messages_customer_sent", messages.c.customer_id, messages.c.sent_at)
+Index("ix_messages_job_purpose", messages.c.job_id, messages.c.purpose)
+# What the Health page counts minute by minute, and each target's latest delivery attempt.
+Index("ix_inbox_received_at", inbox.c.account_id, inbox.c.received_at)
+Index("ix_inbox_processed_at", inbox.c.account_id, inbox.c.processed_at)
+Index("ix_outbox_sent_at", outbox.c.account_id, outbox.c.sent_at)
+Index("ix_delivery_attempts_started_at", delivery_attempts.c.account_id, delivery_attempts.c.started_at)
+# The backlog and the error queue by status: without these a planner walks every row of the account.
+Index("ix_inbox_account_status", inbox.c.account_id, inbox.c.status)
+Index("ix_timers_account_status", timers.c.account_id, timers.c.status)
+Index("ix_outbox_account_status", outbox.c.account_id, outbox.c.status)
+# Review asks by when they were due, and enrolments by when they began (Reviews and Sequences pages).
+Index("ix_messages_scheduled_for", messages.c.account_id, messages.c.scheduled_for)
+Index("ix_enrollments_enrolled_at", enrollments.c.account_id, enrollments.c.enrolled_at)
