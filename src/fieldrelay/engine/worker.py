@@ -85,7 +85,9 @@ class Worker:
         self.breakers = CircuitBreakers(settings.crm.breaker)
         self._lease = timedelta(seconds=settings.worker.lease_seconds)
         self._batch = settings.worker.batch_size
-        self._budget = settings.worker.write_budget_ms / 1000
+        self._shares_write_lock = engine.dialect.name == "sqlite"
+        # Only SQLite has one write lock that intake waits for; on PostgreSQL a group commits whole (fewer commits).
+        self._budget = settings.worker.write_budget_ms / 1000 if self._shares_write_lock else float("inf")
         self._account = settings.account_id
         # Set by intake when it stores new deliveries, so an idle worker starts at once instead of at its next poll
         # (a multiprocessing event when `serve` runs its worker in a process of its own).
@@ -94,7 +96,6 @@ class Worker:
         # transactions and, when it shares the API's interpreter, half of the process.
         self.intake_busy: Callable[[], bool] | None = None
         self.shares_interpreter = True
-        self._shares_write_lock = engine.dialect.name == "sqlite"
 
     # --- loop ------------------------------------------------------------------------------------
 
