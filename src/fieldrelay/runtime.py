@@ -101,6 +101,7 @@ class WorkerLink:
     write_lock: WriteLock  # SQLite's write lock, taken by both processes before each transaction
     intake_wrote_at: Any  # multiprocessing.Value("d"): time.monotonic() of intake's last group commit
     log_level: str
+    parent_pid: int  # `serve`'s: once this process's parent is another, `serve` has died
 
 
 def run_worker_process(db_url: str, settings: Settings, threads: int, link: WorkerLink) -> None:
@@ -123,9 +124,8 @@ def run_worker_process(db_url: str, settings: Settings, threads: int, link: Work
     running = [threading.Thread(target=w.run_forever, args=(stop,), daemon=True) for w in workers]
     for thread in running:
         thread.start()
-    parent = os.getppid()
     while not stop.is_set():
-        if link.stop.wait(0.5) or os.getppid() != parent:
+        if link.stop.wait(0.5) or os.getppid() != link.parent_pid:
             stop.set()
     link.wake.set()
     for thread in running:

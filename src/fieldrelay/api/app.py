@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import multiprocessing
 import multiprocessing.process
 import threading
@@ -134,6 +135,7 @@ def _worker_link(runtime: Runtime) -> WorkerLink:
         write_lock=_SPAWN.Lock(),
         intake_wrote_at=_SPAWN.Value("d", float("-inf"), lock=False),
         log_level=level,
+        parent_pid=os.getpid(),
     )
 
 
