@@ -1,11 +1,11 @@
-"""The FastAPI application: webhooks, JSON API, health; a worker thread when asked to run one."""
+"""The FastAPI application: webhooks, JSON API, health; a worker (its own process, or threads) when asked to run one."""
 
 from __future__ import annotations
 
 import logging
-import os
 import multiprocessing
 import multiprocessing.process
+import os
 import threading
 import time
 from collections.abc import AsyncIterator
