@@ -127,7 +127,7 @@ class Server:
 
 @contextmanager
 def serve(
-    db_url: str, workdir: Path, config: Path | None, secret: str, extra_workers: int = 0, startup_timeout: float = 60.0
+    db_url: str, workdir: Path, config: Path | None, secret: str, extra_workers: int = 0, startup_timeout: float = 180.0
 ) -> Iterator[Server]:
     """Start the service (and ``extra_workers`` `fieldrelay worker` processes), wait for /healthz, yield it; always
     stop them (SIGINT, then SIGKILL)."""
@@ -159,7 +159,7 @@ def baseline_app(workdir: Path, secret: str) -> Iterator[Server]:
     port = _free_port()
     script = Path(__file__).with_name("baseline.py")
     cmd = [sys.executable, str(script), "--db", str(workdir / "baseline.db"), "--port", str(port)]
-    with _started(cmd, workdir, env, port, "baseline.log", 60.0) as server:
+    with _started(cmd, workdir, env, port, "baseline.log", 180.0) as server:
         yield server
 
 
