@@ -24,9 +24,8 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,17 +40,18 @@ from rich.table import Table
 from sqlalchemy import Engine, case, create_engine, func, select
 from sqlalchemy.engine import make_url
 
+import traffic
 from fieldrelay.connectors.housecallpro.inbound import HousecallProInbound
 from fieldrelay.connectors.housecallpro.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, compute_signature
 from fieldrelay.storage.tables import inbox, timers
+from preload import preload
 
 WEBHOOK_PATH = "/webhooks/housecallpro"
 IN_FLIGHT = ("pending", "processing")
-EVENTS = ("job.created", "job.completed", "job.paid")
-WORK_STATUS = {"job.created": "scheduled", "job.completed": "complete unrated", "job.paid": "complete rated"}
 
 # Targets for a 2-core machine on SQLite (printed next to the measured medians, never asserted).
-TARGET_ACKED_PER_S = 1000.0
+TARGET_ACK_RATIO = 0.7  # of the baseline app's acknowledgements, while the worker processes
+TARGET_ACK_P99_MS = 50.0
 TARGET_PROCESSED_PER_S = 500.0
 TARGET_P99_MS = 1000.0
 TARGET_RSS_MB = 150.0
@@ -73,60 +73,29 @@ class Delivery:
     event: str
 
 
-def _envelope(event: str, occurred_at: datetime, tag: str, j: int) -> dict[str, Any]:
-    """A Housecall Pro job event (same shape as tests/helpers.py ``job_envelope``), one customer per job."""
-    return {
-        "event": event,
-        "event_occurred_at": occurred_at.isoformat().replace("+00:00", "Z"),
-        "company_id": "co_bench",
-        "job": {
-            "id": f"job_{tag}_{j}",
-            "description": "Kitchen drain clog",
-            "work_status": WORK_STATUS[event],
-            "customer": {
-                "id": f"cus_{tag}_{j}",
-                "first_name": f"Pat{j}",
-                "last_name": "Doe",
-                "email": f"pat.{tag}.{j}@example.com",
-                # Distinct, possible US numbers: 512-2xx-xxxx upwards, one per customer.
-                "mobile_number": f"(512) {200 + (j // 10_000) % 800:03d}-{j % 10_000:04d}",
-            },
-            "address": {"street": f"{100 + j} Main St", "city": "Austin", "state": "TX", "zip": "78701"},
-            "total_amount": 45_000,
-            "outstanding_balance": 0 if event == "job.paid" else 45_000,
-            "assigned_employees": [{"id": "pro_1", "first_name": "Ray", "last_name": "Ortiz"}],
-            "job_fields": {"job_type": {"name": "Drain cleaning"}},
-        },
+def _signed(body: bytes, secret: str, stamp: str, identify: Any, event: str) -> Delivery:
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: compute_signature(secret, stamp, body),
     }
+    return Delivery(body, headers, identify(body).dedupe_key, event)
 
 
-def build_deliveries(count: int, secret: str, tag: str) -> list[Delivery]:
-    """``count`` distinct deliveries: job.created for ceil(count/3) jobs, then job.completed, then job.paid.
+def build_deliveries(count: int, secret: str, tag: str, first_new: int, seed: int = 17) -> tuple[list[Delivery], int]:
+    """``count`` deliveries of realistic traffic (bench/traffic.py): jobs booked, completed and paid, one booking in
+        five for a customer seen before, new customers numbered from ``first_new`` (after the preloaded ones); returns
+    them and the number the next phase's new customers start from.
 
-    Signed with Api-Timestamp = now; the events happened a few minutes ago, so each review-request timer
-    is due 30 minutes after its payment and none fires during the benchmark.
+        Signed with Api-Timestamp = now; the events happened minutes ago, so each review-request timer is due 30 minutes
+        after its payment and none fires during the benchmark.
     """
-    import json
-
     identify = HousecallProInbound(secret).identify
-    jobs = max(1, math.ceil(count / 3))
+    work = traffic.jobs(math.ceil(count / 3), first_new, tag, seed)
     base = datetime.now(UTC) - timedelta(minutes=10)
     stamp = str(int(time.time()))
-    out: list[Delivery] = []
-    for step, event in enumerate(EVENTS):
-        for j in range(jobs):
-            if len(out) == count:
-                return out
-            body = json.dumps(
-                _envelope(event, base + timedelta(seconds=step * 60 + j % 60), tag, j), separators=(",", ":")
-            ).encode()
-            headers = {
-                "Content-Type": "application/json",
-                TIMESTAMP_HEADER: stamp,
-                SIGNATURE_HEADER: compute_signature(secret, stamp, body),
-            }
-            out.append(Delivery(body, headers, identify(body).dedupe_key, event))
-    return out
+    out = [_signed(body, secret, stamp, identify, event) for event, body in traffic.job_stream(work, base)][:count]
+    return out, max([first_new - 1, *(owner.index for _, owner in work)]) + 1
 
 
 # --- the service under test ----------------------------------------------------------------------
@@ -146,6 +115,7 @@ class Server:
     base_url: str
     secret: str
     log_path: Path
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)  # extra `fieldrelay worker` processes
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the service wrote to stderr."""
@@ -156,32 +126,60 @@ class Server:
 
 
 @contextmanager
-def serve(db_url: str, workdir: Path, config: Path | None, startup_timeout: float = 60.0) -> Iterator[Server]:
-    """Start the service, wait for /healthz, yield it; always stop it (SIGINT, then SIGKILL)."""
+def serve(
+    db_url: str, workdir: Path, config: Path | None, secret: str, extra_workers: int = 0, startup_timeout: float = 180.0
+) -> Iterator[Server]:
+    """Start the service (and ``extra_workers`` `fieldrelay worker` processes), wait for /healthz, yield it; always
+    stop them (SIGINT, then SIGKILL)."""
+    env = {**os.environ, "FIELDRELAY_HOUSECALLPRO_SECRET": secret, "FIELDRELAY_API_TOKEN": secrets.token_hex(32)}
     port = _free_port()
-    secret = secrets.token_hex(32)
-    env = {
-        **os.environ,
-        "FIELDRELAY_HOUSECALLPRO_SECRET": secret,
-        "FIELDRELAY_API_TOKEN": secrets.token_hex(32),
-    }
     cmd = [sys.executable, "-m", "fieldrelay", "serve", "--demo", "--db", db_url, "--port", str(port)]
     cmd += ["--log-level", "WARNING"]
+    worker_cmd = [sys.executable, "-m", "fieldrelay", "worker", "--demo", "--db", db_url, "--log-level", "WARNING"]
     if config is not None:
         cmd += ["--config", str(config.resolve())]
-    log_path = workdir / "server.log"
+        worker_cmd += ["--config", str(config.resolve())]
+    with _started(cmd, workdir, env, port, "server.log", startup_timeout) as server:
+        workers: list[subprocess.Popen[bytes]] = []
+        try:
+            for n in range(extra_workers):
+                with (workdir / f"worker-{n}.log").open("wb") as log:
+                    workers.append(subprocess.Popen(worker_cmd, cwd=workdir, env=env, stdout=log, stderr=log))
+            server.workers = workers
+            yield server
+        finally:
+            for proc in workers:
+                _stop(proc)
+
+
+@contextmanager
+def baseline_app(workdir: Path, secret: str) -> Iterator[Server]:
+    """The minimal FastAPI + SQLite webhook app (bench/baseline.py) on a database of its own."""
+    env = {**os.environ, "FIELDRELAY_HOUSECALLPRO_SECRET": secret}
+    port = _free_port()
+    script = Path(__file__).with_name("baseline.py")
+    cmd = [sys.executable, str(script), "--db", str(workdir / "baseline.db"), "--port", str(port)]
+    with _started(cmd, workdir, env, port, "baseline.log", 180.0) as server:
+        yield server
+
+
+@contextmanager
+def _started(
+    cmd: list[str], workdir: Path, env: dict[str, str], port: int, log_name: str, startup_timeout: float
+) -> Iterator[Server]:
+    log_path = workdir / log_name
     with log_path.open("wb") as log:
         # cwd is the temporary directory, so without --config the packaged demo configuration is used (hence --demo).
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(proc, f"http://127.0.0.1:{port}", secret, log_path)
+    server = Server(proc, f"http://127.0.0.1:{port}", env["FIELDRELAY_HOUSECALLPRO_SECRET"], log_path)
     try:
         deadline = time.monotonic() + startup_timeout
         with httpx.Client(base_url=server.base_url, timeout=2.0) as client:
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"the service exited with {proc.returncode}:\n{server.log_tail()}")
+                    raise RuntimeError(f"{cmd[2]} exited with {proc.returncode}:\n{server.log_tail()}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the service did not answer /healthz in {startup_timeout:.0f} s")
+                    raise RuntimeError(f"{cmd[2]} did not answer /healthz in {startup_timeout:.0f} s")
                 try:
                     if client.get("/healthz").status_code == 200:
                         break
@@ -204,36 +202,79 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 class ResourceSampler(threading.Thread):
-    """Samples the service's RSS (children included) every ``interval`` seconds; keeps the peak."""
+    """Samples the service's RSS (children and extra workers included) every ``interval`` seconds, keeping the
+    peak, and every fifth sample the CPU time of its worker (see ``worker_cpu``)."""
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
+    def __init__(self, pid: int, extra: Sequence[int] = (), interval: float = 0.05) -> None:
         super().__init__(name="rss-sampler", daemon=True)
         self._proc = psutil.Process(pid)
+        self._extra = [psutil.Process(p) for p in extra]
         self._interval = interval
         self._stop_event = threading.Event()
         self.peak_bytes = 0
+        # (wall clock, {("t", tid) of the service's own threads | ("p", pid) of a worker process: CPU seconds})
+        self.cpu_samples: list[tuple[float, dict[tuple[str, int], float]]] = []
 
-    def _sample(self) -> None:
-        total = 0
+    def _procs(self) -> list[psutil.Process]:
         procs = [self._proc]
         with suppress(psutil.Error):
             procs += self._proc.children(recursive=True)
-        for proc in procs:
+        return procs + self._extra
+
+    def _sample(self) -> None:
+        total = 0
+        for proc in self._procs():
             with suppress(psutil.Error):
                 total += int(proc.memory_info().rss)
         self.peak_bytes = max(self.peak_bytes, total)
 
+    def _sample_cpu(self) -> None:
+        cpu: dict[tuple[str, int], float] = {}
+        with suppress(psutil.Error):
+            for thread in self._proc.threads():
+                cpu[("t", thread.id)] = thread.user_time + thread.system_time
+        for proc in self._procs()[1:]:
+            with suppress(psutil.Error):
+                times = proc.cpu_times()
+                cpu[("p", proc.pid)] = times.user + times.system
+        self.cpu_samples.append((time.time(), cpu))
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the service so far (0 once it is gone)."""
-        try:
-            times = self._proc.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return float(times.user + times.system)
+        """User + system CPU time of the service and its workers so far."""
+        total = 0.0
+        for proc in self._procs():
+            with suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def worker_cpu(self, since: float) -> Callable[[float], float]:
+        """CPU seconds of the worker at a moment, from the samples taken after ``since``.
+
+        The worker is every worker process (a child of `serve` or an extra `fieldrelay worker`) when there is one,
+        else the thread of `serve` that spent the most CPU after ``since``: the worker thread of a `serve` that
+        runs its worker in-process (it drains the backlog alone once the sends end).
+        """
+        samples = [(t, c) for t, c in self.cpu_samples if t >= since]
+        if not samples:
+            return lambda _: math.nan
+        first, last = samples[0][1], samples[-1][1]
+        processes = [k for k in last if k[0] == "p"]
+        keys = processes or [max(last, key=lambda k: last[k] - first.get(k, 0.0))]
+
+        def at(moment: float) -> float:
+            chosen = min(samples, key=lambda s: abs(s[0] - moment))[1]
+            return sum(chosen.get(k, 0.0) for k in keys)
+
+        return at
 
     def run(self) -> None:
+        n = 0
         while not self._stop_event.is_set():
             self._sample()
+            if n % 5 == 0:
+                self._sample_cpu()
+            n += 1
             self._stop_event.wait(self._interval)
 
     def stop(self) -> None:
@@ -498,20 +539,63 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def run_phase(args: argparse.Namespace, phase: str, count: int, rate: float | None) -> Figures:
-    """Start a fresh service, send ``count`` deliveries (a burst, or paced at ``rate``/s), wait for the drain."""
+def run_once(args: argparse.Namespace) -> dict[str, Figures]:
+    """One run: a fresh database, the preload, the baseline app's burst, then fieldrelay's phases on one server."""
     with tempfile.TemporaryDirectory(prefix="fieldrelay-bench-", ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
+        secret = secrets.token_hex(32)
+        os.environ["FIELDRELAY_HOUSECALLPRO_SECRET"] = secret  # the preload's connector verifies as the service's
         db_url = args.db or f"sqlite:///{workdir / 'bench.db'}"
-        with serve(db_url, workdir, args.config) as server:
-            sampler = ResourceSampler(server.proc.pid)
+        if args.db:
+            wipe_postgres(args.db)
+        loaded = preload(db_url, args.config, args.preload, secret)
+        console.print(
+            f"  preloaded {loaded.customers:,} customers in {loaded.wall_s:,.0f} s (worker CPU/event first "
+            f"{loaded.cpu_ms_first:.2f} ms, last {loaded.cpu_ms_last:.2f} ms)"
+        )
+        with baseline_app(workdir, secret) as base:
+            warm, _ = build_deliveries(args.warmup, secret, "bw", 10_000_000)
+            asyncio.run(_send(base.base_url, warm, min(args.concurrency, 8), None, args.client))
+            sample, _ = build_deliveries(args.requests, secret, "bb", args.preload)
+            baseline = asyncio.run(_send(base.base_url, sample, args.concurrency, None, args.client))
+        results: dict[str, Figures] = {}
+        with serve(db_url, workdir, args.config, secret, extra_workers=args.workers - 1) as server:
+            sampler = ResourceSampler(server.proc.pid, [w.pid for w in server.workers])
             sampler.start()
             reader = read_only_engine(db_url)
             try:
-                return _measure(args, phase, count, rate, server, sampler, reader)
+                first_new = args.preload
+                if args.warmup > 0:  # through the whole path (imports, statement caches, pool); not measured
+                    warm, first_new = build_deliveries(args.warmup, secret, "w", first_new)
+                    floor = max_inbox_id(reader)
+                    asyncio.run(_send(server.base_url, warm, min(args.concurrency, 8), None, args.client))
+                    _wait_finished(reader, floor, len(warm), args.drain_timeout)
+                for phase in args.phases:
+                    rate = None if phase == "burst" else args.rate
+                    count = args.requests if phase == "burst" else max(1, round(args.rate * args.paced_seconds))
+                    deliveries, first_new = build_deliveries(count, secret, phase, first_new)
+                    figures = _measure(args, phase, deliveries, rate, server, sampler, reader)
+                    figures["baseline_acked_per_s"] = len(baseline.acked_at) / baseline.wall
+                    figures["ack_ratio"] = figures["acked_per_s"] / figures["baseline_acked_per_s"]
+                    figures["preload_cpu_first_ms"] = loaded.cpu_ms_first
+                    figures["preload_cpu_last_ms"] = loaded.cpu_ms_last
+                    results[phase] = figures
             finally:
                 sampler.stop()
                 reader.dispose()
+        return results
+
+
+def wipe_postgres(url: str) -> None:
+    """Empty the bench's PostgreSQL database (its name must contain "bench": the run drops every table in it)."""
+    name = make_url(url).database or ""
+    if "bench" not in name:
+        raise SystemExit(f"--db: the database name must contain 'bench' (the run empties it), not {name!r}")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
 
 
 def _wait_finished(engine: Engine, floor: int, expected: int, timeout: float) -> None:
@@ -529,21 +613,13 @@ def _wait_finished(engine: Engine, floor: int, expected: int, timeout: float) ->
 def _measure(
     args: argparse.Namespace,
     phase: str,
-    count: int,
+    deliveries: list[Delivery],
     rate: float | None,
     server: Server,
     sampler: ResourceSampler,
     reader: Engine,
 ) -> Figures:
-    tag = uuid.uuid4().hex[:8]
-    # Warm-up through the whole path (first-request imports, statement caches, pool); not measured.
-    if args.warmup > 0:
-        warm = build_deliveries(args.warmup, server.secret, f"w{tag}")
-        floor = max_inbox_id(reader)
-        asyncio.run(_send(server.base_url, warm, min(args.concurrency, 8), None, args.client))
-        _wait_finished(reader, floor, len(warm), args.drain_timeout)
-
-    deliveries = build_deliveries(count, server.secret, tag)  # built and signed before the clock starts
+    count = len(deliveries)
     keys = {d.key: i for i, d in enumerate(deliveries)}
     floor, timer_floor = max_inbox_id(reader), max_timer_id(reader)
     poller = InboxPoller(reader, floor, keys, args.poll_ms / 1000)
@@ -597,6 +673,7 @@ def _measure(
         "server_cores": server_cpu / max(drained - sent.started, 1e-9),
         "client_cores": sent.client_cpu_s / sent.wall,
         "unobserved": float(acked - len(observed_ms)),
+        **_windows(sorted(processed_at), sampler.worker_cpu(sent.started)),
     }
     not_done = Counter(r.status for k, r in rows.items() if k in keys and r.status != "done")
     refused = {k: v for k, v in sent.statuses.items() if not k.startswith("2")}
@@ -608,6 +685,18 @@ def _measure(
     return figures
 
 
+def _windows(done_at: list[float], worker_cpu: Callable[[float], float]) -> Figures:
+    """Worker CPU per event and events/s over the first and the last quarter of the rows applied in the phase."""
+    q = len(done_at) // 4
+    if q < 10:
+        return {k: math.nan for k in ("cpu_ms_start", "cpu_ms_end", "rate_start", "rate_end")}
+    figures: Figures = {}
+    for name, (t0, t1) in (("start", (done_at[0], done_at[q])), ("end", (done_at[-q - 1], done_at[-1]))):
+        figures[f"cpu_ms_{name}"] = (worker_cpu(t1) - worker_cpu(t0)) * 1000 / q
+        figures[f"rate_{name}"] = q / max(t1 - t0, 1e-9)
+    return figures
+
+
 # --- report --------------------------------------------------------------------------------------
 
 PHASES = ("burst", "paced")
@@ -615,16 +704,23 @@ PHASES = ("burst", "paced")
 # (key, label, format, target: (phase or None for every phase, "min"/"max", value) or None)
 ROWS: list[tuple[str, str, str, tuple[str | None, str, float] | None]] = [
     ("requests", "webhooks sent", "{:,.0f}", None),
-    ("sent_per_s", "send rate (req/s)", "{:,.0f}", None),
-    ("acked_per_s", "acknowledged (2xx/s)", "{:,.0f}", ("burst", "min", TARGET_ACKED_PER_S)),
+    ("preload_cpu_first_ms", "preload: worker CPU ms/event, first 2,000", "{:,.2f}", None),
+    ("preload_cpu_last_ms", "preload: worker CPU ms/event, last 2,000", "{:,.2f}", None),
+    ("baseline_acked_per_s", "baseline app acknowledged (2xx/s, burst)", "{:,.0f}", None),
+    ("acked_per_s", "acknowledged (2xx/s)", "{:,.0f}", None),
+    ("ack_ratio", "acknowledged ÷ baseline's (burst)", "{:,.2f}", ("burst", "min", TARGET_ACK_RATIO)),
     ("ack_p50_ms", "ack latency p50 (ms)", "{:,.1f}", None),
-    ("ack_p99_ms", "ack latency p99 (ms)", "{:,.1f}", None),
+    ("ack_p99_ms", "ack latency p99 (ms)", "{:,.1f}", (None, "max", TARGET_ACK_P99_MS)),
     (
         "processed_per_s",
         "processed (events/s, first ack → last done)",
         "{:,.0f}",
         ("burst", "min", TARGET_PROCESSED_PER_S),
     ),
+    ("rate_start", "processed events/s, first quarter", "{:,.0f}", None),
+    ("rate_end", "processed events/s, last quarter", "{:,.0f}", None),
+    ("cpu_ms_start", "worker CPU ms/event, first quarter", "{:,.2f}", None),
+    ("cpu_ms_end", "worker CPU ms/event, last quarter", "{:,.2f}", None),
     ("drain_after_send_s", "backlog drained after last ack (s)", "{:,.2f}", None),
     ("e2e_p50_ms", "e2e lag p50 (ms, ack → seen applied)", "{:,.0f}", None),
     ("e2e_p99_ms", "e2e lag p99 (ms, ack → seen applied)", "{:,.0f}", ("paced", "max", TARGET_P99_MS)),
@@ -683,7 +779,7 @@ def print_report(medians: dict[str, Figures], runs: int, args: argparse.Namespac
         worst = max(values) if kind == "max" else min(values)
         where = "" if judged_phase is None else f" ({judged_phase})"
         sign = "≥" if kind == "min" else "<"
-        table.add_row(label, *cells, f"{sign} {limit:,.0f}{where}", _verdict(worst, kind, limit))
+        table.add_row(label, *cells, f"{sign} {limit:,g}{where}", _verdict(worst, kind, limit))
     console.print(table)
 
 
@@ -721,6 +817,12 @@ METHOD = (
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--preload", type=int, default=50_000, help="customers in the mirror before the traffic (default 50,000)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes: serve's own and K-1 `fieldrelay worker` (PostgreSQL)"
+    )
     parser.add_argument("--requests", type=int, default=5000, help="webhooks in the burst phase (default 5000)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (default 32)")
     parser.add_argument("--rate", type=float, default=200.0, help="paced phase: webhooks per second (default 200)")
@@ -739,8 +841,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     if any(p not in PHASES for p in args.phases) or not args.phases:
         parser.error(f"--phases takes a comma-separated subset of {', '.join(PHASES)}")
-    if min(args.requests, args.concurrency, args.runs) < 1 or args.rate <= 0 or args.paced_seconds <= 0:
-        parser.error("--requests, --concurrency, --runs, --rate and --paced-seconds must be positive")
+    if args.workers > 1 and not args.db:
+        parser.error("--workers above 1 needs --db postgresql+psycopg://… (SQLite has one writer)")
+    counts = (args.requests, args.concurrency, args.runs, args.workers)
+    if min(counts) < 1 or args.preload < 0 or args.rate <= 0 or args.paced_seconds <= 0:
+        parser.error("--requests, --concurrency, --runs, --workers, --rate, --paced-seconds must be positive")
     if args.db and make_url(args.db).get_backend_name() == "sqlite":
         parser.error("--db is for a PostgreSQL URL; SQLite runs on a temporary file by default")
     return args
@@ -749,20 +854,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     db_label = make_url(args.db).render_as_string(hide_password=True) if args.db else "SQLite (temporary file)"
-    console.print(machine_info(db_label))
-    paced_count = max(1, round(args.rate * args.paced_seconds))
+    console.print(machine_info(db_label) + f"; preload {args.preload:,} customers, {args.workers} worker process(es)")
     results: dict[str, list[Figures]] = {p: [] for p in args.phases}
     for run in range(1, args.runs + 1):
-        for phase in args.phases:
-            count, rate = (args.requests, None) if phase == "burst" else (paced_count, args.rate)
-            figures = run_phase(args, phase, count, rate)
+        for phase, figures in run_once(args).items():
             results[phase].append(figures)
             console.print(
-                f"run {run}/{args.runs} {phase:5}: {figures['acked_per_s']:,.0f} acked/s, "
-                f"ack p99 {figures['ack_p99_ms']:,.1f} ms, {figures['processed_per_s']:,.0f} processed/s, "
+                f"run {run}/{args.runs} {phase:5}: {figures['acked_per_s']:,.0f} acked/s "
+                f"(baseline {figures['baseline_acked_per_s']:,.0f}, ratio {figures['ack_ratio']:.2f}), "
+                f"ack p99 {figures['ack_p99_ms']:,.1f} ms, {figures['processed_per_s']:,.0f} processed/s "
+                f"({figures['rate_start']:,.0f} → {figures['rate_end']:,.0f}), worker CPU "
+                f"{figures['cpu_ms_start']:.2f} → {figures['cpu_ms_end']:.2f} ms/event, "
                 f"e2e p50/p99 {figures['e2e_p50_ms']:,.0f}/{figures['e2e_p99_ms']:,.0f} ms, "
-                f"RSS {figures['rss_mb']:,.0f} MB, service {figures['server_cores']:.2f} cores, "
-                f"client {figures['client_cores']:.2f} cores"
+                f"RSS {figures['rss_mb']:,.0f} MB, service {figures['server_cores']:.2f} cores"
             )
     print_report({p: median_figures(r) for p, r in results.items()}, args.runs, args)
     console.print(METHOD.format(poll=f"{args.poll_ms:g}", conc=args.concurrency), style="dim", highlight=False)

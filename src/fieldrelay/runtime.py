@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from fieldrelay.connectors.registry import EMAIL, SMS, crm_targets, inbound_connectors
 from fieldrelay.engine.clock import RealClock
-from fieldrelay.engine.worker import Worker
+from fieldrelay.engine.logs import configure_logging
+from fieldrelay.engine.worker import Wake, Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
 from fieldrelay.service import bus
 from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import InboundConnector
-from fieldrelay.storage.db import make_engine, upgrade
+from fieldrelay.storage.db import WriteLock, make_engine, share_write_lock, upgrade
 from fieldrelay.storage.dev_sink import SqlDevSink
 from fieldrelay.storage.mirror import SqlMirror
+
+_INTAKE_BUSY_SECONDS = 0.05  # intake wrote this recently: it is taking deliveries
 
 
 class ProviderNotConfigured(Exception):
@@ -82,3 +90,44 @@ def build_runtime(
     if migrate:
         upgrade(engine)
     return Runtime(engine=engine, settings=settings, clock=clock or RealClock(), inbound=inbound_connectors(settings))
+
+
+@dataclass(frozen=True)
+class WorkerLink:
+    """What `serve` shares with its worker process (``multiprocessing`` objects made by the same context)."""
+
+    wake: Wake  # set by intake after each group commit
+    stop: Wake  # set by `serve` when it shuts down
+    write_lock: WriteLock  # SQLite's write lock, taken by both processes before each transaction
+    intake_wrote_at: Any  # multiprocessing.Value("d"): time.monotonic() of intake's last group commit
+    log_level: str
+    parent_pid: int  # `serve`'s: once this process's parent is another, `serve` has died
+
+
+def run_worker_process(db_url: str, settings: Settings, threads: int, link: WorkerLink) -> None:
+    """The body of `serve`'s worker process: the runtime rebuilt from the URL and settings, ``threads`` workers
+    until `serve` says stop or dies (a worker left behind by a killed `serve` must not go on alone)."""
+    configure_logging(link.log_level)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; `serve` stops this process
+    engine = make_engine(db_url)
+    share_write_lock(engine, link.write_lock)
+    runtime = Runtime(engine=engine, settings=settings, clock=RealClock(), inbound=inbound_connectors(settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def intake_busy() -> bool:
+        return bool(time.monotonic() - link.intake_wrote_at.value < _INTAKE_BUSY_SECONDS)
+
+    workers = [runtime.new_worker() for _ in range(threads)]
+    for worker in workers:
+        worker.wake, worker.intake_busy, worker.shares_interpreter = link.wake, intake_busy, False
+    running = [threading.Thread(target=w.run_forever, args=(stop,), daemon=True) for w in workers]
+    for thread in running:
+        thread.start()
+    while not stop.is_set():
+        if link.stop.wait(0.5) or os.getppid() != link.parent_pid:
+            stop.set()
+    link.wake.set()
+    for thread in running:
+        thread.join(timeout=30)
+    engine.dispose()

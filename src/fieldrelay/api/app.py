@@ -1,8 +1,13 @@
-"""The FastAPI application: webhooks, JSON API, health; a worker thread when asked to run one."""
+"""The FastAPI application: webhooks, JSON API, health; a worker (its own process, or threads) when asked to run one."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import multiprocessing.process
+import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,8 +30,8 @@ from fieldrelay.api.hardening import BodyDeadline, SecurityHeaders
 from fieldrelay.api.refusals import RefusalLog
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
-from fieldrelay.runtime import Runtime
-from fieldrelay.storage.db import is_sqlite
+from fieldrelay.runtime import Runtime, WorkerLink, run_worker_process
+from fieldrelay.storage.db import is_sqlite, share_write_lock
 
 
 def worker_threads(runtime: Runtime) -> int:
@@ -42,8 +47,19 @@ def worker_threads(runtime: Runtime) -> int:
 
 
 def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
-    """Build the app; with ``run_worker`` worker threads run for the app's lifetime (see ``worker_threads``)."""
-    workers = [runtime.new_worker() for _ in range(worker_threads(runtime))] if run_worker else []
+    """Build the app; with ``run_worker`` a worker runs for the app's lifetime: in a process of its own on the real
+    clock (unless the configuration says otherwise), else in threads of this one (see ``worker_threads``).
+
+    Why a process: a worker thread held the interpreter most of the time while it applied events, and intake
+    acknowledged a fraction of what it could (issue 17; both ways measured with bench/ingest.py: docs/production.md).
+    The two processes share SQLite's write lock, and the worker commits every ``write_budget_ms``, so intake waits
+    at most that long for the database.
+    """
+    separate = run_worker and runtime.settings.worker.separate_process and not isinstance(runtime.clock, SimulatedClock)
+    if separate:
+        runtime.new_worker()  # fails here, saying which secret is missing, rather than in the worker process
+    workers = [runtime.new_worker() for _ in range(worker_threads(runtime))] if run_worker and not separate else []
+    link = _worker_link(runtime) if separate else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +70,7 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
         ]
         for thread in threads:
             thread.start()
+        process = _start_worker_process(runtime, link) if link is not None else None
         try:
             yield
         finally:
@@ -64,11 +81,20 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
                 w.wake.set()
             for thread in threads:
                 thread.join(timeout=30)
+            if process is not None and link is not None:
+                link.stop.set()
+                link.wake.set()
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.terminate()
             runtime.engine.dispose()
 
     def wake_workers() -> None:
         for w in workers:
             w.wake.set()
+        if link is not None:
+            link.intake_wrote_at.value = time.monotonic()
+            link.wake.set()
 
     app = FastAPI(title="fieldrelay", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
@@ -77,11 +103,13 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     # a group's acknowledgements are handed to the event loop in one go.
     app.state.intake = IntakeWriter(
         runtime.engine,
-        on_stored=wake_workers if workers else None,
+        on_stored=wake_workers if run_worker else None,
         dispatch=app.state.intake_dispatch,
     )
     for w in workers:
         w.intake_busy = app.state.intake.busy
+    if link is not None:
+        share_write_lock(runtime.engine, link.write_lock)
     # The gauges read this runtime's database, so each app has its own registry beside the process's counters.
     app.state.metrics_registry = gauges.app_registry(runtime)
     app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
@@ -101,3 +129,26 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
         app.state.drain_worker = runtime.new_worker()
         app.include_router(clock.router)
     return app
+
+
+_SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or open connections inherited
+
+
+def _worker_link(runtime: Runtime) -> WorkerLink:
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return WorkerLink(
+        wake=_SPAWN.Event(),
+        stop=_SPAWN.Event(),
+        write_lock=_SPAWN.Lock(),
+        intake_wrote_at=_SPAWN.Value("d", float("-inf"), lock=False),
+        log_level=level,
+        parent_pid=os.getpid(),
+    )
+
+
+def _start_worker_process(runtime: Runtime, link: WorkerLink) -> multiprocessing.process.BaseProcess:
+    url = runtime.engine.url.render_as_string(hide_password=False)
+    args = (url, runtime.settings, worker_threads(runtime), link)
+    process = _SPAWN.Process(target=run_worker_process, args=args, name="fieldrelay-worker", daemon=True)
+    process.start()
+    return process

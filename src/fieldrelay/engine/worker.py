@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Engine, Table, and_, func, or_, select
@@ -42,6 +42,17 @@ from fieldrelay.storage.tables import inbox, outbox, timers
 log = structlog.get_logger("fieldrelay.worker")
 
 _MAX_YIELD_SECONDS = 0.1
+_YIELD_SECONDS = 0.002  # long enough for a waiting thread or process to wake and take the lock
+
+
+class Wake(Protocol):
+    """How intake wakes an idle worker: ``threading.Event`` or ``multiprocessing.Event``."""
+
+    def set(self) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def _report_failure(event: str, **fields: Any) -> None:
@@ -83,12 +94,17 @@ class Worker:
         self.breakers = CircuitBreakers(settings.crm.breaker)
         self._lease = timedelta(seconds=settings.worker.lease_seconds)
         self._batch = settings.worker.batch_size
-        self._account = settings.account_id
-        # Set by intake when it stores new deliveries, so an idle worker starts at once instead of at its next poll.
-        self.wake = threading.Event()
-        # In `serve`, True while the API is storing deliveries: the worker then leaves it half of the process.
-        self.intake_busy: Callable[[], bool] | None = None
         self._shares_write_lock = engine.dialect.name == "sqlite"
+        # Only SQLite has one write lock that intake waits for; on PostgreSQL a group commits whole (fewer commits).
+        self._budget = settings.worker.write_budget_ms / 1000 if self._shares_write_lock else float("inf")
+        self._account = settings.account_id
+        # Set by intake when it stores new deliveries, so an idle worker starts at once instead of at its next poll
+        # (a multiprocessing event when `serve` runs its worker in a process of its own).
+        self.wake: Wake = threading.Event()
+        # In `serve`, True while the API is storing deliveries: the worker then leaves it the write lock between
+        # transactions and, when it shares the API's interpreter, half of the process.
+        self.intake_busy: Callable[[], bool] | None = None
+        self.shares_interpreter = True
 
     # --- loop ------------------------------------------------------------------------------------
 
@@ -111,7 +127,7 @@ class Worker:
             if handled == 0:
                 self.wake.wait(self.settings.worker.poll_interval_seconds)
                 self.wake.clear()
-            elif self.intake_busy is not None and self.intake_busy():
+            elif self.shares_interpreter and self.intake_busy is not None and self.intake_busy():
                 # Acknowledging webhooks comes first (a vendor that waits too long redelivers, adding load): while
                 # deliveries arrive, rest as long as the pass held what the API needs too (see _spent).
                 stop.wait(min(self._spent() - spent_before, _MAX_YIELD_SECONDS))
@@ -190,11 +206,15 @@ class Worker:
         outcomes = [(item.row, self._parse(item.row)) for item in claimed]
         ready = [(row, p) for row, p in outcomes if isinstance(p, Parsed) and p.events]
         group = self.settings.worker.apply_group_size
-        for start in range(0, len(ready), group):
+        start = 0
+        while start < len(ready):
             chunk = ready[start : start + group]
-            if len(chunk) == 1 or not self._apply_together(chunk):
-                for row, parsed in chunk:
+            applied, tried = self._apply_together(chunk) if len(chunk) > 1 else (0, 1)
+            if not applied:  # rolled back: apply the rows that transaction held one by one, so only a bad one fails
+                for row, parsed in chunk[:tried]:
                     self._apply(row, parsed)
+            start += applied or tried
+            self._yield_to_intake()
         for row, outcome in outcomes:
             if not (isinstance(outcome, Parsed) and outcome.events):
                 self._apply(row, outcome)
@@ -210,24 +230,36 @@ class Worker:
         except Exception as exc:
             return exc
 
-    def _apply_together(self, chunk: list[tuple[Any, Parsed]]) -> bool:
-        """Apply rows in one transaction: one commit and one lock hand-over for the lot; False when rolled back."""
+    def _apply_together(self, chunk: list[tuple[Any, Parsed]]) -> tuple[int, int]:
+        """Apply rows from the start of ``chunk`` in one transaction, one commit and one lock hand-over for the lot,
+        until the write budget is spent; (rows committed, rows tried): (0, n) when the first n were rolled back."""
         now = self.clock.now()
+        tried = 0
+        deadline = time.monotonic() + self._budget
         try:
             with self.engine.begin() as conn:
                 for row, parsed in chunk:
+                    tried += 1
                     store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
                     ctx = HandlerContext(store=store, now=now, settings=self.settings)
                     for event in parsed.events:
                         bus.apply(ctx, event)
                     finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
+                    if time.monotonic() >= deadline:
+                        break
         except Exception as exc:
             # Nothing of the group was written; each row is applied again on its own so only a bad one fails.
-            log.info("inbox.group_rolled_back", rows=len(chunk), reason=describe(exc))
-            return False
-        for row, _ in chunk:
+            log.info("inbox.group_rolled_back", rows=tried, reason=describe(exc))
+            return 0, tried
+        for row, _ in chunk[:tried]:
             metrics.EVENTS.labels(row.connector, "applied").inc()
-        return True
+        return tried, tried
+
+    def _yield_to_intake(self) -> None:
+        """Between two transactions, let waiting webhook intake take the write lock first (a lock is not fair: a
+        thread that releases it and asks again at once usually gets it back)."""
+        if self._shares_write_lock and self.intake_busy is not None and self.intake_busy():
+            time.sleep(_YIELD_SECONDS)
 
     def _apply(self, row: Any, parse_result: Parsed | Exception) -> None:
         now = self.clock.now()
@@ -292,29 +324,39 @@ class Worker:
         transaction, one by one if any of them fails, as the inbox is applied."""
         claimed = self._claim(timers)
         group = self.settings.worker.apply_group_size
-        for start in range(0, len(claimed), group):
+        start = 0
+        while start < len(claimed):
             chunk = [item.row for item in claimed[start : start + group]]
-            if len(chunk) == 1 or not self._fire_together(chunk):
-                for row in chunk:
+            fired, tried = self._fire_together(chunk) if len(chunk) > 1 else (0, 1)
+            if not fired:
+                for row in chunk[:tried]:
                     self._fire(row)
+            start += fired or tried
+            self._yield_to_intake()
         return len(claimed)
 
-    def _fire_together(self, rows: list[Any]) -> bool:
-        """Fire timers in one transaction (their handlers write only the mirror and outbox); False when rolled back."""
+    def _fire_together(self, rows: list[Any]) -> tuple[int, int]:
+        """Fire timers from the start of ``rows`` in one transaction (their handlers write only the mirror and
+        outbox) until the write budget is spent; (timers committed, timers tried) as ``_apply_together``."""
         now = self.clock.now()
+        tried = 0
+        deadline = time.monotonic() + self._budget
         try:
             with self.engine.begin() as conn:
                 for row in rows:
+                    tried += 1
                     ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
                     bus.fire(ctx, row.kind, row.payload)
                     finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
+                    if time.monotonic() >= deadline:
+                        break
         except Exception as exc:
             # Nothing of the group was written; each timer fires again on its own so only a bad one fails.
-            log.info("timer.group_rolled_back", timers=len(rows), reason=describe(exc))
-            return False
-        for row in rows:
+            log.info("timer.group_rolled_back", timers=tried, reason=describe(exc))
+            return 0, tried
+        for row in rows[:tried]:
             metrics.TIMERS.labels(row.kind, "done").inc()
-        return True
+        return tried, tried
 
     def _fire(self, row: Any) -> None:
         now = self.clock.now()

@@ -125,8 +125,14 @@ class WorkerSettings(_Strict):
     batch_size: int = Field(default=100, ge=1, le=10_000)
     # Inbox rows applied in one transaction (fewer commits; on SQLite also fewer hand-overs of the write lock).
     apply_group_size: int = Field(default=20, ge=1, le=1_000)
+    # A group's transaction commits once it has held the database this long, so webhook intake never waits for
+    # more than about this on SQLite's single write lock (issue 17: ≤ 20 ms).
+    write_budget_ms: float = Field(default=20.0, gt=0, le=10_000)
     # Worker threads in `fieldrelay serve`; unset: 1 on SQLite, 4 on PostgreSQL (see api/app.py worker_threads).
     threads: int | None = Field(default=None, ge=1, le=64)
+    # `fieldrelay serve` runs its worker in a process of its own (the API then never shares the interpreter with
+    # it; see docs/production.md); false: in threads of the API's process, as on a simulated clock.
+    separate_process: bool = True
     # How long a claim holds before another worker may take the row over: keep it well above the slowest provider call.
     lease_seconds: float = Field(default=60.0, gt=0)
     # Sleep when there is nothing to do.

@@ -204,9 +204,15 @@ class MirrorStore(
         ...
 
     def schedule_timer(
-        self, key: str, kind: str, due_at: datetime, customer_id: str | None, payload: Mapping[str, object]
+        self,
+        key: str,
+        kind: str,
+        due_at: datetime,
+        customer_id: str | None,
+        payload: Mapping[str, object],
+        enrollment_id: str | None = None,
     ) -> bool:
-        """Create a timer unless one with this key exists; True when created."""
+        """Create a timer unless one with this key exists; True when created. ``enrollment_id``: a sequence step's."""
         ...
 
     def insert_message(self, values: Mapping[str, object]) -> str:

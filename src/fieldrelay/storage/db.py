@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -105,8 +106,12 @@ def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     # busy handler sleeps 1, 2, 5, 10 … ms between retries however soon the lock frees, which under load added
     # tens of milliseconds to every acknowledgement. Other processes still meet the database lock and busy_timeout.
     # (A first-come-first-served lock was tried and measured slower: every hand-over then waits for a thread wake-up.)
-    write_lock = threading.Lock()
-    holders: set[int] = set()  # id() of the DB-API connections whose transaction holds write_lock
+    #
+    # `serve` runs its worker in a process of its own and hands both processes one multiprocessing lock instead
+    # (``share_write_lock``), so the API's intake and that worker still hand the database over without the busy
+    # handler's sleeps.
+    locks = _WRITE_LOCKS.setdefault(engine, [threading.Lock()])
+    holders: set[int] = set()  # id() of the DB-API connections whose transaction holds the write lock
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -120,6 +125,7 @@ def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        write_lock = locks[0]
         if not write_lock.acquire(timeout=busy_seconds):
             raise sqlite3.OperationalError("database is locked (waited for another thread's transaction)")
         try:
@@ -137,7 +143,7 @@ def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
         key = id(getattr(connection, "dbapi_connection", connection))
         if key in holders:
             holders.discard(key)
-            write_lock.release()
+            locks[0].release()
 
     def _commit(dbapi_connection: Any) -> None:
         try:
@@ -162,6 +168,24 @@ def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
 
     dialect.do_commit = _commit  # type: ignore[method-assign]
     dialect.do_rollback = _rollback  # type: ignore[method-assign]
+
+
+class WriteLock(Protocol):
+    """A lock taken before every SQLite transaction: ``threading.Lock`` or a ``multiprocessing`` one."""
+
+    def acquire(self, *, timeout: float) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, list[WriteLock]] = weakref.WeakKeyDictionary()
+
+
+def share_write_lock(engine: Engine, lock: WriteLock) -> None:
+    """Take ``lock`` (shared with another process) before every transaction of this SQLite engine; call it before
+    the engine's first transaction. Does nothing on PostgreSQL, whose row locks need no such hand-over."""
+    if engine.dialect.name == "sqlite":
+        _WRITE_LOCKS[engine][0] = lock
 
 
 def alembic_config(url: str) -> AlembicConfig:

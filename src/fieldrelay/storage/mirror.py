@@ -317,7 +317,13 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         self._conn.execute(prepared.insert_into(activities), row)
 
     def schedule_timer(
-        self, key: str, kind: str, due_at: datetime, customer_id: str | None, payload: Mapping[str, object]
+        self,
+        key: str,
+        kind: str,
+        due_at: datetime,
+        customer_id: str | None,
+        payload: Mapping[str, object],
+        enrollment_id: str | None = None,
     ) -> bool:
         """Create a timer unless its key exists."""
         return insert_ignore(
@@ -328,6 +334,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
                 "key": key,
                 "kind": kind,
                 "customer_id": customer_id,
+                "enrollment_id": enrollment_id,
                 "due_at": due_at,
                 "payload": dict(payload),
                 "status": "pending",

@@ -110,6 +110,9 @@ timers = Table(
     Column("key", String(200), nullable=False),
     Column("kind", String(64), nullable=False),
     Column("customer_id", String(36)),
+    # A sequence step's enrolment, so the steps of an ended enrolment are cancelled through an index (the keys'
+    # ``seq:{id}:`` prefix is matched by a LIKE no index serves on either database). NULL for any other timer.
+    Column("enrollment_id", String(36)),
     Column("due_at", _utc(), nullable=False),
     Column("payload", JSON, nullable=False),
     # pending → processing → done | cancelled | dead → dismissed (by a person)
@@ -119,6 +122,7 @@ timers = Table(
     UniqueConstraint("account_id", "key", name="uq_timers_key"),
 )
 Index("ix_timers_claim", timers.c.status, timers.c.next_attempt_at)
+Index("ix_timers_enrollment", timers.c.account_id, timers.c.enrollment_id)
 
 outbox = Table(
     "outbox",

@@ -56,8 +56,8 @@ class FollowupStore(Protocol):
         """A customer's enrolments in these statuses, newest first."""
         ...
 
-    def cancel_timers(self, key_prefix: str) -> int:
-        """Cancel pending timers whose key starts with this prefix; how many."""
+    def cancel_timers(self, enrollment_id: str) -> int:
+        """Cancel the enrolment's pending step timers; how many."""
         ...
 
     def behaviour_since(

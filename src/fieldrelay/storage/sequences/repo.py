@@ -65,12 +65,12 @@ class SqlFollowup:
         )
         return [_enrollment(row) for row in self._conn.execute(query)]
 
-    def cancel_timers(self, key_prefix: str) -> int:
-        """Cancel pending timers whose key starts with this prefix."""
+    def cancel_timers(self, enrollment_id: str) -> int:
+        """Cancel the enrolment's pending step timers (through ix_timers_enrollment)."""
         t = timers.c
         result = self._conn.execute(
             update(timers)
-            .where(t.account_id == self._account, t.status == "pending", t.key.startswith(key_prefix, autoescape=True))
+            .where(t.account_id == self._account, t.enrollment_id == enrollment_id, t.status == "pending")
             .values(status="cancelled", last_error="the enrolment ended")
         )
         return int(result.rowcount or 0)
