@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.records import CandidateRecord, IdentityRecord, StoredField
-from fieldrelay.storage import prepared
+from fieldrelay.storage import contact_points, prepared
 from fieldrelay.storage.identity import merges
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import customer_emails, customer_phones, customers, identity_keys, merge_candidates
@@ -40,12 +40,12 @@ _CUSTOMERS_OF_MANY = (
 _PHONES_OF_MANY = (
     select(_p.customer_id, _p.e164)
     .where(_p.account_id == bindparam("b_account"), _p.customer_id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(_p.id)
+    .order_by(*contact_points.primary_first(customer_phones))
 )
 _EMAILS_OF_MANY = (
     select(_e.customer_id, _e.email)
     .where(_e.account_id == bindparam("b_account"), _e.customer_id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(_e.id)
+    .order_by(*contact_points.primary_first(customer_emails))
 )
 _MAX_KEY = 200
 
