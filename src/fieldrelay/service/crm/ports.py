@@ -73,6 +73,14 @@ class CrmStore(Protocol):
         """Every CRM field stored for the customer."""
         ...
 
+    def crm_sequence(self, target: str, customer_id: str) -> int:
+        """A number that grows with every CRM change queued for the customer and target (0 when none).
+
+        Each change is queued in the transaction that changed the record, so the number read with the record says
+        which state it is: a later state never has a lower number (the signed webhook's sequence).
+        """
+        ...
+
     def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite]) -> None:
         """Set several fields at once (insert or replace each)."""
         ...
