@@ -116,16 +116,16 @@ def connect(runtime: Runtime, name: str, settings: Settings | None = None) -> Cr
     target: CrmTarget
     if name == "hubspot":
         standin = HubSpotStandIn(settings.pipeline)
-        transport = httpx.MockTransport(standin)  # type: ignore[arg-type]
+        transport = httpx.MockTransport(standin)
         target = HubSpotTarget(settings.crm.hubspot, "pat-na1-test", clock, transport=transport, sleep=Sleeps(clock))
     elif name == "salesforce":
         standin = SalesforceStandIn()
-        transport = httpx.MockTransport(standin)  # type: ignore[arg-type]
+        transport = httpx.MockTransport(standin)
         creds = SalesforceCredentials(access_token="00Dxx!standin")
         target = SalesforceTarget(settings.crm.salesforce, creds, transport)
     else:
         standin = WebhookReceiver(clock)
-        transport = httpx.MockTransport(standin)  # type: ignore[arg-type]
+        transport = httpx.MockTransport(standin)
         target = SignedWebhookTarget(settings.crm.webhook, WEBHOOK_SECRET, clock, transport)
     sms = DevSmsSender(runtime.dev_sink, clock)
     email = DevMailSender(runtime.dev_sink, clock)

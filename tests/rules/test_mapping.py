@@ -568,7 +568,7 @@ def test_the_action_literal_and_the_action_table_name_the_same_actions() -> None
 
 
 def test_never_clear_names_crm_fields_and_is_read_across_rows() -> None:
-    """"never clear" is a row's list of CRM fields: a typo is a located problem, and any row's list counts."""
+    """A row's "never clear" list names CRM fields: a typo is a located problem, and any row's list counts."""
     problem = only_problem(
         HEAD + "field_mapping:\n  job.cancelled:\n    write: {last_cancellation_reason: event.reason}\n"
         "    never_clear: [last_cancelation_reason]\n"
