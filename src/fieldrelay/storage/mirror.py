@@ -60,6 +60,11 @@ _PHONES_OF = (
     .where(_p.customer_id == bindparam("b_customer"), _p.account_id == bindparam("b_account"))
     .order_by(*contact_points.primary_first(customer_phones))
 )
+_IS_OPTED_OUT = select(consents.c.opted_out).where(
+    consents.c.account_id == bindparam("b_account"),
+    consents.c.channel == bindparam("b_channel"),
+    consents.c.address == bindparam("b_address"),
+)
 _JOB_STATUSES = select(_j.status).where(
     _j.customer_id == bindparam("b_customer"), _j.account_id == bindparam("b_account")
 )
@@ -287,9 +292,8 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
 
     def is_opted_out(self, channel: str, address: str) -> bool:
         """True when the last consent change recorded for this address on this channel was an opt-out."""
-        k = consents.c
-        query = select(k.opted_out).where(k.account_id == self._account, k.channel == channel, k.address == address)
-        return bool(self._conn.execute(query).scalar())
+        params = {"b_account": self._account, "b_channel": channel, "b_address": address}
+        return bool(self._conn.execute(_IS_OPTED_OUT, params).scalar())
 
     # --- timeline, timers, messages, outbox ------------------------------------------------------
 

@@ -113,25 +113,20 @@ def current(store: MirrorStore, settings: Settings, target: str, queued: QueuedC
     survivor, whose own change carries them.
     """
     customer_id = queued.customer_id
-    sequence = store.crm_sequence(target, customer_id)
-    record = store.get_customer(customer_id)
-    identity = store.identities_of([customer_id])[0]
-    email = identity.emails[0] if identity.emails else None
-    phone = identity.phones[0] if identity.phones else None
-    opted_out = {(channel, address) for channel, address, _ in store.opted_out_addresses(customer_id)}
+    state = store.crm_contact(customer_id, ordering_key(target, customer_id))
     contact = CrmContact(
         fieldrelay_id=customer_id,
-        first_name=identity.first_name,
-        last_name=identity.last_name,
-        email=email,
-        phone=phone,
-        street=identity.street,
-        city=identity.city,
-        state=identity.state,
-        postal_code=identity.postal_code,
-        merged_into=record.merged_into,
-        sms_opted_out=record.sms_opted_out or ("sms", phone) in opted_out,
-        email_opted_out=("email", email) in opted_out,
+        first_name=state.first_name,
+        last_name=state.last_name,
+        email=state.email,
+        phone=state.phone,
+        street=state.street,
+        city=state.city,
+        state=state.state,
+        postal_code=state.postal_code,
+        merged_into=state.merged_into,
+        sms_opted_out=state.sms_opted_out,
+        email_opted_out=state.email_opted_out,
     )
     base = CrmChange(
         key=queued.key,
@@ -141,9 +136,9 @@ def current(store: MirrorStore, settings: Settings, target: str, queued: QueuedC
         contact=contact,
         changed=queued.changed,
         note=queued.note,
-        sequence=sequence,
+        sequence=state.sequence,
     )
-    if record.merged_into is not None:
+    if state.merged_into is not None:
         return replace(base, remove=settings.crm.on_merge == "delete")
     keep = settings.field_mapping.never_clear
     fields = {

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Insert, bindparam, func, select
 
-from fieldrelay.service.crm.targets import CRM_SYNC
+from fieldrelay.service.crm.ports import CrmContactState
 from fieldrelay.service.records import DealRecord, FieldWrite, StoredField
 from fieldrelay.storage import prepared
+from fieldrelay.storage.crm import contact
 from fieldrelay.storage.prepared import insert_ignore
-from fieldrelay.storage.tables import customer_equipment, customer_fields, deals, jobs, outbox, service_history
+from fieldrelay.storage.tables import customer_equipment, customer_fields, deals, jobs, service_history
 
 _f, _d, _j = customer_fields.c, deals.c, jobs.c
 _FIELDS_OF = select(_f.field, _f.value, _f.source, _f.value_at).where(
@@ -52,16 +53,6 @@ _LATEST_DEAL = (
 )
 
 
-_o = outbox.c
-# The newest CRM change queued for one customer and target: the version of the state a delivery reads now.
-_CRM_SEQUENCE = select(func.max(_o.id)).where(
-    _o.account_id == bindparam("b_account"),
-    _o.kind == CRM_SYNC,
-    _o.target == bindparam("b_target"),
-    _o.customer_id == bindparam("b_customer"),
-)
-
-
 class SqlCrm:
     """CRM reads and writes inside the caller's transaction (mixed into SqlMirror)."""
 
@@ -72,10 +63,9 @@ class SqlCrm:
     # Fields read in this transaction, kept current by the writes below: one event reads them in several handlers.
     _fields_cache: dict[str, dict[str, StoredField]]
 
-    def crm_sequence(self, target: str, customer_id: str) -> int:
-        """The id of the newest CRM change queued for the customer and target (0 when none)."""
-        params = {"b_account": self._account, "b_target": target, "b_customer": customer_id}
-        return int(self._conn.execute(_CRM_SEQUENCE, params).scalar() or 0)
+    def crm_contact(self, customer_id: str, ordering_key: str) -> CrmContactState:
+        """The customer as an outside CRM is sent them, and the state's sequence (storage/crm/contact.py)."""
+        return contact.contact_state(self._conn, self._account, customer_id, ordering_key)
 
     def fields_of(self, customer_id: str) -> dict[str, StoredField]:
         """Every CRM field stored for the customer."""
