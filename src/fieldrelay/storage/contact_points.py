@@ -38,13 +38,14 @@ def add(
     """Add the values the customer does not hold yet and mark every value seen (and confirmed); return those added."""
     table, column = KINDS[kind]
     added: list[str] = []
+    held: list[str] = []
     for value in dict.fromkeys(values):
         row: dict[str, object] = {"account_id": account_id, "customer_id": customer_id, column: value}
         row.update(seen_at=seen_at, confirmed_at=confirmed_at)
-        if insert_ignore(conn, table, row):
-            added.append(value)
-            continue
-        mine = (table.c.account_id == account_id, table.c.customer_id == customer_id, table.c[column] == value)
+        (added if insert_ignore(conn, table, row) else held).append(value)
+    if held and (seen_at is not None or confirmed_at is not None):
+        # One statement for the values already held, whatever their number (this runs for every field event).
+        mine = (table.c.account_id == account_id, table.c.customer_id == customer_id, table.c[column].in_(held))
         if seen_at is not None:
             # An older event arriving late does not make an address the latest seen.
             newer = or_(table.c.seen_at.is_(None), table.c.seen_at < seen_at)
