@@ -27,6 +27,7 @@ def test_paid_job_flows_to_customer_timeline_and_review_text(client: TestClient,
     assert len(found) == 1
     customer = found[0]
     assert customer["phones"] == ["+15125550142"] and customer["emails"] == ["pat.doe@example.com"]
+    assert (customer["primary_phone"], customer["primary_email"]) == ("+15125550142", "pat.doe@example.com")
     assert customer["name"] == "Pat Doe" and customer["lifecycle_stage"] == "customer"
     assert customer["address"]["street"] == "123 Main St" and customer["address"]["unit"] == "Apt 4"
     assert [(j["status"], j["status_at"]) for j in customer["jobs"]] == [("paid", "2026-11-02T14:45:00Z")]

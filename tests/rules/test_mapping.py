@@ -58,10 +58,15 @@ def test_the_default_table_loads_with_every_row_of_the_playbook() -> None:
     mapping = FieldMapping.model_validate(DEFAULT_FIELD_MAPPING)
 
     expected = {
-        event: {"write": dict(row.get("write", {})), "trigger": list(row.get("trigger", []))}  # type: ignore[call-overload]
+        event: {
+            "write": dict(row.get("write", {})),  # type: ignore[call-overload]
+            "trigger": list(row.get("trigger", [])),  # type: ignore[call-overload]
+            "never_clear": list(row.get("never_clear", [])),  # type: ignore[call-overload]
+        }
         for event, row in DEFAULT_FIELD_MAPPING.items()
     }
     assert as_dicts(mapping) == expected
+    assert mapping.never_clear == {"interested_in"}
     assert list(mapping.rows) == list(DEFAULT_FIELD_MAPPING)
     assert mapping.row("job.booked") == MappingRow(
         write={"next_appointment_at": "customer.next_appointment_at", "service_type": "job.service_type"},
@@ -108,6 +113,7 @@ def test_a_shops_own_table_replaces_the_default_as_a_whole() -> None:
         "job.paid": {
             "write": {"tags": "text:vip", "service_type": "text:Maintenance plan"},
             "trigger": ["review_request"],
+            "never_clear": [],
         }
     }
     # Not merged with the default: the rows the shop left out are gone, not inherited.
@@ -559,3 +565,18 @@ def test_the_packaged_configuration_spells_out_the_default_table_and_pipeline() 
 def test_the_action_literal_and_the_action_table_name_the_same_actions() -> None:
     """Pydantic checks a trigger against ``Action``; ``check_row`` looks it up in ``ACTIONS``: they must agree."""
     assert set(get_args(Action)) == set(ACTIONS)
+
+
+def test_never_clear_names_crm_fields_and_is_read_across_rows() -> None:
+    """A row's "never clear" list names CRM fields: a typo is a located problem, and any row's list counts."""
+    problem = only_problem(
+        HEAD + "field_mapping:\n  job.cancelled:\n    write: {last_cancellation_reason: event.reason}\n"
+        "    never_clear: [last_cancelation_reason]\n"
+    )
+    assert "unknown CRM field" in problem.message and "last_cancellation_reason" in problem.message
+    settings = parse_settings(
+        HEAD + "field_mapping:\n  job.cancelled:\n    write: {last_cancellation_reason: event.reason}\n"
+        "    never_clear: [last_cancellation_reason]\n  job.completed:\n    never_clear: [eta]\n",
+        "shop.yaml",
+    )
+    assert settings.field_mapping.never_clear == {"last_cancellation_reason", "eta"}

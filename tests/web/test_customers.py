@@ -117,6 +117,8 @@ def test_a_csr_edits_a_phone_kept_as_hers_and_audited(runtime: Runtime, client: 
     status, page = post(client, f"/customers/{found_id}/contact/phone", token, phone="(737) 555-0123")
 
     assert status == 200 and "Saved the phone" in page and "+17375550123 · texts allowed" in page
+    # Typed by a person, it is the primary phone now: listed first, marked, and what texts and CRMs use.
+    assert page.index("+17375550123 · texts allowed · <strong") < page.index("+15125550177 · texts allowed</div>")
     assert sorted(r.e164 for r in rows(runtime, customer_phones)) == ["+15125550177", "+17375550123"]
     (typed,) = rows(runtime, customer_fields, customer_fields.c.field == "phone")
     assert (typed.value, typed.source) == ("+17375550123", "person")

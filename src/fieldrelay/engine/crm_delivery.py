@@ -1,5 +1,9 @@
 """Delivering one claimed ``crm.sync`` row to its outside CRM, behind that target's circuit breaker.
 
+The row says what changed and when; the contact, fields and deal it writes are read from the customer's record as it
+stands at this try (service/crm/sync.py ``current``), so a row refused yesterday and retried today after newer changes
+landed writes today's state, never yesterday's.
+
 An outage must never cost a write: while a target's circuit is open its rows wait (their try handed back) until the
 probe, and a failure that opens or re-opens the circuit does not count against the row's retry policy either. Only a
 refusal of the record itself (a 400, Salesforce's 300 multiple matches) or failures while the target otherwise
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +25,18 @@ from fieldrelay.engine import metrics
 from fieldrelay.engine.attempts import record_attempt
 from fieldrelay.engine.breaker import CircuitBreakers
 from fieldrelay.engine.claim import Claimed, LeaseLost, finish, renew
+from fieldrelay.rules.config import Settings
 from fieldrelay.service.clock import Clock
-from fieldrelay.service.crm.targets import CrmTarget, CrmWriteFailed, CrmWriteResult, from_payload
+from fieldrelay.service.crm import sync
+from fieldrelay.service.crm.targets import (
+    CrmChange,
+    CrmTarget,
+    CrmWriteFailed,
+    CrmWriteResult,
+    QueuedChange,
+    from_payload,
+)
+from fieldrelay.storage.mirror import SqlMirror
 from fieldrelay.storage.tables import outbox
 
 log = structlog.get_logger("fieldrelay.worker")
@@ -34,6 +49,7 @@ class CrmDelivery:
         self,
         engine: Engine,
         clock: Clock,
+        settings: Settings,
         worker_id: str,
         lease: timedelta,
         retry_or_dead: Callable[[int], dict[str, Any]],
@@ -42,6 +58,7 @@ class CrmDelivery:
     ) -> None:
         self.engine = engine
         self.clock = clock
+        self._settings = settings
         self.worker_id = worker_id
         self._lease = lease
         self._retry_or_dead = retry_or_dead
@@ -60,7 +77,7 @@ class CrmDelivery:
             self._failed(row, attempt, started, t0, CrmWriteFailed(detail, retryable=False))
             return
         try:
-            change = from_payload(row.payload)
+            queued = from_payload(row.payload)
         except (KeyError, TypeError, ValueError) as exc:
             detail = f"unreadable CRM change ({type(exc).__name__}: {exc})"
             self._failed(row, attempt, started, t0, CrmWriteFailed(detail, retryable=False))
@@ -68,6 +85,11 @@ class CrmDelivery:
         blocked_until = self._breakers.blocked_until(row.target, started)
         if blocked_until is not None:
             self._hold(row, blocked_until, f"{row.target} circuit open until {blocked_until.isoformat()}")
+            return
+        try:
+            change = self._current(row, queued)
+        except LookupError as exc:
+            self._failed(row, attempt, started, t0, CrmWriteFailed(f"nothing to send: {exc}", retryable=False))
             return
         if not renew(self.engine, outbox, row.id, self.worker_id, self.clock.now(), self._lease, "sending"):
             log.warning("outbox.lease_lost_before_send", outbox_id=row.id)
@@ -81,6 +103,14 @@ class CrmDelivery:
             self._failed(row, attempt, started, t0, CrmWriteFailed(f"{type(exc).__name__}: {exc}"))
             return
         self._sent(row, attempt, started, t0, result)
+
+    def _current(self, row: Any, queued: QueuedChange) -> CrmChange:
+        """The row's change with the customer's current state; a row a merge moved goes with its new customer."""
+        if row.customer_id and row.customer_id != queued.customer_id:
+            queued = replace(queued, customer_id=row.customer_id)
+        with self.engine.connect() as conn:
+            store = SqlMirror(conn, row.account_id, self.clock.now())
+            return sync.current(store, self._settings, row.target, queued)
 
     def _sent(self, row: Any, attempt: int, started: datetime, t0: float, result: CrmWriteResult) -> None:
         """Close the row as sent and let the target's circuit close."""

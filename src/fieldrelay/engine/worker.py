@@ -395,7 +395,14 @@ class Worker:
             self._retry_or_dead,
         )
         crm = CrmDelivery(
-            self.engine, self.clock, self.worker_id, self._lease, self._retry_or_dead, self.crm, self.breakers
+            self.engine,
+            self.clock,
+            self.settings,
+            self.worker_id,
+            self._lease,
+            self._retry_or_dead,
+            self.crm,
+            self.breakers,
         )
         for item in claimed:
             if item.row.kind == CRM_SYNC:

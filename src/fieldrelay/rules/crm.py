@@ -95,6 +95,9 @@ class Crm(_Strict):
 
     # Outside CRMs written besides the built-in one; each needs its secret, or serve and worker refuse to start.
     targets: list[CrmTargetName] = Field(default_factory=list)
+    # A record merged into another at an outside CRM: "mark" it (merged_into property, or field at Salesforce) or
+    # "delete" it. An undone merge writes it back either way.
+    on_merge: Literal["mark", "delete"] = "mark"
     hubspot: HubSpotSettings = HubSpotSettings()
     salesforce: SalesforceSettings = SalesforceSettings()
     webhook: WebhookOutSettings = WebhookOutSettings()

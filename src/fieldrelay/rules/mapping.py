@@ -116,6 +116,9 @@ class MappingRow(BaseModel):
     write: dict[str, str] = Field(default_factory=dict)
     # Actions the event sets off (texts, review request, renewal scheduling).
     trigger: list[Action] = Field(default_factory=list)
+    # Fields an outside CRM keeps when fieldrelay clears them ("never clear"): an empty value is not sent for them,
+    # whichever event emptied it. By default a cleared field is cleared at the CRM too.
+    never_clear: list[str] = Field(default_factory=list)
 
 
 _EMPTY_ROW = MappingRow()
@@ -150,6 +153,9 @@ def check_row(event: str, row: MappingRow) -> list[tuple[Loc, str]]:
             problems.append((where, _tag_problem(source)))
         elif accepted is not None and source not in accepted:
             problems.append((where, f"takes {' or '.join(sorted(accepted))}, not {source}"))
+    for index, name in enumerate(row.never_clear):
+        if name not in CRM_FIELDS:
+            problems.append((("never_clear", index), f"unknown CRM field (known: {', '.join(sorted(CRM_FIELDS))})"))
     for index, action in enumerate(row.trigger):
         if event not in ACTIONS[action]:
             follows = ", ".join(sorted(ACTIONS[action]))
@@ -196,6 +202,11 @@ class FieldMapping(RootModel[dict[str, MappingRow]]):
         """The row of an event, empty when the table has none."""
         return self.root.get(event) or _EMPTY_ROW
 
+    @property
+    def never_clear(self) -> frozenset[str]:
+        """The fields any row says never to clear at an outside CRM."""
+        return frozenset(name for row in self.root.values() for name in row.never_clear)
+
 
 # The shop playbook's default. A shop's fieldrelay.yaml replaces it as a whole when it has a field_mapping section.
 DEFAULT_FIELD_MAPPING: dict[str, dict[str, object]] = {
@@ -238,5 +249,6 @@ DEFAULT_FIELD_MAPPING: dict[str, dict[str, object]] = {
     },
     "estimate.sent": {"write": {"last_estimate_total_cents": "estimate.total_cents"}},
     "estimate.accepted": {"trigger": ["scheduling_trigger"]},
-    "lead.received": {"write": {"interested_in": "lead.service"}},
+    # A later enquiry naming no service keeps what an outside CRM says the customer is interested in.
+    "lead.received": {"write": {"interested_in": "lead.service"}, "never_clear": ["interested_in"]},
 }

@@ -83,6 +83,8 @@ REACTIONS: dict[type[ch.Change], tuple[Reaction, ...]] = {
         first_response.on_lead,  # every source lands here: one first-response clock for all
         sync.on_change,
     ),
+    # A customer's details (a contact-only update too), a merge or its undo, a consent change: the outside CRMs follow.
+    ch.ContactChanged: (sync.on_contact,),
     ch.Refunded: (program.on_refund,),  # a refund before the reward disqualifies a referral
     ch.Replied: (triggers.on_reply,),  # a rating answers the question that asked for it; else "replied" exits
     ch.Rated: (

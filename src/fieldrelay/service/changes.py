@@ -57,6 +57,15 @@ class LeadArrived(RecordChanged):
 
 
 @dataclass(frozen=True)
+class ContactChanged(Change):
+    """What the outside CRMs hold of a customer changed outside any job, estimate or lead: their details (created,
+    updated, a person's edit), a merge or its undo, a consent change."""
+
+    event: str  # "customer.updated", "customer.merged", "consent.opted_out" …: the CRM write's key with the time
+    summary: str
+
+
+@dataclass(frozen=True)
 class Refunded(Change):
     """Money went back to the customer (a refund or a chargeback)."""
 

@@ -136,13 +136,19 @@ class MirrorStore(
         ...
 
     def add_contact_points(
-        self, customer_id: str, phones: Sequence[str], emails: Sequence[str]
+        self,
+        customer_id: str,
+        phones: Sequence[str],
+        emails: Sequence[str],
+        seen_at: datetime | None = None,
+        confirmed: bool = False,
     ) -> tuple[list[str], bool]:
-        """Add phones (E.164) and emails (lower case) not held yet; return the phones added and whether any was."""
+        """Add phones (E.164) and emails (lower case) not held yet, marking each seen at ``seen_at`` (confirmed now
+        when ``confirmed``: the customer or a person said it); return the phones added and whether any was."""
         ...
 
     def phones_of(self, customer_id: str) -> list[str]:
-        """The customer's phones, first known first."""
+        """The customer's phones, the primary first (the latest confirmed, else the latest seen)."""
         ...
 
     def job_by_external(self, connector: str, external_id: str) -> JobRecord | None:

@@ -22,6 +22,7 @@ class CustomerRecord:
     sms_opted_out: bool
     source_updated_at: datetime | None
     unit: str | None = None
+    merged_into: str | None = None  # the customer this record was merged into (reads follow it)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, false, func, literal, or_, select
 
 from fieldrelay.domain.contact import normalize_email, normalize_phone
+from fieldrelay.storage import contact_points
 from fieldrelay.storage.handoff.tables import referrals
 from fieldrelay.storage.sequences.tables import tasks
 from fieldrelay.storage.tables import consents, customer_emails, customer_phones, customers, deals
@@ -102,12 +103,16 @@ def id_prefix(text: str) -> str | None:
 
 
 def customer_label(conn: Connection, row: Any) -> str:
-    """Name · first phone · first email (and where a merged-away record went)."""
+    """Name · primary phone · primary email (and where a merged-away record went)."""
     phone = conn.execute(
-        select(customer_phones.c.e164).where(customer_phones.c.customer_id == row.id).order_by(customer_phones.c.id)
+        select(customer_phones.c.e164)
+        .where(customer_phones.c.customer_id == row.id)
+        .order_by(*contact_points.primary_first(customer_phones))
     ).scalar()
     email = conn.execute(
-        select(customer_emails.c.email).where(customer_emails.c.customer_id == row.id).order_by(customer_emails.c.id)
+        select(customer_emails.c.email)
+        .where(customer_emails.c.customer_id == row.id)
+        .order_by(*contact_points.primary_first(customer_emails))
     ).scalar()
     parts = [display_name(row), phone, email]
     if row.merged_into:

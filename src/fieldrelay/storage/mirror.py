@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, bindparam, exists, select, update
 
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, IntentHolder, JobRecord, MessageRecord
-from fieldrelay.storage import prepared
+from fieldrelay.storage import contact_points, prepared
 from fieldrelay.storage.access.repo import SqlAccess
 from fieldrelay.storage.crm.repo import SqlCrm
 from fieldrelay.storage.handoff.repo import SqlSop
@@ -58,7 +58,12 @@ _CUSTOMERS_BY_EMAIL = (
 _PHONES_OF = (
     select(_p.e164)
     .where(_p.customer_id == bindparam("b_customer"), _p.account_id == bindparam("b_account"))
-    .order_by(_p.id)
+    .order_by(*contact_points.primary_first(customer_phones))
+)
+_IS_OPTED_OUT = select(consents.c.opted_out).where(
+    consents.c.account_id == bindparam("b_account"),
+    consents.c.channel == bindparam("b_channel"),
+    consents.c.address == bindparam("b_address"),
 )
 _JOB_STATUSES = select(_j.status).where(
     _j.customer_id == bindparam("b_customer"), _j.account_id == bindparam("b_account")
@@ -145,6 +150,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
             sms_opted_out=row.sms_opted_out,
             source_updated_at=row.source_updated_at,
             unit=row.unit,
+            merged_into=row.merged_into,
         )
 
     def insert_customer(self, values: Mapping[str, object]) -> str:
@@ -170,31 +176,22 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         )
 
     def add_contact_points(
-        self, customer_id: str, phones: Sequence[str], emails: Sequence[str]
+        self,
+        customer_id: str,
+        phones: Sequence[str],
+        emails: Sequence[str],
+        seen_at: datetime | None = None,
+        confirmed: bool = False,
     ) -> tuple[list[str], bool]:
-        """Add phones and emails the customer does not hold yet; return the phones added and whether any was."""
-        added = [
-            phone
-            for phone in dict.fromkeys(phones)
-            if insert_ignore(
-                self._conn,
-                customer_phones,
-                {"account_id": self._account, "customer_id": customer_id, "e164": phone},
-            )
-        ]
-        emails_added = [
-            email
-            for email in dict.fromkeys(emails)
-            if insert_ignore(
-                self._conn,
-                customer_emails,
-                {"account_id": self._account, "customer_id": customer_id, "email": email},
-            )
-        ]
+        """Add phones and emails the customer does not hold yet, marking all of them seen at ``seen_at`` (and
+        confirmed now when ``confirmed``); return the phones added and whether any was."""
+        when = (seen_at, self._now if confirmed else None)
+        added = contact_points.add(self._conn, self._account, customer_id, "phone", phones, *when)
+        emails_added = contact_points.add(self._conn, self._account, customer_id, "email", emails, *when)
         return added, bool(added or emails_added)
 
     def phones_of(self, customer_id: str) -> list[str]:
-        """The customer's phones, first known first."""
+        """The customer's phones, the primary first (storage/contact_points.py)."""
         params = {"b_customer": customer_id, "b_account": self._account}
         return list(self._conn.execute(_PHONES_OF, params).scalars())
 
@@ -295,9 +292,8 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
 
     def is_opted_out(self, channel: str, address: str) -> bool:
         """True when the last consent change recorded for this address on this channel was an opt-out."""
-        k = consents.c
-        query = select(k.opted_out).where(k.account_id == self._account, k.channel == channel, k.address == address)
-        return bool(self._conn.execute(query).scalar())
+        params = {"b_account": self._account, "b_channel": channel, "b_address": address}
+        return bool(self._conn.execute(_IS_OPTED_OUT, params).scalar())
 
     # --- timeline, timers, messages, outbox ------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from fieldrelay.storage.prepared import upsert_into
+from fieldrelay.storage import contact_points
 from fieldrelay.storage.tables import (
     activities,
     customer_emails,
@@ -67,12 +68,21 @@ def find_customers(
 
 
 def _customer_view(conn: Connection, row: Any) -> dict[str, Any]:
-    phones = conn.execute(
-        select(customer_phones.c.e164).where(customer_phones.c.customer_id == row.id).order_by(customer_phones.c.id)
-    ).scalars()
-    emails = conn.execute(
-        select(customer_emails.c.email).where(customer_emails.c.customer_id == row.id).order_by(customer_emails.c.id)
-    ).scalars()
+    # Primary first: the phone and email texts, emails and the outside CRMs use (storage/contact_points.py).
+    phones = list(
+        conn.execute(
+            select(customer_phones.c.e164)
+            .where(customer_phones.c.customer_id == row.id)
+            .order_by(*contact_points.primary_first(customer_phones))
+        ).scalars()
+    )
+    emails = list(
+        conn.execute(
+            select(customer_emails.c.email)
+            .where(customer_emails.c.customer_id == row.id)
+            .order_by(*contact_points.primary_first(customer_emails))
+        ).scalars()
+    )
     job_rows = conn.execute(
         select(jobs.c.id, jobs.c.status, jobs.c.status_at)
         .where(jobs.c.customer_id == row.id)
@@ -81,8 +91,10 @@ def _customer_view(conn: Connection, row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
-        "phones": list(phones),
-        "emails": list(emails),
+        "primary_phone": phones[0] if phones else None,
+        "primary_email": emails[0] if emails else None,
+        "phones": phones,
+        "emails": emails,
         "address": {
             "street": row.street,
             "unit": row.unit,

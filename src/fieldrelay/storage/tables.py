@@ -198,6 +198,10 @@ customer_phones = Table(
     Column("account_id", String(64), nullable=False),
     Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
     Column("e164", String(20), nullable=False),
+    # The latest field event that named it, and when the customer (a reply from it) or a person (typed it) confirmed
+    # it: the primary phone is the latest confirmed, else the latest seen (storage/contact_points.py).
+    Column("seen_at", _utc()),
+    Column("confirmed_at", _utc()),
     UniqueConstraint("customer_id", "e164", name="uq_customer_phones_pair"),
 )
 Index("ix_customer_phones_lookup", customer_phones.c.account_id, customer_phones.c.e164)
@@ -209,6 +213,8 @@ customer_emails = Table(
     Column("account_id", String(64), nullable=False),
     Column("customer_id", String(36), ForeignKey("customers.id"), nullable=False, index=True),
     Column("email", String(254), nullable=False),
+    Column("seen_at", _utc()),  # as for phones
+    Column("confirmed_at", _utc()),
     UniqueConstraint("customer_id", "email", name="uq_customer_emails_pair"),
 )
 Index("ix_customer_emails_lookup", customer_emails.c.account_id, customer_emails.c.email)

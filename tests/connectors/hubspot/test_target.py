@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import httpx
@@ -11,7 +12,7 @@ from fieldrelay.connectors.hubspot.properties import contact_properties, to_prop
 from fieldrelay.connectors.hubspot.target import NAME, TOKEN_ENV, ContactInput, HubSpotTarget
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.crm import HubSpotSettings
-from fieldrelay.service.crm.targets import CrmNote, CrmWriteFailed
+from fieldrelay.service.crm.targets import UNMERGED, CrmNote, CrmWriteFailed
 from tests.connectors.hubspot.support import (
     NOTE_CONTACT_LABELS,
     NOTE_DEAL_LABELS,
@@ -59,8 +60,9 @@ def test_contacts_batch_upsert_request_docs_template_is_the_shape_of_the_contact
     assert set(body) == set(template)
     (sent,) = body["inputs"]
     assert set(sent) <= set(template["inputs"][0])  # objectWriteTraceId is optional
-    assert sent["idProperty"] == "email"
-    assert sent["id"] == "dana.whitfield@example.com"
+    # By fieldrelay's id, not the email: a changed email must update this contact, not create another.
+    assert sent["idProperty"] == "fieldrelay_id"
+    assert sent["id"] == "cus_7f3a"
     assert sent["properties"] == {
         "firstname": "Dana",
         "lastname": "Whitfield",
@@ -82,7 +84,7 @@ def test_contacts_batch_upsert_response_docs_template_gives_the_remote_id() -> N
     result = make_target(fake).write(change())
 
     assert result.remote_id == response["results"][0]["id"]
-    assert result.detail == f"contact {response['results'][0]['id']} upserted by email"
+    assert result.detail == f"contact {response['results'][0]['id']} upserted by fieldrelay_id"
 
 
 def test_contacts_batch_update_response_docs_example_result_counts_despite_batch_errors() -> None:
@@ -202,7 +204,7 @@ def test_contact_create_with_association_docs_example_is_the_shape_of_the_note_a
     assert body["properties"]["hs_timestamp"] == "2025-03-10T14:30:00+00:00"
     assert body["properties"]["hs_note_body"].startswith("Estimate #1042 sent: $1,234.50")
     assert "crm.sync:hubspot:evt-0001" in body["properties"]["hs_note_body"]  # the change key in the footer
-    assert result.detail == "contact 901 upserted by email; note 70001 added"
+    assert result.detail == "contact 901 upserted by fieldrelay_id; note 70001 added"
 
 
 # --- contacts ----------------------------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ def test_mapped_fields_get_default_or_configured_names_and_string_values() -> No
     assert properties["fieldrelay_opted_in"] == "true"
     assert properties["fieldrelay_lead_source"] == "Google LSA"
     assert properties["fieldrelay_extra"] == '{"a":1,"b":2}'
-    assert "fieldrelay_unknown" not in properties
+    assert properties["fieldrelay_unknown"] == "", "a field fieldrelay holds as empty is cleared at HubSpot"
     assert to_property_value(None) is None
 
 
@@ -292,7 +294,7 @@ def test_the_deal_stage_is_resolved_from_the_pipelines_once_across_writes() -> N
     }
     assert ("PUT", "/crm/v4/objects/deals/4410/associations/default/contacts/901") in fake.calls()
     assert first.remote_id == "901"
-    assert first.detail == "contact 901 upserted by email; deal 4410 at stage estimate_sent"
+    assert first.detail == "contact 901 upserted by fieldrelay_id; deal 4410 at stage estimate_sent"
 
 
 def test_a_pipeline_chosen_by_label_and_a_configured_stage_label_matched_case_insensitively() -> None:
@@ -388,3 +390,34 @@ def test_a_missing_token_is_refused_at_construction() -> None:
         HubSpotTarget(HubSpotSettings(), None, SimulatedClock(START))
     assert TOKEN_ENV == "FIELDRELAY_HUBSPOT_TOKEN"
     assert NAME == HubSpotTarget.name == "hubspot"
+
+
+def test_a_merged_record_is_only_its_id_and_the_mark_and_an_undone_one_clears_the_mark() -> None:
+    merged = replace(change(), contact=replace(change().contact, merged_into="cus_survivor"))
+    assert contact_properties(merged, {}) == {"fieldrelay_id": "cus_7f3a", "fieldrelay_merged_into": "cus_survivor"}
+
+    undone = replace(change(), event=UNMERGED)
+    assert contact_properties(undone, {})["fieldrelay_merged_into"] == ""
+    assert "fieldrelay_merged_into" not in contact_properties(change(), {}), "no mark property unless merges happen"
+
+
+def test_consent_goes_only_to_properties_the_settings_name() -> None:
+    stopped = replace(change(), contact=replace(change().contact, sms_opted_out=True))
+    assert not {"sms_opted_out", "fieldrelay_sms_opted_out"} & set(contact_properties(stopped, {}))
+    named = contact_properties(stopped, {"sms_opted_out": "hs_sms_stop", "email_opted_out": "hs_email_stop"})
+    assert (named["hs_sms_stop"], named["hs_email_stop"]) == ("true", "false")
+
+
+def test_removing_a_merged_record_reads_its_id_by_fieldrelay_id_then_archives_it() -> None:
+    found = httpx.Response(200, json={"id": "901", "properties": {}})
+    get = ("GET", "/crm/v3/objects/contacts/cus_7f3a")
+    fake = FakeHubSpot({get: [found], ("DELETE", "/crm/v3/objects/contacts/901"): [httpx.Response(204)]})
+    removed = replace(change(), remove=True, contact=replace(change().contact, merged_into="cus_survivor"))
+
+    result = make_target(fake).write(removed)
+
+    assert fake.calls() == [get, ("DELETE", "/crm/v3/objects/contacts/901")]
+    assert fake.requests[0].url.params["idProperty"] == "fieldrelay_id"
+    assert (result.remote_id, result.detail) == ("901", "contact 901 removed (merged record)")
+    gone = FakeHubSpot({get: [httpx.Response(404, json={"status": "error", "message": "not found"})]})
+    assert make_target(gone).write(removed).detail == "no HubSpot contact to remove (merged record)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -283,3 +284,33 @@ def test_missing_credentials_refuse_to_start_naming_the_env_vars() -> None:
 def test_a_missing_instance_url_refuses_to_start() -> None:
     with pytest.raises(ValueError, match="instance_url"):
         SalesforceTarget(settings(instance_url=None), SalesforceCredentials(access_token=TOKEN))
+
+
+def test_consent_and_the_merge_mark_go_to_the_fields_the_settings_name() -> None:
+    mapping = {"sms_opted_out": "DoNotCall", "email_opted_out": "HasOptedOutOfEmail", "merged_into": "Merged_Into__c"}
+    plain, unmapped = target(created)
+    mapped, named = target(created, fields=mapping)
+    stopped = change()
+    stopped = replace(stopped, contact=replace(stopped.contact, sms_opted_out=True))
+
+    plain.write(stopped)
+    mapped.write(stopped)
+
+    assert not {"DoNotCall", "HasOptedOutOfEmail", "Merged_Into__c"} & set(body_of(unmapped.requests[0]))
+    sent = body_of(named.requests[0])
+    # Merged_Into__c null: not merged (any more), which clears a mark an undone merge left.
+    assert (sent["DoNotCall"], sent["HasOptedOutOfEmail"], sent["Merged_Into__c"]) == (True, False, None)
+
+
+def test_a_merged_record_under_delete_is_deleted_by_its_external_id() -> None:
+    sf, vendor = target(answer(204))
+    removed = change()
+    removed = replace(removed, remove=True, contact=replace(removed.contact, merged_into="cus_9"))
+
+    result = sf.write(removed)
+
+    (request,) = vendor.api_requests()
+    assert (request.method, request.url.path, request.content) == ("DELETE", CONTACT_PATH, b"")
+    assert result.detail == "Salesforce: Contact deleted (merged record)"
+    gone, _ = target(answer(404, [{"message": "not found", "errorCode": "NOT_FOUND"}]))
+    assert gone.write(removed).detail == "Salesforce: no Contact to delete (merged record)"

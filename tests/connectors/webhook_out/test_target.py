@@ -20,7 +20,7 @@ from fieldrelay.service.crm.targets import (
     CrmNote,
     CrmTarget,
     CrmWriteFailed,
-    from_payload,
+    to_payload,
 )
 
 SECRET = "whsec-test-0f1e2d3c4b5a"
@@ -49,6 +49,7 @@ CHANGE = CrmChange(
     changed=("account_status", "balance_cents", "last_paid_at"),
     deal=CrmDeal(fieldrelay_id="deal_7", stage="won", stage_name="Won", is_open=False, value_cents=48900),
     note=CrmNote(at=PAID_AT, summary="Paid invoice 1042 ($489.00)"),
+    sequence=4211,
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -117,13 +118,15 @@ def test_posts_the_change_with_headers_and_a_signature_verify_accepts() -> None:
     assert result.detail == "200 from hooks.example.com"
 
 
-def test_body_is_compact_sorted_json_that_round_trips_to_the_same_change() -> None:
+def test_body_is_compact_sorted_json_of_the_change_with_its_sequence() -> None:
     seen: list[httpx.Request] = []
     make_target(recording(httpx.Response(204), seen)).write(CHANGE)
     body = seen[0].content
 
     payload = json.loads(body)
-    assert from_payload(payload) == CHANGE
+    assert payload == to_payload(CHANGE)
+    assert payload["sequence"] == 4211 and seen[0].headers["FieldRelay-Sequence"] == "4211"
+    assert payload["remove"] is False and payload["contact"]["merged_into"] is None
     assert body == json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     assert payload["contact"]["email"] == "dana.okafor@example.com"
     assert payload["deal"] == {

@@ -11,10 +11,11 @@ from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime, build_runtime
-from fieldrelay.service.crm.targets import CRM_SYNC, from_payload
+from fieldrelay.service.crm import sync
+from fieldrelay.service.crm.targets import CRM_SYNC, CrmChange, from_payload
 from fieldrelay.storage.tables import outbox
 from tests.conftest import START, TEST_YAML
-from tests.service.support import PAT_E164, apply, at, job_event, only_customer, rows
+from tests.service.support import PAT_E164, apply, at, in_store, job_event, only_customer, rows
 
 CRM_YAML = (
     TEST_YAML
@@ -40,8 +41,15 @@ def crm_rows(runtime: Runtime, target: str | None = None) -> list[Any]:
     return rows(runtime, outbox, *where)
 
 
+def delivered(runtime: Runtime, row: Any) -> CrmChange:
+    """The change a row would deliver now: what it queued, with the customer as they stand."""
+    queued = from_payload(row.payload)
+    return in_store(runtime, lambda store: sync.current(store, runtime.settings, row.target, queued))
+
+
 def test_each_mapped_event_queues_one_change_per_target(runtime: Runtime) -> None:
-    """Booked then paid: two changes for each target, each carrying the contact and the fields as they stand."""
+    """Booked then paid: two changes for each target; delivered, each carries the contact and the fields as they
+    stand."""
     apply(runtime, job_event(ev.JobBooked, at(-120)))
     apply(runtime, job_event(ev.PaymentCaptured, at(-1), amount_cents=45000))
     customer = only_customer(runtime)
@@ -49,9 +57,11 @@ def test_each_mapped_event_queues_one_change_per_target(runtime: Runtime) -> Non
     hubspot = crm_rows(runtime, "hubspot")
     assert [r.target for r in crm_rows(runtime)] == ["hubspot", "webhook", "hubspot", "webhook"]
     assert {r.ordering_key for r in hubspot} == {f"hubspot:customer:{customer.id}"}
-    booked, paid = (from_payload(r.payload) for r in hubspot)
+    booked, paid = (delivered(runtime, r) for r in hubspot)
     assert (booked.event, paid.event) == ("job.booked", "job.paid")
     assert booked.key == hubspot[0].idempotency_key and booked.key.startswith("crm:hubspot:")
+    assert "contact" not in hubspot[0].payload, "a row holds what changed and when, not a snapshot of the state"
+    assert booked.sequence == paid.sequence == hubspot[1].id, "both read the state as of the newest change"
     assert (paid.contact.fieldrelay_id, paid.contact.first_name, paid.contact.phone) == (customer.id, "Pat", PAT_E164)
     assert paid.contact.email == "pat.doe@example.com"
     assert paid.fields["account_status"] == "active"

@@ -8,8 +8,16 @@ milliseconds.
 
 Our choices (not vendor contract): datetimes and dates go as ISO 8601 (timezone-aware datetimes as given; HubSpot
 stores them in UTC); ints (money in cents included) as plain integers; lists, tuples and sets as their items joined
-with ``;``; dicts as compact JSON with sorted keys. A None value is left out rather than sent as ``""``, because an
-empty string clears the property at HubSpot and a field fieldrelay does not know should not wipe one it does.
+with ``;``; dicts as compact JSON with sorted keys. A mapped field fieldrelay holds as None was cleared there and is
+sent as ``""``, which clears the property at HubSpot (a field the mapping says never to clear, or one fieldrelay
+never wrote, is not in the change at all). A contact detail fieldrelay does not know (None) is left out: an unknown
+phone should not wipe one staff typed into HubSpot.
+
+Consent goes to the properties ``hubspot.properties`` names for ``sms_opted_out`` and ``email_opted_out`` (as
+``"true"``/``"false"``), and only then: HubSpot has no standard contact property fieldrelay could write for it. A
+record merged into another is written as its ``fieldrelay_id`` and the survivor's id in ``fieldrelay_merged_into``
+(or the name ``hubspot.properties`` gives ``merged_into``), nothing else, so its old email cannot collide with the
+survivor's; an undone merge sends ``""`` there.
 
 A mapped field ``f`` is written to the contact property ``fieldrelay_<f>`` (lower case, anything outside
 ``[a-z0-9_]`` turned into ``_``, as HubSpot internal names allow) unless ``HubSpotSettings.properties`` names
@@ -26,7 +34,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fieldrelay.service.crm.targets import CrmChange, CrmContact, CrmDeal
+from fieldrelay.service.crm.targets import CONSENT_FIELDS, MERGED_INTO, UNMERGED, CrmChange, CrmContact, CrmDeal
 
 FIELD_PREFIX = "fieldrelay_"
 FIELDRELAY_ID = "fieldrelay_id"  # contact property: unique custom property holding fieldrelay's customer id
@@ -63,9 +71,12 @@ def to_property_value(value: Any) -> str | None:
 
 
 def contact_properties(change: CrmChange, overrides: Mapping[str, str]) -> dict[str, str]:
-    """The contact's standard properties plus every mapped field, None values left out."""
+    """The contact's standard properties (unknown ones left out), consent where named, every mapped field (a cleared
+    one as ``""``); for a merged record only its id and the merge mark."""
     contact = change.contact
-    raw: dict[str, Any] = {
+    if contact.merged_into is not None:
+        return {FIELDRELAY_ID: contact.fieldrelay_id, property_name(MERGED_INTO, overrides): contact.merged_into}
+    standard: dict[str, Any] = {
         "firstname": contact.first_name,
         "lastname": contact.last_name,
         "email": contact.email,
@@ -76,16 +87,24 @@ def contact_properties(change: CrmChange, overrides: Mapping[str, str]) -> dict[
         "zip": contact.postal_code,
         FIELDRELAY_ID: contact.fieldrelay_id,
     }
+    properties = {name: value for name, value in standard.items() if value is not None}
+    for consent in CONSENT_FIELDS:
+        if consent in overrides:
+            properties[overrides[consent]] = getattr(contact, consent)
+    if change.event == UNMERGED:
+        properties[property_name(MERGED_INTO, overrides)] = ""
     for field, value in change.fields.items():
-        raw[property_name(field, overrides)] = value
-    converted = {name: to_property_value(value) for name, value in raw.items()}
-    return {name: value for name, value in converted.items() if value is not None}
+        converted = to_property_value(value)
+        properties[property_name(field, overrides)] = "" if converted is None else converted
+    return {name: to_property_value(value) or "" for name, value in properties.items()}
 
 
 def contact_identity(contact: CrmContact) -> tuple[str, str]:
-    """``(idProperty, value)`` the contact is upserted by: its email when it has one, else fieldrelay_id."""
-    if contact.email:
-        return "email", contact.email
+    """``(idProperty, value)`` the contact is upserted by: always fieldrelay_id.
+
+    Not the email: a customer's primary email changes, and an upsert by the new one would create a second contact.
+    A contact staff created with the same email is found through the conflict HubSpot answers (target.py).
+    """
     return FIELDRELAY_ID, contact.fieldrelay_id
 
 

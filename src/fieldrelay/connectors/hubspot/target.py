@@ -23,8 +23,8 @@ does not hand back the X-HubSpot-RateLimit-* response headers the bucket in http
 What the shop sets up in HubSpot (our choices, not vendor contract):
 - a private app whose token is ``FIELDRELAY_HUBSPOT_TOKEN``, scopes ``crm.objects.contacts.read/write`` and
   ``crm.objects.deals.read/write`` (notes ride on the contacts scopes);
-- contact property ``fieldrelay_id`` (single-line text, "unique value" on): contacts without an email are upserted
-  by it;
+- contact property ``fieldrelay_id`` (single-line text, "unique value" on): contacts are upserted by it (a contact
+  staff made with the same email answers with a conflict naming it, and is then updated by id);
 - deal property ``fieldrelay_deal_id`` (single-line text, unique): deals are upserted by it;
 - a contact property for each mapped field, ``fieldrelay_<field>`` unless ``hubspot.properties`` renames it
   (properties.py says how values are written);
@@ -44,12 +44,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from fieldrelay.connectors.hubspot.http import TOKEN_ENV, HubSpotHttp, existing_id, json_body
 from fieldrelay.connectors.hubspot.properties import (
     DEAL_ID,
+    FIELDRELAY_ID,
     contact_identity,
     contact_properties,
     deal_properties,
@@ -109,7 +111,12 @@ class HubSpotTarget:
         self._http.close()
 
     def write(self, change: CrmChange) -> CrmWriteResult:
-        """Upsert the contact, then the deal and its association, then add the note; CrmWriteFailed if one fails."""
+        """Upsert the contact, then the deal and its association, then add the note; CrmWriteFailed if one fails.
+
+        A merged record under ``crm.on_merge: delete`` is removed instead (archived, in HubSpot's words).
+        """
+        if change.remove:
+            return self._remove(change.contact.fieldrelay_id)
         id_property, id_value = contact_identity(change.contact)
         properties = contact_properties(change, self._settings.properties)
         (contact_id,) = self.upsert_contacts([ContactInput(id_property, id_value, properties)])
@@ -122,6 +129,26 @@ class HubSpotTarget:
             note_id = self._write_note(change, change.note, contact_id, deal_id)
             parts.append(f"note {note_id} added")
         return CrmWriteResult(remote_id=contact_id, detail="; ".join(parts))
+
+    def _remove(self, fieldrelay_id: str) -> CrmWriteResult:
+        """Archive the contact holding ``fieldrelay_id``: read its id by the unique property, then DELETE it.
+
+        ``GET /crm/v3/objects/contacts/{value}?idProperty=…`` and ``DELETE /crm/v3/objects/contacts/{id}``
+        (https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/basic/delete-crm-v3-objects-contacts-contactId).
+        None there (404): nothing to remove, which is what a repeated removal finds.
+        """
+        path = f"/crm/v3/objects/contacts/{quote(fieldrelay_id, safe='')}?idProperty={FIELDRELAY_ID}"
+        response = self._http.send("GET", path)
+        if response.status_code == 404:
+            return CrmWriteResult(remote_id="-", detail="no HubSpot contact to remove (merged record)")
+        if not response.is_success:
+            raise self._http.failure(response)
+        payload = json_body(response)
+        contact_id = str(payload["id"]) if isinstance(payload, dict) and "id" in payload else None
+        if contact_id is None:
+            raise CrmWriteFailed("HubSpot named no contact id for the merged record", retryable=False)
+        self._http.call("DELETE", f"/crm/v3/objects/contacts/{contact_id}")
+        return CrmWriteResult(remote_id=contact_id, detail=f"contact {contact_id} removed (merged record)")
 
     def upsert_contacts(self, contacts: Sequence[ContactInput]) -> list[str]:
         """The HubSpot ids of ``contacts``, in order, after upserting them (one batch call per idProperty)."""

@@ -16,6 +16,13 @@ Our choices (not vendor contract):
 * Mapped CRM fields (``change.fields``) are sent only when ``salesforce.fields`` names their Contact field: an org
   refuses the whole write for a field it does not have (INVALID_FIELD), and fieldrelay's names are not Salesforce
   API names. A mapped field whose value is None is sent as null, which clears it, as it did in fieldrelay.
+* A mapped field fieldrelay cleared is sent as null: in a JSON PATCH a null value is how the REST API empties a field
+  (the SOAP API's ``fieldsToNull`` list is its XML counterpart;
+  https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm). A field the
+  field mapping says never to clear is not in the change at all.
+* Consent goes to the fields ``salesforce.fields`` names for ``sms_opted_out`` and ``email_opted_out`` (the standard
+  ``DoNotCall`` and ``HasOptedOutOfEmail`` fit), and the merge mark to the one it names for ``merged_into`` (null
+  when the record is not merged, which clears it after an undo); nothing is sent for them otherwise.
 * The deal stage is sent only when ``salesforce.fields`` maps ``deal_stage`` (to a Contact field the shop created),
   with the stage's name; Opportunities are not created (one needs an Account, which a household customer lacks).
 """
@@ -28,7 +35,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from fieldrelay.service.crm.targets import CrmChange, CrmNote
+from fieldrelay.service.crm.targets import CONSENT_FIELDS, MERGED_INTO, CrmChange, CrmNote
 
 DEAL_STAGE = "deal_stage"  # the pseudo field of salesforce.fields that receives the deal's stage name
 UNKNOWN_LAST_NAME = "Unknown"
@@ -52,6 +59,11 @@ def contact_fields(change: CrmChange, field_names: Mapping[str, str]) -> dict[st
         "MailingPostalCode": contact.postal_code,
     }
     body.update({name: value for name, value in standard.items() if value})
+    for name in CONSENT_FIELDS:
+        if field_names.get(name):
+            body[field_names[name]] = bool(getattr(contact, name))
+    if field_names.get(MERGED_INTO):
+        body[field_names[MERGED_INTO]] = contact.merged_into
     for name, value in change.fields.items():
         target = field_names.get(name)
         if target:

@@ -86,7 +86,13 @@ class SalesforceTarget:
         self._tokens = TokenSource(credentials, self._http)
 
     def write(self, change: CrmChange) -> CrmWriteResult:
-        """Upsert the Contact (and add the note's Task); raise CrmWriteFailed when it did not land."""
+        """Upsert the Contact (and add the note's Task); raise CrmWriteFailed when it did not land.
+
+        A merged record under ``crm.on_merge: delete`` is deleted by its external id instead (``DELETE`` on the same
+        sObject-rows-by-external-id path; 404: already gone).
+        """
+        if change.remove:
+            return self._delete(change.contact.fieldrelay_id)
         fields = contact_fields(change, self._settings.fields)
         if change.note is None:
             return self._upsert(change.contact.fieldrelay_id, fields)
@@ -100,6 +106,15 @@ class SalesforceTarget:
         """The Contact's sObject-rows-by-external-id path (the id is URL-escaped: it sits in a path segment)."""
         field = self._settings.external_id_field
         return f"{self._api}/sobjects/Contact/{field}/{quote(fieldrelay_id, safe='')}"
+
+    def _delete(self, fieldrelay_id: str) -> CrmWriteResult:
+        """Delete the Contact holding ``fieldrelay_id``; a Contact already gone is what a repeated delete finds."""
+        response = self._call("DELETE", self.contact_path(fieldrelay_id), None)
+        if response.status_code in (200, 204):
+            return CrmWriteResult(remote_id=UPDATED, detail="Salesforce: Contact deleted (merged record)")
+        if response.status_code == 404:
+            return CrmWriteResult(remote_id="-", detail="Salesforce: no Contact to delete (merged record)")
+        raise failure(response.status_code, _json(response), "Contact delete", response.text)
 
     def _upsert(self, fieldrelay_id: str, fields: dict[str, Any]) -> CrmWriteResult:
         """One PATCH upsert of the Contact."""
@@ -160,7 +175,7 @@ class SalesforceTarget:
             remote_id=contact_id or UPDATED, detail=f"Salesforce composite: Contact {contact_id} {verb}, Task {task_id}"
         )
 
-    def _call(self, method: str, url: str, body: dict[str, Any]) -> httpx.Response:
+    def _call(self, method: str, url: str, body: dict[str, Any] | None) -> httpx.Response:
         """Send one API call with the current token; on 401 fetch a new token once and send it again."""
         response = self._send(method, url, body, self._tokens.token())
         if response.status_code == 401:
@@ -169,7 +184,7 @@ class SalesforceTarget:
                 response = self._send(method, url, body, fresh)
         return response
 
-    def _send(self, method: str, url: str, body: dict[str, Any], token: str) -> httpx.Response:
+    def _send(self, method: str, url: str, body: dict[str, Any] | None, token: str) -> httpx.Response:
         """One HTTP request; network trouble is a retryable outage."""
         try:
             return self._http.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})

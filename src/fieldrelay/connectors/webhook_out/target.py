@@ -1,8 +1,12 @@
 """The ``webhook`` CRM target: each mapped change as one signed JSON POST to the URL in ``crm.webhook.url``.
 
 For tools fieldrelay has no connector for (a homegrown CRM, Zapier, Make, n8n): the body is ``to_payload(change)``,
-the same JSON the outbox row holds, and the request is signed with ``FIELDRELAY_WEBHOOK_OUT_SECRET`` (scheme in
-``signing.py`` and docs/crm.md).
+the customer as they stand when the request is made (not when the change was queued), and the request is signed with
+``FIELDRELAY_WEBHOOK_OUT_SECRET`` (scheme in ``signing.py`` and docs/crm.md).
+
+``sequence`` (in the body, and the ``FieldRelay-Sequence`` header) grows with every state of the customer: a receiver
+keeps the highest it has applied per ``contact.fieldrelay_id`` and drops a request with a lower one, so a retried
+or delayed request can never roll its record back. An equal one carries the same state or a newer one: apply it.
 
 Our choices (this is our contract, not a vendor's): ``FieldRelay-Webhook-Id`` is the change's idempotency key, the
 same on every retry, so the receiver can drop repeats of an at-least-once delivery; any 2xx means received; 408, 429,
@@ -28,6 +32,7 @@ USER_AGENT = "fieldrelay-webhook/1"
 ID_HEADER = "FieldRelay-Webhook-Id"
 TIMESTAMP_HEADER = "FieldRelay-Webhook-Timestamp"
 SIGNATURE_HEADER = "FieldRelay-Signature"
+SEQUENCE_HEADER = "FieldRelay-Sequence"
 
 _MAX_DETAIL = 300  # characters of a refusal's body kept in the failure detail
 # A receiver asking for more than an hour is more likely misconfigured than busy; the retry policy takes over after.
@@ -71,6 +76,7 @@ class SignedWebhookTarget:
             ID_HEADER: change.key,
             TIMESTAMP_HEADER: str(timestamp),
             SIGNATURE_HEADER: sign(self._secret, change.key, timestamp, body),
+            SEQUENCE_HEADER: str(change.sequence),
         }
         try:
             response = self._http.post(self._url, content=body, headers=headers)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from fieldrelay.domain.contact import display_name, normalize_email, normalize_phone
 from fieldrelay.domain.enrichment.provenance import PERSON
+from fieldrelay.service.changes import ContactChanged
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.identity import resolve as identity
 from fieldrelay.service.intake import customers
@@ -38,9 +39,10 @@ class Edited:
 def edit(ctx: HandlerContext, customer_id: str, group: str, typed: Mapping[str, str], by: str) -> Edited:
     """Keep the person's values for one group (name, phone, email or address) and note it on the timeline.
 
-    A phone or email is added to the customer's contact points (the old ones stay: messages already sent name
-    them); names and address parts replace the columns. Every value is recorded as the person's in
-    ``customer_fields``, which intake and enrichment both honour. The record is re-indexed for matching.
+    A phone or email is added to the customer's contact points as confirmed, which makes it the primary one (the old
+    ones stay: messages already sent name them); names and address parts replace the columns. Every value is
+    recorded as the person's in ``customer_fields``, which intake and enrichment both honour. The record is
+    re-indexed for matching, and the outside CRMs follow (crm.sync).
     """
     if group not in GROUPS:
         raise ContactRefused(f"{group!r} is not a contact field")
@@ -73,6 +75,7 @@ def edit(ctx: HandlerContext, customer_id: str, group: str, typed: Mapping[str, 
     said = ", ".join(value for value in after.values() if value) or "(blank)"
     store.add_activity(customer_id, ctx.now, "customer.edited", f"{by} set the {group}: {said}", "fieldrelay", True)
     identity.index(ctx, customer_id)
+    ctx.publish(ContactChanged(customer_id, ctx.now, event="customer.edited", summary=f"{by} set the {group}"))
     return Edited(before, after)
 
 
@@ -82,12 +85,12 @@ def _contact_point(ctx: HandlerContext, customer_id: str, group: str, value: str
         phone = normalize_phone(value, ctx.settings.default_phone_region)
         if phone is None:
             raise ContactRefused(f"{value or 'an empty phone'} is not a phone number")
-        customers.add_contact_points(ctx, customer_id, [phone], [])
+        customers.add_contact_points(ctx, customer_id, [phone], [], seen_at=ctx.now, confirmed=True)
         return phone
     email = normalize_email(value)
     if email is None or "@" not in email:
         raise ContactRefused(f"{value or 'an empty email'} is not an email address")
-    customers.add_contact_points(ctx, customer_id, [], [email])
+    customers.add_contact_points(ctx, customer_id, [], [email], seen_at=ctx.now, confirmed=True)
     return email
 
 

@@ -62,6 +62,25 @@ class StalenessFacts(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CrmContactState:
+    """A customer as an outside CRM is sent them: details, the primary phone and email with their consent, the merge,
+    and the sequence of this state (it grows with every CRM change queued for the customer and target)."""
+
+    first_name: str | None
+    last_name: str | None
+    street: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    phone: str | None
+    email: str | None
+    merged_into: str | None
+    sms_opted_out: bool
+    email_opted_out: bool
+    sequence: int
+
+
 class MergeRefused(Exception):
     """A merge or unmerge that cannot be done as asked; the message says why, for a person."""
 
@@ -71,6 +90,15 @@ class CrmStore(Protocol):
 
     def fields_of(self, customer_id: str) -> dict[str, StoredField]:
         """Every CRM field stored for the customer."""
+        ...
+
+    def crm_contact(self, customer_id: str, ordering_key: str) -> CrmContactState:
+        """The customer as an outside CRM is sent them, with the sequence of the changes queued under the target's
+        ordering key; LookupError when there is no such customer.
+
+        Each change is queued in the transaction that changed the record, so the sequence read with the record says
+        which state it is: a later state never has a lower number (the signed webhook's sequence).
+        """
         ...
 
     def write_fields(self, customer_id: str, writes: Mapping[str, FieldWrite]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from fieldrelay.service.changes import ContactChanged
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.crm.ports import MergeRefused
+from fieldrelay.service.crm.targets import MERGED, UNMERGED
 from fieldrelay.service.identity import resolve as identity
 from fieldrelay.service.intake import customers
 
@@ -27,6 +29,9 @@ def merge_pair(ctx: HandlerContext, candidate_id: int, by: str) -> int:
         True,
     )
     customers.refresh_stage(ctx, pair.other_id)
+    # The outside CRMs: the survivor with what the merge brought, the merged record marked or removed (crm.sync).
+    for customer_id, summary in ((pair.other_id, "Duplicate record merged in"), (pair.customer_id, "Merged")):
+        ctx.publish(ContactChanged(customer_id, ctx.now, event=MERGED, summary=f"{summary} (merge {merge_id})"))
     return merge_id
 
 
@@ -50,4 +55,5 @@ def unmerge(ctx: HandlerContext, merge_id: int, by: str) -> tuple[str, str]:
         )
         customers.refresh_stage(ctx, customer_id)
         identity.index(ctx, customer_id)
+        ctx.publish(ContactChanged(customer_id, ctx.now, event=UNMERGED, summary=f"Merge {merge_id} undone"))
     return survivor_id, restored_id

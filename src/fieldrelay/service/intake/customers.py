@@ -15,6 +15,7 @@ from fieldrelay.domain.enrichment.fill import (
     vendor_source,
 )
 from fieldrelay.domain.lifecycle import lifecycle_stage
+from fieldrelay.service.changes import ContactChanged
 from fieldrelay.service.context import ConcurrentChange, HandlerContext, Unattachable
 from fieldrelay.service.crm import enrichment as enrich
 from fieldrelay.service.identity import resolve as identity
@@ -43,7 +44,7 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         store.add_activity(customer_id, occurred_at, "customer.created", "Customer record created", source, True)
         if has_id and not store.link_external(source, "customer", snapshot.external_id, customer_id):
             raise ConcurrentChange(f"customer {snapshot.external_id} was linked by another worker at the same moment")
-        add_contact_points(ctx, customer_id, phones, emails)
+        add_contact_points(ctx, customer_id, phones, emails, seen_at=occurred_at)
         # Enriched before it is matched: a city from the ZIP code is one more thing to match on. Merged into someone
         # known, the merge fills only what the survivor lacked: a form's "Dan" or "apt. 305" does not overwrite
         # what the shop's field tool holds, and the first lead source stays.
@@ -63,7 +64,7 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
         typed = {name for name, held in store.fields_of(customer_id).items() if held.source == PERSON}
         changes = {k: v for k, v in details.items() if v is not None and k not in typed}
         store.update_customer(customer_id, {**changes, "source_updated_at": occurred_at})
-    added = add_contact_points(ctx, customer_id, phones, emails)
+    added = add_contact_points(ctx, customer_id, phones, emails, seen_at=occurred_at)
     if added or any(getattr(record, k, None) != v for k, v in changes.items() if k in _MATCHED_ON):
         enrich.record_and_enrich(ctx, customer_id, occurred_at, _said(changes, snapshot, source))
         identity.index(ctx, customer_id)
@@ -74,9 +75,18 @@ def resolve(ctx: HandlerContext, snapshot: ev.CustomerSnapshot, occurred_at: dat
 _MATCHED_ON = frozenset({"first_name", "last_name", "street", "unit", "city", "state", "postal_code", "lead_source"})
 
 
-def add_contact_points(ctx: HandlerContext, customer_id: str, phones: list[str], emails: list[str]) -> bool:
-    """Add phones and emails; True when any was new. A STOP recorded before a phone was known still holds."""
-    added_phones, added_any = ctx.store.add_contact_points(customer_id, phones, emails)
+def add_contact_points(
+    ctx: HandlerContext,
+    customer_id: str,
+    phones: list[str],
+    emails: list[str],
+    *,
+    seen_at: datetime | None = None,
+    confirmed: bool = False,
+) -> bool:
+    """Add phones and emails, seen at ``seen_at`` (``confirmed``: by the customer or a person, which makes them the
+    primary ones); True when any was new. A STOP recorded before a phone was known still holds."""
+    added_phones, added_any = ctx.store.add_contact_points(customer_id, phones, emails, seen_at, confirmed)
     if any(ctx.store.is_opted_out("sms", phone) for phone in added_phones):
         ctx.store.update_customer(customer_id, {"sms_opted_out": True})
     return added_any
@@ -185,10 +195,15 @@ def on_customer_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     assert event.customer is not None  # connectors always attach the customer to customer events
     was_known = ctx.store.customer_by_external(event.source, event.customer.external_id) is not None
     customer_id = resolve(ctx, event.customer, event.occurred_at, event.source)
-    if was_known or isinstance(event, ev.CustomerUpdated):
-        ctx.store.add_activity(
-            customer_id, event.occurred_at, "customer.updated", "Customer details updated", event.source, True
-        )
+    updated = was_known or isinstance(event, ev.CustomerUpdated)
+    name, summary = ("customer.updated", "Customer details updated") if updated else _CREATED
+    if updated:
+        ctx.store.add_activity(customer_id, event.occurred_at, name, summary, event.source, True)
+    # The outside CRMs follow the details (crm.sync): a contact-only change reaches them too.
+    ctx.publish(ContactChanged(customer_id, event.occurred_at, event=name, summary=summary))
+
+
+_CREATED = ("customer.created", "Customer record created")
 
 
 def refresh_stage(ctx: HandlerContext, customer_id: str) -> None:

@@ -43,13 +43,27 @@ def on_reply(ctx: HandlerContext, event: ev.FieldEvent) -> None:
     assert isinstance(event, ev.ReplyReceived)
     address = address_of(ctx, event.channel, event.from_address)
     found = customers_at(ctx, event.channel, address) if address else []
-    if not found:
+    if address is None or not found:
         raise Unattachable(f"a reply from {event.from_address or 'an unknown sender'} matches no customer")
     for customer_id in found:
+        _confirm(ctx, customer_id, event.channel, address, event)
         ctx.store.add_activity(
             customer_id, event.occurred_at, "message.replied", f"Replied: {event.body[:500]}", event.source, True
         )
         ctx.publish(changes.Replied(customer_id, event.occurred_at, channel=event.channel, body=event.body))
+
+
+def _confirm(ctx: HandlerContext, customer_id: str, channel: str, address: str, event: ev.ReplyReceived) -> None:
+    """A reply from an address confirms it is the customer's: it becomes their primary one (the CRMs follow)."""
+    held = ctx.store.phones_of if channel == ev.SMS else ctx.store.emails_of
+    before = held(customer_id)[:1]
+    phones, emails = ([address], []) if channel == ev.SMS else ([], [address])
+    ctx.store.add_contact_points(customer_id, phones, emails, event.occurred_at, True)
+    if held(customer_id)[:1] != before:
+        what = "phone" if channel == ev.SMS else "email"
+        summary = f"The customer replied from another {what}: it is their primary {what} now"
+        ctx.store.add_activity(customer_id, event.occurred_at, "customer.primary", summary, event.source, True)
+        ctx.publish(changes.ContactChanged(customer_id, event.occurred_at, event="customer.primary", summary=summary))
 
 
 def on_consent(ctx: HandlerContext, event: ev.FieldEvent) -> None:
@@ -71,6 +85,8 @@ def on_consent(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         ctx.store.add_activity(customer_id, event.occurred_at, kind, summary, event.source, applied)
         if applied and opted_out:
             ctx.publish(changes.OptedOut(customer_id, event.occurred_at))
+        if applied:
+            ctx.publish(changes.ContactChanged(customer_id, event.occurred_at, event=kind, summary=summary))
 
 
 def on_help(ctx: HandlerContext, event: ev.FieldEvent) -> None:

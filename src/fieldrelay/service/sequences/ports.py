@@ -75,7 +75,7 @@ class FollowupStore(Protocol):
         ...
 
     def emails_of(self, customer_id: str) -> list[str]:
-        """The customer's email addresses, first known first."""
+        """The customer's email addresses, the primary first (the latest confirmed, else the latest seen)."""
         ...
 
     def opted_out_addresses(self, customer_id: str) -> list[tuple[str, str, str]]:

@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Insert, bindparam, func, select
 
+from fieldrelay.service.crm.ports import CrmContactState
 from fieldrelay.service.records import DealRecord, FieldWrite, StoredField
 from fieldrelay.storage import prepared
+from fieldrelay.storage.crm import contact
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import customer_equipment, customer_fields, deals, jobs, service_history
 
@@ -60,6 +62,10 @@ class SqlCrm:
     _lock: bool
     # Fields read in this transaction, kept current by the writes below: one event reads them in several handlers.
     _fields_cache: dict[str, dict[str, StoredField]]
+
+    def crm_contact(self, customer_id: str, ordering_key: str) -> CrmContactState:
+        """The customer as an outside CRM is sent them, and the state's sequence (storage/crm/contact.py)."""
+        return contact.contact_state(self._conn, self._account, customer_id, ordering_key)
 
     def fields_of(self, customer_id: str) -> dict[str, StoredField]:
         """Every CRM field stored for the customer."""

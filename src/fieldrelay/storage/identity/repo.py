@@ -12,7 +12,7 @@ from sqlalchemy import CompoundSelect, Connection, Select, String, bindparam, fu
 
 from fieldrelay.service.crm.ports import MergeRefused
 from fieldrelay.service.records import CandidateRecord, IdentityRecord, StoredField
-from fieldrelay.storage import prepared
+from fieldrelay.storage import contact_points, prepared
 from fieldrelay.storage.identity import merges
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import (
@@ -83,12 +83,12 @@ _MAX_MERGE_DEPTH = 8
 _PHONES_OF_MANY = (
     select(_p.customer_id, _p.e164)
     .where(_p.account_id == bindparam("b_account"), _p.customer_id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(_p.id)
+    .order_by(*contact_points.primary_first(customer_phones))
 )
 _EMAILS_OF_MANY = (
     select(_e.customer_id, _e.email)
     .where(_e.account_id == bindparam("b_account"), _e.customer_id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(_e.id)
+    .order_by(*contact_points.primary_first(customer_emails))
 )
 _MAX_KEY = 200
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, literal, or_, select, true, type_coerce, update
 
 from fieldrelay.service.sequences.ports import Behaviour, EnrollmentRecord
+from fieldrelay.storage import contact_points
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.sequences.tables import enrollments, tasks
 from fieldrelay.storage.tables import (
@@ -150,9 +151,13 @@ class SqlFollowup:
         return insert_ignore(self._conn, tasks, row)
 
     def emails_of(self, customer_id: str) -> list[str]:
-        """The customer's email addresses, first known first."""
+        """The customer's email addresses, the primary first (storage/contact_points.py)."""
         e = customer_emails.c
-        query = select(e.email).where(e.account_id == self._account, e.customer_id == customer_id).order_by(e.id)
+        query = (
+            select(e.email)
+            .where(e.account_id == self._account, e.customer_id == customer_id)
+            .order_by(*contact_points.primary_first(customer_emails))
+        )
         return list(self._conn.execute(query).scalars())
 
     def opted_out_addresses(self, customer_id: str) -> list[tuple[str, str, str]]:

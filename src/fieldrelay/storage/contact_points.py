@@ -1,0 +1,55 @@
+"""A customer's phones and emails, primary first: the latest one the customer or a person confirmed, else the latest
+one a field event named, else the latest added (rows kept before migration 0012 have neither time).
+
+Every reader of contact points orders them this way, so a text, an email, the office app, the API and the outside
+CRMs all use the same primary phone and email.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Table, or_, update
+from sqlalchemy.sql.elements import UnaryExpression
+
+from fieldrelay.storage.prepared import insert_ignore
+from fieldrelay.storage.tables import customer_emails, customer_phones
+
+# (table, value column) of each kind of contact point.
+KINDS: dict[str, tuple[Table, str]] = {"phone": (customer_phones, "e164"), "email": (customer_emails, "email")}
+
+
+def primary_first(table: Table) -> tuple[UnaryExpression[object], ...]:
+    """ORDER BY for one customer's contact points, the primary first."""
+    c = table.c
+    return (c.confirmed_at.desc().nulls_last(), c.seen_at.desc().nulls_last(), c.id.desc())
+
+
+def add(
+    conn: Connection,
+    account_id: str,
+    customer_id: str,
+    kind: str,
+    values: Sequence[str],
+    seen_at: datetime | None,
+    confirmed_at: datetime | None,
+) -> list[str]:
+    """Add the values the customer does not hold yet and mark every value seen (and confirmed); return those added."""
+    table, column = KINDS[kind]
+    added: list[str] = []
+    held: list[str] = []
+    for value in dict.fromkeys(values):
+        row: dict[str, object] = {"account_id": account_id, "customer_id": customer_id, column: value}
+        row.update(seen_at=seen_at, confirmed_at=confirmed_at)
+        (added if insert_ignore(conn, table, row) else held).append(value)
+    if held and (seen_at is not None or confirmed_at is not None):
+        # One statement for the values already held, whatever their number (this runs for every field event).
+        mine = (table.c.account_id == account_id, table.c.customer_id == customer_id, table.c[column].in_(held))
+        if seen_at is not None:
+            # An older event arriving late does not make an address the latest seen.
+            newer = or_(table.c.seen_at.is_(None), table.c.seen_at < seen_at)
+            conn.execute(update(table).where(*mine, newer).values(seen_at=seen_at))
+        if confirmed_at is not None:
+            conn.execute(update(table).where(*mine).values(confirmed_at=confirmed_at))
+    return added

@@ -1,0 +1,34 @@
+"""contact points: when each phone and email was last seen, and when the customer or a person confirmed it
+
+Revision ID: 0012
+Revises: 0009
+Create Date: 2026-12-07 15:40:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+_TABLES = ("customer_phones", "customer_emails")
+
+
+def upgrade() -> None:
+    """Apply this migration."""
+    for table in _TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True))
+            batch.add_column(sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    """Revert this migration."""
+    for table in _TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("confirmed_at")
+            batch.drop_column("seen_at")
