@@ -112,7 +112,9 @@ def serve(
         console.print(f"Nobody can sign in yet. Create the owner's sign-in: {link}", markup=False, soft_wrap=True)
     # log_config=None: uvicorn's error and access lines go through the handler configure_logging set, in its format.
     limits = uvicorn_options(runtime.settings.server)
-    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=True, **limits)
+    uvicorn.run(
+        application, host=host, port=port, log_level=log_level.lower(), log_config=None, access_log=True, **limits
+    )
 
 
 def _parse_start(raw: str | None) -> datetime:

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from fieldrelay.storage.prepared import upsert_into
 from fieldrelay.storage import contact_points
+from fieldrelay.storage.prepared import upsert_into
 from fieldrelay.storage.tables import (
     activities,
     customer_emails,
