@@ -468,3 +468,13 @@ def test_any_json_only_ever_raises_parse_error(body: Any) -> None:
             assert parsed.events or parsed.ignored
         except ParseError:
             pass
+
+
+@pytest.mark.parametrize("tail", ["A", "AAAA", "!", " x"])
+def test_signature_with_characters_after_its_padding(inbound: SendGridInbound, tail: str) -> None:
+    # The SDK's decoder ignores what follows the padding; a signature is exactly base64, so this one is refused.
+    body = encode([event("delivered", "e1", NOW)])
+    headers = lower(sign(body, NOW))
+    assert inbound.verify(delivery(headers, body), NOW) is None
+    padded = headers | {SIGNATURE.lower(): headers[SIGNATURE.lower()] + tail}
+    assert inbound.verify(delivery(padded, body), NOW) == "bad signature"
