@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from fieldrelay.connectors.registry import EMAIL, SMS, crm_targets, inbound_connectors
 from fieldrelay.engine.clock import RealClock
-from fieldrelay.engine.logs import configure_logging
+from fieldrelay.engine.logs import LogFormat, configure_logging
 from fieldrelay.engine.worker import Wake, Worker
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import load_settings
@@ -101,13 +101,14 @@ class WorkerLink:
     write_lock: WriteLock  # SQLite's write lock, taken by both processes before each transaction
     intake_wrote_at: Any  # multiprocessing.Value("d"): time.monotonic() of intake's last group commit
     log_level: str
+    log_format: LogFormat
     parent_pid: int  # `serve`'s: once this process's parent is another, `serve` has died
 
 
 def run_worker_process(db_url: str, settings: Settings, threads: int, link: WorkerLink) -> None:
     """The body of `serve`'s worker process: the runtime rebuilt from the URL and settings, ``threads`` workers
     until `serve` says stop or dies (a worker left behind by a killed `serve` must not go on alone)."""
-    configure_logging(link.log_level)
+    configure_logging(link.log_level, link.log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; `serve` stops this process
     engine = make_engine(db_url)
     share_write_lock(engine, link.write_lock)

@@ -30,6 +30,7 @@ from fieldrelay.api.hardening import BodyDeadline, SecurityHeaders
 from fieldrelay.api.refusals import RefusalLog
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake_writer import IntakeWriter
+from fieldrelay.engine.logs import chosen_format
 from fieldrelay.runtime import Runtime, WorkerLink, run_worker_process
 from fieldrelay.storage.db import is_sqlite, share_write_lock
 
@@ -142,6 +143,7 @@ def _worker_link(runtime: Runtime) -> WorkerLink:
         write_lock=_SPAWN.Lock(),
         intake_wrote_at=_SPAWN.Value("d", float("-inf"), lock=False),
         log_level=level,
+        log_format=chosen_format(),
         parent_pid=os.getpid(),
     )
 

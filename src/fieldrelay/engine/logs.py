@@ -19,6 +19,7 @@ LogFormat = Literal["json", "text"]
 # Paths whose last segment is a secret: a one-time setup link, a signed unsubscribe token.
 _SECRET_PATH = re.compile(r"^(/setup/|/unsubscribe/)[^/]+")
 _ACCESS_FIELDS = ("client", "method", "path", "status")
+_CHOSEN: dict[str, LogFormat] = {"format": "json"}  # what configure_logging was last asked for (a child process's)
 
 
 class _AccessFields(logging.Filter):
@@ -66,9 +67,15 @@ def install_redaction() -> None:
         logging.setLogRecordFactory(_redacting(current))
 
 
+def chosen_format() -> LogFormat:
+    """The format this process logs in, for a process it starts (serve's worker process)."""
+    return _CHOSEN["format"]
+
+
 def configure_logging(level: str = "INFO", fmt: LogFormat = "json", cache: bool = True) -> None:
     """Route structlog and the standard library's logging (uvicorn's too) to stderr (``cache``: loggers keep it)."""
     install_redaction()
+    _CHOSEN["format"] = fmt
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
