@@ -41,11 +41,12 @@ SMALL_TABLES = {
     "team_members": "the shop's staff",
     "alembic_version": "one row",
 }
-# Identity matching is issue 18's (the blocking-key count); issue 18 helper owns this: remove once it is merged.
-IDENTITY_TABLES = {"identity_keys": "issue 18 helper owns this"}
-# Statements of identity matching (storage/identity/repo.py), issue 18's as well: issue 18 helper owns this.
 IDENTITY_STATEMENTS = (
+    # Identity reads its candidates (at most the cap of each key) by id: customers by primary key, their phones by
+    # (account_id, customer_id). With this test's 300 customers the id list covers a large share of the table and
+    # the planner reads it whole on purpose; bench/identity.py measures these reads at 100,000 records.
     "SELECT customers.id, customers.first_name, customers.last_name, customers.street, customers.unit, customers.city",
+    "SELECT customer_phones.customer_id, customer_phones.e164 FROM customer_phones",
 )
 _UNSELECTIVE = {"account_id"}
 _MEASURED_ROWS = 100
@@ -157,7 +158,7 @@ def _whole_table_reads(
         yield str(table), "Seq Scan"
     condition = node.get("Index Cond")
     if condition is not None and table in measured and table in metadata.tables:
-        columns = set(re.findall(r"\b([a-z_]+)\b", re.sub(r"'[^']*'", "", condition))) & set(
+        columns = set(re.findall(r"\b([a-z_][a-z0-9_]*)\b", re.sub(r"'[^']*'", "", condition))) & set(
             metadata.tables[table].c.keys()
         )
         if columns <= _UNSELECTIVE:
@@ -176,14 +177,14 @@ def test_no_per_event_query_scans_a_table_that_grows_with_the_shop(loaded: tuple
     verbs = ("SELECT", "UPDATE", "DELETE", "INSERT")
     distinct = {s: p for s, p in statements if s.lstrip().upper().startswith(verbs)}
     assert len(distinct) > 20, "the capture must see the worker's statements"
-    allowed = SMALL_TABLES | IDENTITY_TABLES
+    allowed = SMALL_TABLES
     with runtime.engine.connect() as conn:
         measured = set(
             conn.exec_driver_sql(f"SELECT relname FROM pg_class WHERE reltuples >= {_MEASURED_ROWS}").scalars()
         )
     scans: dict[str, list[str]] = {}
     for statement, parameters in distinct.items():
-        if statement.startswith(IDENTITY_STATEMENTS):
+        if " ".join(statement.split()).startswith(IDENTITY_STATEMENTS):
             continue
         for table, how in _whole_table_reads(_plan(runtime.engine, statement, parameters), measured):
             if table not in allowed:

@@ -122,7 +122,7 @@ timers = Table(
     UniqueConstraint("account_id", "key", name="uq_timers_key"),
 )
 Index("ix_timers_claim", timers.c.status, timers.c.next_attempt_at)
-Index("ix_timers_enrollment", timers.c.account_id, timers.c.enrollment_id)
+Index("ix_timers_enrollment", timers.c.account_id, timers.c.enrollment_id, timers.c.status)
 
 outbox = Table(
     "outbox",
@@ -205,6 +205,7 @@ customer_phones = Table(
     UniqueConstraint("customer_id", "e164", name="uq_customer_phones_pair"),
 )
 Index("ix_customer_phones_lookup", customer_phones.c.account_id, customer_phones.c.e164)
+Index("ix_customer_phones_account_customer", customer_phones.c.account_id, customer_phones.c.customer_id)
 
 customer_emails = Table(
     "customer_emails",
@@ -218,6 +219,7 @@ customer_emails = Table(
     UniqueConstraint("customer_id", "email", name="uq_customer_emails_pair"),
 )
 Index("ix_customer_emails_lookup", customer_emails.c.account_id, customer_emails.c.email)
+Index("ix_customer_emails_account_customer", customer_emails.c.account_id, customer_emails.c.customer_id)
 
 # Every vendor id we have seen, for any record kind, points at one mirror row.
 external_ids = Table(

@@ -45,6 +45,12 @@ def test_the_cancel_is_served_by_the_enrolment_index(runtime: Runtime) -> None:
     def listen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         seen.append((statement, parameters))
 
+    with runtime.engine.begin() as conn:  # a shop's pending steps: many enrolments, a few steps each
+        store = SqlMirror(conn, "default", START)
+        for n in range(1_500):
+            _schedule(store, f"seq:e-{n}:step", f"e-{n}")
+    with runtime.engine.connect() as conn:  # statistics as a running shop's database has them
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     event.listen(runtime.engine, "before_cursor_execute", listen)
     try:
         with runtime.engine.begin() as conn:

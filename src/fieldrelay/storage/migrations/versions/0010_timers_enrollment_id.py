@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.add_column("timers", sa.Column("enrollment_id", sa.String(36), nullable=True))
     # A step's key is ``seq:{enrollment id}:{step}[:{attempt}]`` and enrolment ids are 36-character UUIDs.
     op.execute("UPDATE timers SET enrollment_id = substr(key, 5, 36) WHERE kind = 'sequence_step' AND key LIKE 'seq:%'")
-    op.create_index("ix_timers_enrollment", "timers", ["account_id", "enrollment_id"])
+    op.create_index("ix_timers_enrollment", "timers", ["account_id", "enrollment_id", "status"])
 
 
 def downgrade() -> None:

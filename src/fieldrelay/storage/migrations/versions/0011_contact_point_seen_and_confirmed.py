@@ -24,11 +24,14 @@ def upgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True))
             batch.add_column(sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True))
+        # a customer's phones or emails within the shop (identity reads candidates' ones by id, with the account)
+        op.create_index(f"ix_{table}_account_customer", table, ["account_id", "customer_id"])
 
 
 def downgrade() -> None:
     """Revert this migration."""
     for table in _TABLES:
+        op.drop_index(f"ix_{table}_account_customer", table_name=table)
         with op.batch_alter_table(table) as batch:
             batch.drop_column("confirmed_at")
             batch.drop_column("seen_at")
