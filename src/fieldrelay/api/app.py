@@ -52,7 +52,7 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     clock (unless the configuration says otherwise), else in threads of this one (see ``worker_threads``).
 
     Why a process: a worker thread held the interpreter most of the time while it applied events, and intake
-    acknowledged a fraction of what it could (issue 17; both ways measured with bench/ingest.py: docs/production.md).
+    acknowledged a fraction of what it could (both ways measured with bench/ingest.py: docs/production.md).
     The two processes share SQLite's write lock, and the worker commits every ``write_budget_ms``, so intake waits
     at most that long for the database.
     """
