@@ -45,11 +45,13 @@ from fieldrelay.connectors.jobber.signature import compute_signature as jobber_s
 from fieldrelay.connectors.servicetitan.signature import compute_signature as st_signature
 from fieldrelay.storage.tables import inbox
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' hostile values and their JSON writer
+from tests.api.support import BIG_INT, DEEP, hostile_json, json_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "connectors"
 CONNECTORS = ("housecallpro", "servicetitan", "jobber", "stripe", "twilio", "sendgrid", "postmark", "forms")
 FINAL = {"done", "ignored", "error", "dead"}
-BIG_INT, DEEP = "@@big@@", "@@deep@@"
 HOSTILE: list[Any] = [
     "\ud800",
     "a\udfffb",
@@ -92,22 +94,11 @@ def _payloads(connector: str) -> list[Any]:
     return found
 
 
-def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [here] if here else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*here, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*here, index))
-    return found
-
-
 def mutate(rng: random.Random, base: Any, tag: str) -> Any:
     """A copy of ``base`` with one to three values (or a new key) made hostile, and a unique tag somewhere."""
     value = json.loads(json.dumps(base))
     for _ in range(rng.randint(1, 3)):
-        paths = _paths(value)
+        paths = json_paths(value)
         path = rng.choice(paths) if paths else ()
         target = value
         for step in path[:-1]:
@@ -119,12 +110,6 @@ def mutate(rng: random.Random, base: Any, tag: str) -> Any:
     if isinstance(value, dict):
         value["fuzz_tag"] = tag  # most vendors' ids repeat across fixtures: keep deliveries distinct
     return value
-
-
-def encode(value: Any) -> bytes:
-    """JSON with the placeholders written out (json.dumps cannot write either)."""
-    text = json.dumps(value).replace(json.dumps(BIG_INT), "9" * 5000)
-    return text.replace(json.dumps(DEEP), "[" * 3000 + "]" * 3000).encode()
 
 
 class Signer:
@@ -169,7 +154,7 @@ class Signer:
             signature = RequestValidator(self.twilio_token).compute_signature(url, fields)
             headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
             return urlencode(fields).encode(), headers
-        body = encode(value)
+        body = hostile_json(value)
         json_type = {"Content-Type": "application/json"}
         if connector == "housecallpro":
             signature = hcp_signature(self.secrets[connector], now, body)
@@ -194,7 +179,7 @@ class Signer:
             return body, {**json_type, "Authorization": "Basic " + base64.b64encode(self.postmark.encode()).decode()}
         if isinstance(value, dict):
             value = {**value, "form": "website"}
-        return encode(value), {**json_type, "Authorization": f"Bearer {self.form_token}"}
+        return hostile_json(value), {**json_type, "Authorization": f"Bearer {self.form_token}"}
 
 
 def _text(value: Any) -> str:

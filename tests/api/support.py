@@ -86,8 +86,8 @@ def json_values(max_text: int, max_key: int, allow_infinity: bool | None = None)
 
 
 # Placeholders a hostile value may be; ``hostile_json`` writes them as JSON that ``json.dumps`` cannot produce.
-_BIG_INT = "@@5000-digit-integer@@"
-_DEEP = "@@deeply-nested@@"
+BIG_INT = "@@5000-digit-integer@@"
+DEEP = "@@deeply-nested@@"
 _HOSTILE_TEXT = st.one_of(
     st.sampled_from(["\ud800", "a\udfffb", "\udc80\ud800", "\x00", "x\x00y", "\x00\ud800", ""]),
     st.text(alphabet=st.characters(categories=["Cs", "Cc", "L", "Nd"]), max_size=8),
@@ -104,8 +104,8 @@ _HOSTILE_DATES = st.sampled_from(
         "-1",
     ]
 )
-_HOSTILE_NUMBERS = st.sampled_from([10**30, -(10**30), 2**63, -(2**63) - 1, 10**20, 1e308, -1e308, 5e-324, _BIG_INT])
-HOSTILE = st.one_of(_HOSTILE_TEXT, _HOSTILE_DATES, _HOSTILE_NUMBERS, st.just(_DEEP))
+_HOSTILE_NUMBERS = st.sampled_from([10**30, -(10**30), 2**63, -(2**63) - 1, 10**20, 1e308, -1e308, 5e-324, BIG_INT])
+HOSTILE = st.one_of(_HOSTILE_TEXT, _HOSTILE_DATES, _HOSTILE_NUMBERS, st.just(DEEP))
 """A hostile JSON scalar: lone surrogates, NUL, 10^30, a 5,000-digit integer, out-of-range and far-offset dates, and
 (written by ``hostile_json``) nesting deeper than any parser allows."""
 
@@ -113,19 +113,19 @@ HOSTILE = st.one_of(_HOSTILE_TEXT, _HOSTILE_DATES, _HOSTILE_NUMBERS, st.just(_DE
 def hostile_json(value: Any) -> bytes:
     """``value`` as JSON bytes, with the placeholders of ``HOSTILE`` written out (json.dumps refuses both)."""
     text = json.dumps(value)  # ensure_ascii: a lone surrogate and NUL are written as \ud800 and \u0000 escapes
-    text = text.replace(json.dumps(_BIG_INT), "9" * 5000)
-    return text.replace(json.dumps(_DEEP), "[" * 3000 + "]" * 3000).encode()
+    text = text.replace(json.dumps(BIG_INT), "9" * 5000)
+    return text.replace(json.dumps(DEEP), "[" * 3000 + "]" * 3000).encode()
 
 
-def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def json_paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in a JSON value a hostile value can go: each leaf and each container, the root excluded."""
     found = [here] if here else []
     if isinstance(value, dict):
         for key, item in value.items():
-            found += _paths(item, (*here, key))
+            found += json_paths(item, (*here, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found += _paths(item, (*here, index))
+            found += json_paths(item, (*here, index))
     return found
 
 
@@ -134,7 +134,7 @@ def hostile_variants(draw: st.DrawFn, base: Any) -> Any:
     """``base`` (a vendor's real payload) with one to three of its values, or a new key, made hostile."""
     value = copy.deepcopy(base)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = _paths(value)  # again each time: a container made a scalar has no places inside any more
+        paths = json_paths(value)  # again each time: a container made a scalar has no places inside any more
         path = draw(st.sampled_from(paths)) if paths else ()
         target = value
         for step in path[:-1]:
