@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fieldrelay.domain.identity.match import Decision, Matcher, Person
 from identity_data import Record, generate
+from identity_misses import Misses, add, misses, report_misses
 
 TARGET_PRECISION = 0.995  # synthetic
 TARGET_RECALL = 0.90  # synthetic
@@ -292,6 +293,7 @@ class Synthetic:
     p50: float
     p95: float
     p95_full: float
+    misses: Misses
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -344,6 +346,7 @@ def run_synthetic(size: int, seed: int, probes: int) -> Synthetic:
         percentile(run.ms, 0.5),
         percentile(run.ms, 0.95),
         percentile(full, 0.95),
+        misses(records, truth, predicted, run.reviewed),
     )
 
 
@@ -481,6 +484,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     synthetic = [run_synthetic(size, seed, args.probes) for size in sizes for seed in seeds]
     if synthetic:
         report_synthetic(synthetic)
+        for size in sizes:
+            runs = [r for r in synthetic if r.size == size]
+            total = runs[0].misses
+            for r in runs[1:]:
+                total = add(total, r.misses)
+            seeds_text = ", ".join(str(r.seed) for r in runs)
+            report_misses(
+                console, f"True pairs not merged by variation: {size:,} records, seeds {seeds_text} summed", total
+            )
     if args.service:
         from identity_service import run_service
 

@@ -144,6 +144,33 @@ class Record:
     city: str | None
     state: str | None
     postal_code: str | None
+    # What this record shows differently from the person's plain record (``VARIATIONS``): the bench breaks its
+    # misses down by them. Recorded as the record is rendered, with no draw of its own (the data do not change).
+    variations: frozenset[str] = frozenset()
+
+
+# The variations a record is tagged with, as the bench's miss table names them.
+VARIATIONS = (
+    "nickname",
+    "first name typo",
+    "surname typo",
+    "surname initial",
+    "LAST, FIRST in one box",
+    "boxes swapped",
+    "no first name",
+    "Jr on the record",
+    "masked phone",
+    "tracking number",
+    "work phone",
+    "relay email",
+    "no street (ZIP only)",
+    "no street, no ZIP",
+    "no ZIP",
+    "unit left out",
+    "house number typo",
+    "street typo",
+    "moved",
+)
 
 
 @dataclass
@@ -324,15 +351,19 @@ class _Generator:
     def render_phone(self, digits: str) -> str:
         return self.rng.choice(PHONE_FORMS).format(a=digits[:3], e=digits[3:6], n=digits[6:])
 
-    def render_street(self, home: _Home, unit_inline: bool) -> tuple[str, str | None]:
+    def render_street(self, home: _Home, unit_inline: bool, tags: set[str]) -> tuple[str, str | None]:
         rng = self.rng
         direction, word, suffix_index = home.street
         full, abbreviations = SUFFIXES[suffix_index]
         parts = [self.house_number(home.number)]
+        if parts[0] != str(home.number):
+            tags.add("house number typo")
         if direction:
             parts.append(direction if rng.random() < 0.5 else dict(DIRECTIONS)[direction])
         name = word.replace("-", " ")
         parts.append(self.typo(name) if rng.random() < 0.03 else name)
+        if parts[-1] != name:
+            tags.add("street typo")
         parts.append(full if rng.random() < 0.4 else rng.choice(abbreviations))
         street = self.case(" ".join(parts))
         unit = None
@@ -340,6 +371,8 @@ class _Generator:
             unit = rng.choice(UNIT_FORMS).format(u=home.unit)
             if unit_inline:
                 street, unit = f"{street}{',' if rng.random() < 0.3 else ''} {unit}", None
+        elif home.unit:
+            tags.add("unit left out")
         return street, unit
 
     def house_number(self, number: int) -> str:
@@ -353,31 +386,46 @@ class _Generator:
                 text = text[:i] + str((int(text[i]) + self.rng.choice((1, 9))) % 10 or 1) + text[i + 1 :]
         return text
 
-    def names(self, adult: _Adult, source: str) -> tuple[str | None, str | None]:
+    def names(self, adult: _Adult, source: str, tags: set[str]) -> tuple[str | None, str | None]:
         """First and last name as a channel shows them: marketplaces give "Jane S.", exports and call logs
         "SMITH, JANE" in one box, a hurried form the two boxes swapped."""
         rng = self.rng
         first = adult.nickname if adult.nickname and rng.random() < 0.5 else adult.first
+        if first != adult.first:
+            tags.add("nickname")
         if rng.random() < 0.05:
+            given = first
             first = self.typo(first)
+            if first != given:
+                tags.add("first name typo")
         last = self.typo(adult.last) if rng.random() < 0.05 else adult.last
+        if last != adult.last:
+            tags.add("surname typo")
         if adult.suffix and rng.random() < 0.5:
             last = f"{last} {adult.suffix}"
+            tags.add("Jr on the record")
         if rng.random() < 0.02:
+            tags.add("no first name")
             return None, self.case(last)
         if source == "marketplace" and rng.random() < 0.5:
+            tags.add("surname initial")
             return self.case(first), f"{last[0].upper()}."
         if source in ("call", "fsp") and rng.random() < 0.12:
+            tags.add("LAST, FIRST in one box")
             whole = f"{last}, {first}".upper() if rng.random() < 0.5 else f"{self.case(last)}, {self.case(first)}"
             return (whole, None) if rng.random() < 0.7 else (None, whole)
         if rng.random() < 0.02:
+            tags.add("boxes swapped")
             return self.case(last), self.case(first)
         return self.case(first), self.case(last)
 
     def record(self, record_id: int, adult: _Adult, source: str, duplicate: bool) -> Record:
         rng = self.rng
-        first_out, last_out = self.names(adult, source)
+        tags: set[str] = set()
+        first_out, last_out = self.names(adult, source, tags)
         home = adult.moved_to if duplicate and adult.moved_to else adult.home
+        if home is not adult.home:
+            tags.add("moved")
 
         phones: list[str] = []
         # Home-services channels nearly always carry a phone: booking forms require one, marketplace leads pass it
@@ -385,8 +433,10 @@ class _Generator:
         proxied = source == "marketplace" and rng.random() < 0.5
         if proxied:
             phones.append(rng.choice(self.tracking) if rng.random() < 0.3 else self.phone())
+            tags.add("tracking number" if phones[0] in self.tracking else "masked phone")
         elif adult.work and rng.random() < 0.3:
             phones.append(adult.work)
+            tags.add("work phone")
         elif adult.mobile and rng.random() < 0.92:
             phones.append(adult.mobile)
         if not proxied and adult.landline and rng.random() < (0.7 if source == "call" else 0.35):
@@ -396,6 +446,7 @@ class _Generator:
         if source == "marketplace" and rng.random() < 0.5:
             token = "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(12))
             emails = [f"{token}@{rng.choice(RELAY_DOMAINS)}"]
+            tags.add("relay email")
         if not phones and not emails:  # a lead nobody can contact is no lead: each record has a phone or email
             phones.append(adult.mobile or adult.landline or "")
 
@@ -403,8 +454,12 @@ class _Generator:
         unit: str | None = None
         with_address = {"form": 0.75, "marketplace": 0.35, "fsp": 1.0, "call": 0.8}[source]
         if rng.random() < with_address:
-            street, unit = self.render_street(home, unit_inline=rng.random() < 0.6)
+            street, unit = self.render_street(home, rng.random() < 0.6, tags)
         zip_out: str | None = home.zip5 if rng.random() > 0.05 else None
+        if street is None:
+            tags.add("no street (ZIP only)" if zip_out else "no street, no ZIP")
+        elif zip_out is None:
+            tags.add("no ZIP")
         if zip_out and rng.random() < 0.1:
             zip_out = f"{zip_out}-{rng.randint(1000, 9999)}"
         city = self.case(home.city) if street and rng.random() < 0.9 else None
@@ -422,6 +477,7 @@ class _Generator:
             city,
             "TX" if street and rng.random() < 0.8 else None,
             zip_out,
+            frozenset(tags),
         )
 
 
