@@ -105,6 +105,25 @@ def test_a_shared_tracking_number_does_not_make_two_people_one() -> None:
     assert decision(first, same_initial) is not Decision.MERGE  # "Maria L." via one tracking line: a person looks
 
 
+def test_a_marketplace_lead_with_the_homeowners_own_number_counts_as_sharing_it() -> None:
+    # "Jane S." from Thumbtack with the mobile Jane gave on a form: the lead passed on her real number, not a mask.
+    jane_s = lead("Jane", "S.", phones=["737-555-0101"], emails=[], postal_code="78704")
+    assert score(JANE, jane_s).outcome("phone") == "shared"
+    assert decision(JANE, jane_s) is Decision.MERGE
+    # The spouse's lead on the shared landline is the spouse: the household rule sees the landline as a link.
+    john_s = lead("John", "S.", phones=[LANDLINE], emails=[], postal_code="78704")
+    assert decision(JANE, john_s) is Decision.DISTINCT
+    matcher: Matcher[str] = Matcher()
+    matcher.add("jane", JANE)
+    matcher.add("john", JOHN)
+    found = {c.id: c.decision for c in matcher.candidates(john_s)}
+    assert found == {"john": Decision.MERGE, "jane": Decision.DISTINCT}
+    # Two leads through one marketplace number are still two masks: neither is anybody's own.
+    assert score(jane_s, lead("Jane", "S.", phones=["737-555-0101"], postal_code="78704")).outcome("phone") == (
+        "proxy_shared"
+    )
+
+
 def test_a_relay_email_is_weak_both_ways() -> None:
     relay = "q7w8e9@messaging.yelp.com"
     jane_lead = lead("Jane", "S.", emails=[relay], phones=[], postal_code="78704")

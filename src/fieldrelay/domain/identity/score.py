@@ -241,7 +241,10 @@ def score_features(a: Features, b: Features, typed_identifiers: AbstractSet[str]
         first = last = "swapped"
     add("first_name", first)
     add("last_name", last)
-    if a.phones & b.phones:
+    # A marketplace number that the other record gives as the homeowner's own is no mask: the lead passed on the real
+    # number (masked numbers belong to the marketplace and are nobody's own), so it counts as shared.
+    own_phone = bool(a.phones & (b.phones | b.proxy_phones) or b.phones & a.proxy_phones)
+    if own_phone:
         add("phone", "shared")
     elif (a.phones | a.proxy_phones) & (b.phones | b.proxy_phones):
         add("phone", "proxy_shared")
@@ -283,7 +286,7 @@ def score_features(a: Features, b: Features, typed_identifiers: AbstractSet[str]
     total = 1.0 / (1.0 + math.exp(-log_odds))
     rule: str | None = None
     if not person_level:
-        linked = bool(a.phones & b.phones or a.emails & b.emails) or address in ("same", "unit_missing", "number_typo")
+        linked = own_phone or bool(a.emails & b.emails) or address in ("same", "unit_missing", "number_typo")
         generations = {a.suffix, b.suffix} - {""}
         if linked and (first == "different" or len(generations) > 1):
             rule, total = "household", min(total, HOUSEHOLD_CAP)
