@@ -157,10 +157,33 @@ def test_full_name_and_address_with_another_number_is_reviewed_and_with_the_emai
 
 def test_a_moved_homeowner_with_the_same_phone_merges_and_a_namesake_elsewhere_does_not() -> None:
     moved = variant(street="900 Elm Street", city="Round Rock", postal_code="78664", emails=["bob.s@yahoo.com"])
-    assert score(ROBERT, moved).outcome("address") == "different"
+    assert score(ROBERT, moved).outcome("address") == "moved"  # the shared phone says the other address is a move
     assert decision(ROBERT, moved) is Decision.MERGE
     namesake = variant(phones=["214-555-0188"], emails=[], street="900 Elm Street", city="Dallas", postal_code="75201")
     assert decision(ROBERT, namesake) is Decision.DISTINCT
+
+
+def test_a_moved_homeowner_with_a_slip_in_the_name_merges_on_the_shared_phone_and_the_household_does_not() -> None:
+    new_home = {"street": "900 Elm Street", "city": "Round Rock", "state": "TX", "postal_code": "78664"}
+    moved = Person.from_raw("Jnae", "Smith", phones=["737-555-0101"], **new_home)
+    assert score(JANE, moved).outcome("address") == "moved"
+    assert decision(JANE, moved) is Decision.MERGE
+    # "Jane S." with her phone and only the new ZIP code: the other ZIP is the move too.
+    assert decision(JANE, Person.from_raw("Jane", "S.", phones=["737-555-0101"], postal_code="78664")) is (
+        Decision.MERGE
+    )
+    # The spouse who moved out still shares the family email: two first names, two people.
+    family = Person.from_raw("Jane", "Smith", emails=["thesmithfamily@gmail.com"], **HOME)
+    john = Person.from_raw("John", "Smith", emails=["thesmithfamily@gmail.com"], **new_home)
+    assert score(family, john).outcome("address") == "different"
+    assert decision(family, john) is Decision.DISTINCT
+    # The son at his own place, on the family landline: "Jr" on one record only stays with a person.
+    senior = Person.from_raw("Robert", "Hale", phones=[LANDLINE], **HOME)
+    assert decision(senior, Person.from_raw("Robert", "Hale Jr", phones=[LANDLINE], **new_home)) is not (Decision.MERGE)
+    # The same name elsewhere with nothing shared is a namesake, not a move.
+    assert score(JANE, Person.from_raw("Jane", "Smith", phones=["214-555-0100"], **new_home)).outcome("address") == (
+        "different"
+    )
 
 
 # --- ZIP only, house-number typos -------------------------------------------------------------------------------------

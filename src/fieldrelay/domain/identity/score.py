@@ -64,8 +64,12 @@ WEIGHTS: Mapping[str, float] = {
     "address:number_typo": 1.5,  # same street and unit, the house number one keystroke off
     "address:different_unit": -3.0,  # neighbours in one building
     "address:different": -1.5,  # moved, or another person
+    # A homeowner who moved: the name agrees and an own phone or email is shared (see ``_moved``). Another person
+    # with that name and contact is one of the household (the household rule), so the other address is the move.
+    "address:moved": 0.0,
     "postal:same": 1.0,
     "postal:different": -1.0,
+    "postal:moved": 0.0,  # as address:moved, when one record gives only a ZIP code
     "city:same": 0.5,
     "city:different": -0.5,
     # One date in some 30,000 would be ln 30,000 ≈ 10; less, as the date is also a blocking key and twins share one.
@@ -212,6 +216,14 @@ def _address_outcome(a: Features, b: Features) -> str | None:
     return "unit_missing" if not a.unit or not b.unit else "different_unit"
 
 
+def _moved(first: str | None, last: str | None, shared_contact: bool) -> bool:
+    """Another address is a move, not another person, when an own phone or email is shared and both parts of the
+    name agree (exactly, as a nickname, a slip or an initial surname). A first name that differs is the household
+    rule's; a first name missing or an initial stays unconfirmed."""
+    agrees = first in ("exact", "nickname", "typo", "swapped") and last in ("exact", "typo", "initial", "swapped")
+    return shared_contact and agrees
+
+
 def _lone_surname(x: Features, other: Features) -> Features:
     """A lone name that is the other record's surname ("Torres" typed into a form's one name box) is read as one.
 
@@ -257,11 +269,13 @@ def score_features(a: Features, b: Features, typed_identifiers: AbstractSet[str]
     elif a.emails and b.emails:
         add("email", "different")
     address = _address_outcome(a, b)
+    moved = _moved(first, last, own_phone or bool(a.emails & b.emails))
+    address = "moved" if address == "different" and moved else address
     add("address", address)
     # Postal code (or else city) when the address is missing; when the addresses differ, the same postal code still
     # says "nearby" (a mistyped house number), while a different one adds nothing to "different address".
     if address is None and a.postal and b.postal:
-        add("postal", "same" if a.postal == b.postal else "different")
+        add("postal", "same" if a.postal == b.postal else "moved" if moved else "different")
     elif address is None and a.city and b.city:
         add("city", "same" if a.city == b.city else "different")
     elif address in ("different", "number_typo") and a.postal and a.postal == b.postal:
