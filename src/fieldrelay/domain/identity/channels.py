@@ -5,6 +5,8 @@ often hand on a call-tracking number that rings through to the homeowner, and an
 forwards mail (Yelp's ``…@messaging.yelp.com``, Craigslist's ``…@reply.craigslist.org``). Such a number may forward
 many homeowners' calls, and such an address lives for one conversation: sharing one says little about being one
 person, and lacking the homeowner's real number says nothing against it. The matcher weighs them weakly either way.
+A lead's number that another record gives as the homeowner's own (a form, a call, the field tool) is no mask: the
+marketplace passed the real number on, and it counts as shared (``score.py``).
 """
 
 from __future__ import annotations
