@@ -53,7 +53,7 @@ WEIGHTS: Mapping[str, float] = {
     # son's "Jr" left off, look exactly like that (measured: -1.0 merged them and cost 0.3-0.8 points of precision on
     # every seed of bench/identity.py; -1.5 keeps precision at 0.997-1.0 for 1.5 points of auto-merge recall).
     # Weight 0 for exactly that case (exact full name, the address with its unit, no email against, no "Jr") was
-    # measured too: 1.3-1.7 points of recall, but household merges 0.06-0.12% -> 0.12-0.21% at 10,000 records. The
+    # measured too: 1.3-1.7 points of recall, but household merges 0-0.12% -> 0.12-0.21% at 10,000 records. The
     # bench's pairs of that kind were 52 of one person against 5 of father and son: odds 10:1, a total of about 0.91,
     # under the merge threshold, so a person decides.
     "phone:different": -1.5,
