@@ -234,8 +234,10 @@ def test_different_units_in_one_building_are_neighbours() -> None:
 
 
 def test_no_first_name_is_at_most_review_even_with_everything_else_shared() -> None:
-    other = variant(first_name=None)
-    match = score(ROBERT, other)
+    # A mailbox that names nobody (one naming him confirms him: test_realities.py).
+    robert = variant(emails=["smiths@example.com"])
+    other = variant(first_name=None, emails=["smiths@example.com"])
+    match = score(robert, other)
     assert match.rule == "unconfirmed"
     assert match.total <= UNCONFIRMED_CAP < MERGE_THRESHOLD
     assert decide(match) is Decision.REVIEW

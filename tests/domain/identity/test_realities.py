@@ -163,6 +163,23 @@ def test_a_moved_homeowner_with_the_same_phone_merges_and_a_namesake_elsewhere_d
     assert decision(ROBERT, namesake) is Decision.DISTINCT
 
 
+def test_a_record_without_a_first_name_is_confirmed_by_a_shared_mailbox_that_names_the_adult() -> None:
+    nameless = Person.from_raw(None, "Smith", phones=[LANDLINE], emails=["Jane.Smith@gmail.com"], postal_code="78704")
+    assert score(JANE, nameless).rule is None
+    assert decision(JANE, nameless) is Decision.MERGE
+    # John shares the landline but not Jane's mailbox: which adult it is stays with a person, never John.
+    assert decision(JOHN, nameless) is not Decision.MERGE
+    # A family mailbox names nobody: the record stays unconfirmed against either spouse.
+    family = "thesmithfamily@gmail.com"
+    jane = Person.from_raw("Jane", "Smith", phones=[LANDLINE], emails=[family], **HOME)
+    unnamed = Person.from_raw(None, "Smith", phones=[LANDLINE], emails=[family], **HOME)
+    assert score(jane, unnamed).rule == "unconfirmed" and decision(jane, unnamed) is Decision.REVIEW
+    # Nor does a mailbox of the other name: "J. Smith" at john.smith@ is not confirmed as Jane by it.
+    j_smith = Person.from_raw("J.", "Smith", emails=["john.smith@gmail.com"], **HOME)
+    jane_john = Person.from_raw("Jane", "Smith", emails=["john.smith@gmail.com"], **HOME)
+    assert score(jane_john, j_smith).rule == "unconfirmed"
+
+
 def test_a_moved_homeowner_with_a_slip_in_the_name_merges_on_the_shared_phone_and_the_household_does_not() -> None:
     new_home = {"street": "900 Elm Street", "city": "Round Rock", "state": "TX", "postal_code": "78664"}
     moved = Person.from_raw("Jnae", "Smith", phones=["737-555-0101"], **new_home)

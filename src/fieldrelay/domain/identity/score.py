@@ -228,6 +228,15 @@ def _moved(first: str | None, last: str | None, shared_contact: bool) -> bool:
     return shared_contact and agrees
 
 
+def _mailbox_names(a: Features, b: Features) -> bool:
+    """A shared own email whose mailbox begins with the first name one record gives ("jane.smith@…", "jane_1985@…")
+    says which adult of the household a record without a first name is: that adult's own mailbox, not the family's
+    ("thesmithfamily@…" names nobody)."""
+    names = {n for n in (a.given, a.given_full, b.given, b.given_full) if len(n) >= 3}
+    shared = a.emails & b.emails
+    return any("".join(ch for ch in e.split("@", 1)[0] if ch.isalpha()).startswith(n) for e in shared for n in names)
+
+
 def _lone_surname(x: Features, other: Features) -> Features:
     """A lone name that is the other record's surname ("Torres" typed into a form's one name box) is read as one.
 
@@ -308,7 +317,7 @@ def score_features(a: Features, b: Features, typed_identifiers: AbstractSet[str]
         generations = {a.suffix, b.suffix} - {""}
         if linked and (first == "different" or len(generations) > 1):
             rule, total = "household", min(total, HOUSEHOLD_CAP)
-        elif first in (None, "initial") or (a.suffix != b.suffix):
+        elif (first in (None, "initial") and not _mailbox_names(a, b)) or (a.suffix != b.suffix):
             rule, total = "unconfirmed", min(total, UNCONFIRMED_CAP)
     return MatchScore(total, log_odds, tuple(evidence), rule)
 
