@@ -180,6 +180,16 @@ def test_a_record_without_a_first_name_is_confirmed_by_a_shared_mailbox_that_nam
     assert score(jane_john, j_smith).rule == "unconfirmed"
 
 
+def test_twins_of_one_surname_stay_two_people_through_the_lead_move_and_mailbox_rules() -> None:
+    new_home = {"street": "900 Elm Street", "city": "Round Rock", "state": "TX", "postal_code": "78664"}
+    mark = Person.from_raw("Mark", "Hale", phones=[LANDLINE], emails=["markhale@gmail.com"], **HOME)
+    # Mike's marketplace lead on the home landline, Mike moved out with it, Mike without a first name on Mark's mailbox.
+    assert decision(mark, lead("Mike", "H.", phones=[LANDLINE], emails=[], postal_code="78704")) is Decision.DISTINCT
+    assert decision(mark, Person.from_raw("Mike", "Hale", phones=[LANDLINE], **new_home)) is Decision.DISTINCT
+    mike = Person.from_raw("Mike", "Hale", phones=[LANDLINE], emails=["markhale@gmail.com"], **HOME)
+    assert score(mike, Person.from_raw(None, "Hale", emails=["markhale@gmail.com"], **HOME)).rule == "unconfirmed"
+
+
 def test_a_moved_homeowner_with_a_slip_in_the_name_merges_on_the_shared_phone_and_the_household_does_not() -> None:
     new_home = {"street": "900 Elm Street", "city": "Round Rock", "state": "TX", "postal_code": "78664"}
     moved = Person.from_raw("Jnae", "Smith", phones=["737-555-0101"], **new_home)
