@@ -10,14 +10,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, or_, update
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy import Connection, Table, Update, bindparam, or_, update
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import customer_emails, customer_phones
 
 # (table, value column) of each kind of contact point.
 KINDS: dict[str, tuple[Table, str]] = {"phone": (customer_phones, "e164"), "email": (customer_emails, "email")}
+
+
+def _mine(table: Table, column: str) -> tuple[ColumnElement[bool], ...]:
+    c = table.c
+    return (
+        c.account_id == bindparam("b_account"),
+        c.customer_id == bindparam("b_customer"),
+        c[column].in_(bindparam("b_values", expanding=True)),
+    )
+
+
+def _seen(table: Table, column: str) -> Update:
+    # An older event arriving late does not make an address the latest seen.
+    newer = or_(table.c.seen_at.is_(None), table.c.seen_at < bindparam("seen_at"))
+    return update(table).where(*_mine(table, column), newer).values(seen_at=bindparam("seen_at"))
+
+
+# The updates of the values a customer already holds, built once per kind (this runs for every field event).
+_SEEN = {kind: _seen(table, column) for kind, (table, column) in KINDS.items()}
+_CONFIRMED = {
+    kind: update(table).where(*_mine(table, column)).values(confirmed_at=bindparam("confirmed_at"))
+    for kind, (table, column) in KINDS.items()
+}
 
 
 def primary_first(table: Table) -> tuple[UnaryExpression[object], ...]:
@@ -45,11 +68,9 @@ def add(
         (added if insert_ignore(conn, table, row) else held).append(value)
     if held and (seen_at is not None or confirmed_at is not None):
         # One statement for the values already held, whatever their number (this runs for every field event).
-        mine = (table.c.account_id == account_id, table.c.customer_id == customer_id, table.c[column].in_(held))
+        mine = {"b_account": account_id, "b_customer": customer_id, "b_values": held}
         if seen_at is not None:
-            # An older event arriving late does not make an address the latest seen.
-            newer = or_(table.c.seen_at.is_(None), table.c.seen_at < seen_at)
-            conn.execute(update(table).where(*mine, newer).values(seen_at=seen_at))
+            conn.execute(_SEEN[kind], {**mine, "seen_at": seen_at})
         if confirmed_at is not None:
-            conn.execute(update(table).where(*mine).values(confirmed_at=confirmed_at))
+            conn.execute(_CONFIRMED[kind], {**mine, "confirmed_at": confirmed_at})
     return added

@@ -171,7 +171,7 @@ customers = Table(
     "customers",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("account_id", String(64), nullable=False, index=True),
+    Column("account_id", String(64), nullable=False),
     Column("first_name", String(100)),
     Column("last_name", String(100)),
     Column("name", String(200)),
@@ -190,6 +190,9 @@ customers = Table(
     Column("created_at", _utc(), nullable=False),
     Column("updated_at", _utc(), nullable=False),
 )
+# Account first, then id: "account_id = ? AND id IN (…)" (identity's candidate reads) searches both columns; with an
+# index on account_id alone SQLite walked every customer of the shop instead of the primary key.
+Index("ix_customers_account", customers.c.account_id, customers.c.id)
 
 customer_phones = Table(
     "customer_phones",

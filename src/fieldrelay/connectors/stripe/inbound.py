@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from stripe import SignatureVerificationError, WebhookSignature
 
 from fieldrelay.connectors.stripe.schemas import (
     BillingDetails,
@@ -86,6 +85,10 @@ class StripeInbound:
         timestamp = signed_timestamp(header)
         if timestamp is None:
             return "unreadable Stripe-Signature header"
+        # Imported on the first check, not with the module: the SDK holds about 30 MB, which a worker process (it
+        # parses, never verifies) and an API that takes no payments never need.
+        from stripe import SignatureVerificationError, WebhookSignature
+
         try:
             # tolerance=None: the SDK would compare t= with time.time(), the wall clock, but fieldrelay's clock is
             # injectable (tests and the demo run on a simulated one), and the SDK takes no "now". So the SDK checks

@@ -22,9 +22,7 @@ from twilio.base.exceptions import (  # type: ignore[import-untyped]  # the twil
     TwilioRestException,
     TwilioServiceException,
 )
-from twilio.rest import Client  # type: ignore[import-untyped]
 
-from fieldrelay.connectors.twilio.http import HttpxTwilioClient
 from fieldrelay.connectors.twilio.inbound import NAME, STATUS_MAP, UNSUBSCRIBED_ERROR
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.messaging import TwilioSending
@@ -76,6 +74,12 @@ class TwilioSmsSender:
         self._clock = clock
         # Where Twilio reports delivery (StatusCallback); None: it reports nothing and receipts are not tracked.
         self.status_callback_url = status_callback_url
+        # Imported here, not with the module: the REST client holds about 20 MB that a shop sending through another
+        # provider never needs (the registry imports every sender).
+        from twilio.rest import Client  # type: ignore[import-untyped]
+
+        from fieldrelay.connectors.twilio.http import HttpxTwilioClient
+
         self._http = HttpxTwilioClient(settings.api_base_url, settings.request_timeout_seconds, transport)
         self._client = Client(account_sid, auth_token, http_client=self._http)
 

@@ -55,16 +55,11 @@ _CUSTOMERS_OF_MANY = (
 )
 _m, _g = merge_candidates.c, merge_rows.c
 # Through the merges table (indexed by survivor), not customers.merged_into (no index): bounded by the merges read.
-_MERGED_INTO = (
-    select(*_IDENTITY_COLUMNS[:-1], _g.survivor_id.label("merged_into"))
-    .join(merge_rows, _g.merged_id == _c.id)
-    .where(
-        _g.account_id == bindparam("b_account"),
-        _g.survivor_id.in_(bindparam("b_ids", expanding=True)),
-        _g.undone_at.is_(None),
-        _c.account_id == bindparam("b_account"),
-    )
-    .order_by(_c.created_at, _c.id)
+# Read on its own, then the customers by id: joined, SQLite walked every customer of the shop and probed merges.
+_MERGED_INTO = select(_g.merged_id, _g.survivor_id).where(
+    _g.account_id == bindparam("b_account"),
+    _g.survivor_id.in_(bindparam("b_ids", expanding=True)),
+    _g.undone_at.is_(None),
 )
 _KEPT_APART = select(_m.customer_id, _m.other_id).where(
     _m.account_id == bindparam("b_account"),
@@ -182,7 +177,9 @@ class SqlIdentity:
         for _ in range(_MAX_MERGE_DEPTH):
             if not level:
                 break
-            records, merged_into = self._identities(_MERGED_INTO, level)
+            params = {"b_account": self._account, "b_ids": level}
+            merged_into = {row.merged_id: row.survivor_id for row in self._conn.execute(_MERGED_INTO, params)}
+            records = self._identities(_CUSTOMERS_OF_MANY, sorted(merged_into))[0] if merged_into else []
             for record in records:
                 survivor_of[record.id] = survivor_of[merged_into[record.id]]
                 found.setdefault(survivor_of[record.id], []).append(record)

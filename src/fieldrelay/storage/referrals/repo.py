@@ -7,12 +7,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from fieldrelay.service.referrals.ports import ReferralRecord, ReferrerRecord
+from fieldrelay.storage import prepared
 from fieldrelay.storage.handoff.tables import referral_rewards, referrals, referrers
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.tables import jobs
+
+_REFERRAL_OF = select(referrals).where(
+    referrals.c.account_id == bindparam("b_account"), referrals.c.referred_customer_id == bindparam("b_customer")
+)
 
 
 def _referrer(row: Any) -> ReferrerRecord:
@@ -73,8 +78,10 @@ class SqlReferrals:
         return str(row["id"])
 
     def referral_of(self, referred_customer_id: str) -> ReferralRecord | None:
-        """The referral that brought this customer in, if any."""
-        return self._referral_where(referrals.c.referred_customer_id == referred_customer_id)
+        """The referral that brought this customer in, if any (asked on every job event: a statement built once)."""
+        query = prepared.locked(_REFERRAL_OF) if self._lock else _REFERRAL_OF
+        row = self._conn.execute(query, {"b_account": self._account, "b_customer": referred_customer_id}).first()
+        return _referral(row) if row is not None else None
 
     def get_referral(self, referral_id: str) -> ReferralRecord | None:
         """One referral by id."""

@@ -6,10 +6,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, literal, or_, select, true, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+    update,
+)
 
 from fieldrelay.service.sequences.ports import Behaviour, EnrollmentRecord
-from fieldrelay.storage import contact_points
+from fieldrelay.storage import contact_points, prepared
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.sequences.tables import enrollments, tasks
 from fieldrelay.storage.tables import (
@@ -24,6 +37,48 @@ from fieldrelay.storage.tables import (
 )
 
 _SENT = ("queued", "sending", "sent", "delivered")
+
+# Statements of the per-event path, built once (see storage/prepared.py); parameters are named b_*.
+_n, _t, _k, _cp, _ce = enrollments.c, timers.c, consents.c, customer_phones.c, customer_emails.c
+_ENROLLMENT = select(enrollments).where(_n.id == bindparam("b_id"), _n.account_id == bindparam("b_account"))
+_UPDATE_ENROLLMENT = update(enrollments).where(_n.id == bindparam("b_id"), _n.account_id == bindparam("b_account"))
+# No ORDER BY: with one, SQLite walks the account's enrolled_at index (every enrolment of the shop) to save a sort;
+# without, it searches (customer_id, status). A customer's few rows are sorted in Python.
+_ENROLLMENTS_OF = select(enrollments).where(
+    _n.account_id == bindparam("b_account"),
+    _n.customer_id == bindparam("b_customer"),
+    _n.status.in_(bindparam("b_statuses", expanding=True)),
+)
+_CANCEL_TIMERS = (
+    update(timers)
+    .where(_t.account_id == bindparam("b_account"), _t.enrollment_id == bindparam("b_id"), _t.status == "pending")
+    .values(status="cancelled", last_error="the enrolment ended")
+)
+_EMAILS_OF = (
+    select(_ce.email)
+    .where(_ce.account_id == bindparam("b_account"), _ce.customer_id == bindparam("b_customer"))
+    .order_by(*contact_points.primary_first(customer_emails))
+)
+
+
+def _opted_out(channel: str, held: Any) -> Any:
+    """Opt-outs of one channel among the addresses ``held`` selects: a search of the unique (account, channel,
+    address) index per address (an OR of both channels made SQLite read every opt-out of the shop)."""
+    return select(_k.id, _k.channel, _k.address, _k.reason).where(
+        _k.account_id == bindparam("b_account"), _k.channel == channel, _k.address.in_(held), _k.opted_out.is_(True)
+    )
+
+
+_OPTED_OUT = union_all(
+    _opted_out(
+        "sms",
+        select(_cp.e164).where(_cp.account_id == bindparam("b_account"), _cp.customer_id == bindparam("b_customer")),
+    ),
+    _opted_out(
+        "email",
+        select(_ce.email).where(_ce.account_id == bindparam("b_account"), _ce.customer_id == bindparam("b_customer")),
+    ),
+)
 
 
 class SqlFollowup:
@@ -42,38 +97,25 @@ class SqlFollowup:
 
     def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord | None:
         """One enrolment, locked on PostgreSQL."""
-        e = enrollments.c
-        query = select(enrollments).where(e.id == enrollment_id, e.account_id == self._account)
-        row = self._conn.execute(query.with_for_update() if self._lock else query).first()
+        query = prepared.locked(_ENROLLMENT) if self._lock else _ENROLLMENT
+        row = self._conn.execute(query, {"b_id": enrollment_id, "b_account": self._account}).first()
         return _enrollment(row) if row is not None else None
 
     def update_enrollment(self, enrollment_id: str, values: Mapping[str, object]) -> None:
         """Change an enrolment."""
-        e = enrollments.c
-        self._conn.execute(
-            update(enrollments)
-            .where(e.id == enrollment_id, e.account_id == self._account)
-            .values(**values, updated_at=self._now)
-        )
+        params = {**values, "updated_at": self._now, "b_id": enrollment_id, "b_account": self._account}
+        self._conn.execute(_UPDATE_ENROLLMENT, params)
 
     def enrollments_of(self, customer_id: str, statuses: tuple[str, ...] = ("active",)) -> list[EnrollmentRecord]:
         """A customer's enrolments in these statuses, newest first."""
-        e = enrollments.c
-        query = (
-            select(enrollments)
-            .where(e.account_id == self._account, e.customer_id == customer_id, e.status.in_(statuses))
-            .order_by(e.enrolled_at.desc(), e.id)
-        )
-        return [_enrollment(row) for row in self._conn.execute(query)]
+        params = {"b_account": self._account, "b_customer": customer_id, "b_statuses": list(statuses)}
+        rows = sorted(self._conn.execute(_ENROLLMENTS_OF, params), key=lambda row: row.id)
+        rows.sort(key=lambda row: row.enrolled_at, reverse=True)  # stable: newest first, then by id
+        return [_enrollment(row) for row in rows]
 
     def cancel_timers(self, enrollment_id: str) -> int:
         """Cancel the enrolment's pending step timers (through ix_timers_enrollment)."""
-        t = timers.c
-        result = self._conn.execute(
-            update(timers)
-            .where(t.account_id == self._account, t.enrollment_id == enrollment_id, t.status == "pending")
-            .values(status="cancelled", last_error="the enrolment ended")
-        )
+        result = self._conn.execute(_CANCEL_TIMERS, {"b_account": self._account, "b_id": enrollment_id})
         return int(result.rowcount or 0)
 
     def behaviour_since(
@@ -152,29 +194,12 @@ class SqlFollowup:
 
     def emails_of(self, customer_id: str) -> list[str]:
         """The customer's email addresses, the primary first (storage/contact_points.py)."""
-        e = customer_emails.c
-        query = (
-            select(e.email)
-            .where(e.account_id == self._account, e.customer_id == customer_id)
-            .order_by(*contact_points.primary_first(customer_emails))
-        )
-        return list(self._conn.execute(query).scalars())
+        return list(self._conn.execute(_EMAILS_OF, {"b_account": self._account, "b_customer": customer_id}).scalars())
 
     def opted_out_addresses(self, customer_id: str) -> list[tuple[str, str, str]]:
         """(channel, address, reason) of each of the customer's addresses whose last consent change is an opt-out."""
-        k, p, e = consents.c, customer_phones.c, customer_emails.c
-        phones = select(p.e164).where(p.account_id == self._account, p.customer_id == customer_id)
-        emails = select(e.email).where(e.account_id == self._account, e.customer_id == customer_id)
-        query = (
-            select(k.channel, k.address, k.reason)
-            .where(
-                k.account_id == self._account,
-                k.opted_out.is_(True),
-                or_(and_(k.channel == "sms", k.address.in_(phones)), and_(k.channel == "email", k.address.in_(emails))),
-            )
-            .order_by(k.id)
-        )
-        return [(row.channel, row.address, row.reason) for row in self._conn.execute(query)]
+        rows = self._conn.execute(_OPTED_OUT, {"b_account": self._account, "b_customer": customer_id}).all()
+        return [(row.channel, row.address, row.reason) for row in sorted(rows, key=lambda row: row.id)]
 
 
 def _enrollment(row: Any) -> EnrollmentRecord:
