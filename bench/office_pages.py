@@ -1,5 +1,6 @@
 """Office pages benchmark: the Reports, Reviews and Health pages' render time on a mirror of 50,000 customers and
-500,000 webhook events, beside the My day and Audit log pages measured in the same run on the same database.
+500,000 webhook events (and a week of the worker's health samples), beside the My day and Audit log pages measured in
+the same run on the same database.
 
 Prints figures; never asserts a timing. The mirror is written with bulk inserts (a bench's shortcut: the rows have the
 shape the service writes, not its history), then every page is requested through the real app (``build_app``, signed
@@ -39,6 +40,8 @@ from fieldrelay.service.access import accounts
 from fieldrelay.service.access.permissions import Actor
 from fieldrelay.storage.handoff.tables import referrals, referrers
 from fieldrelay.storage.kpis.tables import stale_checks
+from fieldrelay.storage.ops.health import minute_of
+from fieldrelay.storage.ops.tables import health_samples
 from fieldrelay.storage.tables import (
     activities,
     customers,
@@ -71,6 +74,8 @@ PAGES = (
     ("Reviews, 90 days", "/reviews?days=90"),
     ("Health", "/health"),
     ("Health, 180 minutes", "/health?minutes=180"),
+    ("Health, 24 hours of backlog", "/health?hours=24"),
+    ("Health CSV (backlog by target, 24 hours)", "/health/backlog_targets.csv?hours=24"),
     ("Sequences, 30 days", "/sequences?days=30"),
     ("Sequences, 90 days", "/sequences?days=90"),
 )
@@ -95,7 +100,8 @@ def _ago(rng: random.Random, days: float) -> datetime:
 
 def preload(engine: Engine, n_customers: int, n_events: int, seed: int) -> dict[str, int]:
     """Fill the mirror: customers with a lead each, a job each (most paid), the texts after them, estimates and their
-    follow-ups, referrals, ``n_events`` webhook rows, outbox rows, timers and a stale check a day."""
+    follow-ups, referrals, ``n_events`` webhook rows, outbox rows, timers, a stale check a day and the week of backlog
+    samples the worker keeps."""
     rng = random.Random(seed)
     counts: dict[str, int] = {}
     people, leads, job_rows, history, texts, acts, sent_rows = [], [], [], [], [], [], []
@@ -316,7 +322,34 @@ def preload(engine: Engine, n_customers: int, n_events: int, seed: int) -> dict[
             for d in range(120)
         ],
     )
+    counts["health_samples"] = _health_samples(engine, rng)
     return counts
+
+
+def _health_samples(engine: Engine, rng: random.Random) -> int:
+    """A sample a minute for the week the worker keeps: every queue's total, and a row for each connector, timer kind
+    and target with rows waiting (all of them, every minute: the most the page can meet)."""
+    targets = (("inbox", CONNECTORS), ("timers", ("sequence_step", "review_request")), ("outbox", ("sms", "email")))
+    last = minute_of(NOW)
+    rows: list[dict[str, Any]] = []
+    for minute in range(last - 7 * 24 * 60 + 1, last + 1):
+        for queue, names in targets:
+            figures = [(name, rng.randint(1, 40), rng.uniform(1, 900)) for name in names]
+            rows.append(_sample(minute, queue, "*", sum(f[1] for f in figures), max(f[2] for f in figures)))
+            rows.extend(_sample(minute, queue, *figure) for figure in figures)
+    _bulk(engine, health_samples, rows)
+    return len(rows)
+
+
+def _sample(minute: int, queue: str, target: str, waiting: int, oldest: float) -> dict[str, Any]:
+    return {
+        "account_id": ACCOUNT,
+        "minute": minute,
+        "queue": queue,
+        "target": target,
+        "waiting": waiting,
+        "oldest_seconds": oldest,
+    }
 
 
 def _text(

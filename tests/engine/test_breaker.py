@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fieldrelay.engine.breaker import CircuitBreakers
+from fieldrelay.engine.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreakers, Transition
 from fieldrelay.rules.crm import BreakerSettings
 from tests.conftest import START
 
@@ -31,7 +31,7 @@ def test_a_success_between_failures_resets_the_count() -> None:
     b = breakers()
     b.failed("hubspot", START)
     b.failed("hubspot", START)
-    assert b.succeeded("hubspot") is False, "it was never open"
+    assert b.succeeded("hubspot", START) is False, "it was never open"
     assert b.failed("hubspot", START) is None
 
 
@@ -55,7 +55,7 @@ def test_a_successful_probe_closes_the_circuit() -> None:
     b = breakers()
     for _ in range(3):
         b.failed("hubspot", START)
-    assert b.succeeded("hubspot") is True
+    assert b.succeeded("hubspot", START) is True
     assert not b.is_open("hubspot") and b.open_targets() == {}
     assert b.failed("hubspot", START) is None
 
@@ -66,3 +66,29 @@ def test_a_requested_pause_opens_the_circuit_at_once_for_at_least_that_long() ->
     b = breakers()
     assert b.failed("hubspot", START, retry_after_seconds=600) == START + timedelta(seconds=600)
     assert b.failed("salesforce", START, retry_after_seconds=10) == START + timedelta(seconds=30)
+
+
+def test_each_change_of_state_is_handed_on_as_it_happens() -> None:
+    """Open with its probe time, half-open once when the probe is let through, open again, closed: in that order; a
+    worker's first call through is announced as closed (the state recorded may be another worker's outage)."""
+    changes: list[Transition] = []
+    b = CircuitBreakers(BreakerSettings(failures=1, cool_down_seconds=30, max_cool_down_seconds=100), changes.append)
+    assert b.succeeded("salesforce", START) is False
+    b.failed("hubspot", START)
+    probe = START + timedelta(seconds=30)
+    assert b.blocked_until("hubspot", probe - timedelta(seconds=1)) == probe
+    assert b.blocked_until("hubspot", probe) is None
+    assert b.blocked_until("hubspot", probe) is None, "the second row of the pass goes too, unannounced"
+    b.failed("hubspot", probe)
+    later = probe + timedelta(seconds=60)
+    b.blocked_until("hubspot", later)
+    b.succeeded("hubspot", later)
+    b.succeeded("hubspot", later)
+    assert changes == [
+        Transition("salesforce", CLOSED, START),
+        Transition("hubspot", OPEN, START, probe),
+        Transition("hubspot", HALF_OPEN, probe),
+        Transition("hubspot", OPEN, probe, later),
+        Transition("hubspot", HALF_OPEN, later),
+        Transition("hubspot", CLOSED, later),
+    ]

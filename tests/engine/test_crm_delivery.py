@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
 from fieldrelay.service.crm.targets import CRM_SYNC, CrmChange, CrmWriteFailed, CrmWriteResult
-from fieldrelay.storage.ops import errors
+from fieldrelay.storage.ops import circuits, errors
 from fieldrelay.storage.tables import delivery_attempts, outbox
 from tests.conftest import TEST_YAML
 from tests.service.support import apply, at, job_event, rows, sim_clock
@@ -53,6 +53,13 @@ class ScriptedCrm:
             raise failure
         self.written.append(change)
         return CrmWriteResult(remote_id=f"c-{change.contact.fieldrelay_id}", detail=f"upserted {change.event}")
+
+
+def _recorded(runtime: Runtime) -> tuple[str, datetime, datetime | None]:
+    """HubSpot's circuit as the worker's breaker recorded it: state, since, next probe."""
+    with runtime.engine.connect() as conn:
+        state = circuits.recorded(conn, runtime.settings.account_id)["hubspot"]
+    return state.state, state.since, state.next_probe_at
 
 
 def worker_for(runtime: Runtime, *targets: ScriptedCrm) -> Worker:
@@ -131,17 +138,22 @@ def test_an_outage_opens_the_circuit_and_the_rows_wait_without_spending_tries(ru
     assert (first.status, first.attempts) == ("pending", 1), "the first failure spent a try; the circuit was closed"
     assert (second.status, second.attempts) == ("pending", 0), "the failure that opened the circuit handed it back"
     assert second.next_attempt_at == clock.now() + timedelta(seconds=60)
+    opened = clock.now()
+    assert _recorded(runtime) == ("open", opened, opened + timedelta(seconds=60))
 
     clock.advance(60)
     assert worker.drain(30)
     assert hubspot.calls == 3, "one probe, which failed: the circuit is open for twice as long"
     assert worker.breakers.blocked_until("hubspot", clock.now()) == clock.now() + timedelta(seconds=120)
+    # Half-open for the probe, then open again: open since the failed probe, until the doubled cool-down.
+    assert _recorded(runtime) == ("open", clock.now(), clock.now() + timedelta(seconds=120))
 
     clock.advance(180)
     assert worker.drain(30)
     assert sorted(c.contact.first_name or "" for c in hubspot.written) == ["Pat", "Sam"]
     assert [r.status for r in crm_rows(runtime)] == ["sent", "sent"]
     assert not worker.breakers.is_open("hubspot")
+    assert _recorded(runtime) == ("closed", clock.now(), None)
     outcomes = [(a.outbox_id, a.attempt, a.outcome) for a in rows(runtime, delivery_attempts)]
     assert outcomes == [
         (first.id, 1, "failed"),

@@ -11,13 +11,15 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from fieldrelay.engine.breaker import Transition
 from fieldrelay.engine.clock import SimulatedClock
+from fieldrelay.engine.health import HealthRecorder
 from fieldrelay.rules.config import Settings
 from fieldrelay.rules.loader import parse_settings
 from fieldrelay.runtime import Runtime
 from tests.conftest import TEST_YAML
 from tests.service.access.support import add_person
-from tests.storage.error_rows import add_dead_outbox, add_inbox_error
+from tests.storage.error_rows import ACCOUNT, add_dead_outbox, add_inbox_error
 from tests.storage.health_rows import add_delivery, add_due_timer, add_webhook
 from tests.web.support import sign_in
 
@@ -56,7 +58,8 @@ def test_the_backlog_circuits_dead_rows_and_the_minutes(
 
     page = office.get("/health")
     assert page.status_code == 200 and 'aria-current="page">Health' in page.text
-    assert page.text.count('<svg class="chart"') == 5  # backlog, dead rows, three per-minute series
+    # backlog, three queues' waiting and oldest wait over time, dead rows, three per-minute series
+    assert page.text.count('<svg class="chart"') == 11
     backlog = {
         (r["queue"], r["connector, kind or target"]): (r["waiting"], r["oldest wait (min)"])
         for r in _rows(office, "backlog")
@@ -66,7 +69,9 @@ def test_the_backlog_circuits_dead_rows_and_the_minutes(
         ("timers", "sequence_step"): ("1", "3.0"),
         ("outbox", "hubspot"): ("1", "12.0"),
     }
-    assert [(r["target"], r["state"]) for r in _rows(office, "circuits")] == [("hubspot", "open")]
+    assert [(r["target"], r["state"], r["as told by"]) for r in _rows(office, "circuits")] == [
+        ("hubspot", "open", "the latest try (the breaker recorded nothing yet)")
+    ]
     dead = {(r["kind"], r["connector or target"]): r["rows"] for r in _rows(office, "dead_rows")}
     assert dead == {("inbox", "jobber"): "1", ("outbox", "sms"): "1"}
 
@@ -97,3 +102,54 @@ def test_only_the_owner_and_operations_see_health(runtime: Runtime, office: Test
     assert sign_in(office, "Pat") == 303
     assert office.get("/health").status_code == 403
     assert office.get("/health/backlog.csv").status_code == 403
+
+
+def test_the_backlog_over_the_chosen_hours_comes_from_the_worker_s_samples(
+    runtime: Runtime, office: TestClient, clock: SimulatedClock
+) -> None:
+    recorder = HealthRecorder(runtime.engine, clock, ACCOUNT, "w1")
+    start = clock.now()
+    add_webhook(runtime.engine, start, "jobber")
+    assert recorder.sample()
+    clock.advance(60)
+    add_delivery(runtime.engine, clock.now(), "sms")
+    assert recorder.sample()
+    clock.advance(50 * 60)  # no worker ran since: a gap
+    add_person(runtime, "Olga", "owner")
+    assert sign_in(office, "Olga") == 303
+
+    hour = _rows(office, "backlog_history", "hours=1")
+    assert len(hour) == 60
+    sampled = [r for r in hour if r["inbox waiting"]]
+    assert [(r["inbox waiting"], r["outbox waiting"], r["timers waiting"]) for r in sampled] == [
+        ("1", "0", "0"),
+        ("1", "1", "0"),
+    ]
+    assert sampled[1]["inbox oldest wait (min)"] == "1.0"
+    assert sum(1 for r in hour if r["inbox waiting"] == "") == 58, "minutes nobody sampled are empty, not zero"
+    by_target = [(r["queue"], r["connector, kind or target"]) for r in _rows(office, "backlog_targets", "hours=1")]
+    assert by_target == [("inbox", "jobber"), ("inbox", "jobber"), ("outbox", "sms")]
+
+    day = _rows(office, "backlog_history", "hours=24")
+    assert len(day) == 60
+    (point,) = [r for r in day if r["inbox waiting"]]
+    assert (point["inbox waiting"], point["outbox waiting"]) == ("1", "1"), "the worst of the bucket's minutes"
+    page = office.get("/health?hours=24")
+    assert "Backlog over the last 24 hours (24 minutes a point" in page.text
+    assert 'value="24" checked' in page.text
+
+
+def test_the_circuit_is_the_one_the_breaker_recorded(
+    runtime: Runtime, office: TestClient, clock: SimulatedClock
+) -> None:
+    now = clock.now()
+    add_delivery(runtime.engine, now - 12 * MIN, "hubspot", held=True)  # inferred: open
+    HealthRecorder(runtime.engine, clock, ACCOUNT, "w1").circuit_changed(Transition("hubspot", "half_open", now))
+    add_person(runtime, "Olga", "owner")
+    assert sign_in(office, "Olga") == 303
+    (circuit,) = _rows(office, "circuits")
+    assert (circuit["state"], circuit["as told by"], circuit["next probe"]) == (
+        "half-open (probing)",
+        "the breaker",
+        "",
+    )

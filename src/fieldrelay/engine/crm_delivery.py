@@ -114,7 +114,7 @@ class CrmDelivery:
 
     def _sent(self, row: Any, attempt: int, started: datetime, t0: float, result: CrmWriteResult) -> None:
         """Close the row as sent and let the target's circuit close."""
-        if self._breakers.succeeded(row.target):
+        if self._breakers.succeeded(row.target, self.clock.now()):
             log.info("crm.circuit_closed", target=row.target)
         metrics.CIRCUIT_OPEN.labels(row.target).set(0)
         try:

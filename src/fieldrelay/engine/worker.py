@@ -21,6 +21,7 @@ from fieldrelay.engine.claim import Claimed, LeaseLost, claim, finish, outbox_in
 from fieldrelay.engine.crm_delivery import CrmDelivery
 from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.engine.failures import describe, is_data_error
+from fieldrelay.engine.health import HealthRecorder
 from fieldrelay.engine.log_throttle import OUTAGES
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
@@ -91,7 +92,9 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         # Outside CRMs by outbox target name; their circuit breakers outlive a pass, so an outage is remembered.
         self.crm: Mapping[str, CrmTarget] = crm or {}
-        self.breakers = CircuitBreakers(settings.crm.breaker)
+        # What the Health page reads of this worker: a backlog sample a minute, its breakers' changes of state.
+        self.health = HealthRecorder(engine, clock, settings.account_id, self.worker_id)
+        self.breakers = CircuitBreakers(settings.crm.breaker, self.health.circuit_changed)
         self._lease = timedelta(seconds=settings.worker.lease_seconds)
         self._batch = settings.worker.batch_size
         self._shares_write_lock = engine.dialect.name == "sqlite"
@@ -117,6 +120,7 @@ class Worker:
         log.info("worker.started", worker=self.worker_id)
         while not stop.is_set():
             spent_before = self._spent()
+            self.health.sample()
             try:
                 handled = self.run_once()
             except Exception:  # a database outage must not kill the worker; try again shortly

@@ -497,6 +497,7 @@ heartbeats = Table(
 from fieldrelay.storage.access import tables as _access  # noqa: E402
 from fieldrelay.storage.handoff import tables as _handoff  # noqa: E402
 from fieldrelay.storage.kpis import tables as _kpis  # noqa: E402
+from fieldrelay.storage.ops import tables as _ops  # noqa: E402
 from fieldrelay.storage.sequences import tables as _sequences  # noqa: E402
 
-__all__ = ["_access", "_handoff", "_kpis", "_sequences"]
+__all__ = ["_access", "_handoff", "_kpis", "_ops", "_sequences"]

@@ -1,12 +1,13 @@
 """What the Health page reads: the backlog of inbox, timers and outbox with the oldest waiting row per connector,
-kind or target; each outside CRM's circuit as the delivery attempts show it; and the last hour, minute by minute."""
+kind or target; each outside CRM's circuit as the delivery attempts show it (when its breaker recorded nothing); and
+the last hour, minute by minute."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Integer, and_, cast, func, literal_column, select, text
 
 from fieldrelay.storage.tables import delivery_attempts, inbox, outbox, timers
 
@@ -81,10 +82,25 @@ def circuits(conn: Connection, account_id: str, targets: list[str]) -> list[Circ
     return states
 
 
+def epoch_minute(dialect_name: str, moment: ColumnElement[datetime]) -> ColumnElement[int]:
+    """Whole minutes since the epoch of a stored UTC time, in SQL (SQLite keeps it as text, PostgreSQL as a
+    timestamp with its zone)."""
+    if dialect_name == "postgresql":
+        return cast(func.floor(func.extract("epoch", moment) / literal_column("60")), Integer)
+    return cast(func.strftime("%s", moment), Integer) // literal_column("60", Integer)
+
+
+def minute_of(moment: datetime) -> int:
+    """Whole minutes since the epoch of an aware time, as ``epoch_minute`` counts them in SQL."""
+    return int(moment.timestamp() // 60)
+
+
 def per_minute(conn: Connection, account_id: str, now: datetime, minutes: int = 60) -> dict[str, list[int]]:
-    """For each of the last ``minutes`` minutes (oldest first): webhooks acknowledged (stored), inbox rows applied,
-    and outbox rows delivered."""
-    since = now - timedelta(minutes=minutes)
+    """For each of the last ``minutes`` clock minutes (oldest first, the current one last): webhooks acknowledged
+    (stored), inbox rows applied, and outbox rows delivered; counted in SQL over each time's index."""
+    last = minute_of(now)
+    first = last - minutes + 1
+    since = datetime.fromtimestamp(first * 60, tz=UTC)
     series = {
         "webhooks acknowledged": (inbox.c.received_at, inbox.c.account_id),
         "events applied": (inbox.c.processed_at, inbox.c.account_id),
@@ -93,7 +109,13 @@ def per_minute(conn: Connection, account_id: str, now: datetime, minutes: int = 
     counts: dict[str, list[int]] = {}
     for label, (moment, account) in series.items():
         bins = [0] * minutes
-        for (at,) in conn.execute(select(moment).where(account == account_id, moment >= since, moment <= now)):
-            bins[min(minutes - 1, int((at - since).total_seconds() // 60))] += 1
+        bucket = epoch_minute(conn.dialect.name, moment).label("bucket")
+        query = (
+            select(bucket, func.count())
+            .where(account == account_id, moment >= since, moment <= now)
+            .group_by(text("bucket"))  # by the label: PostgreSQL matches a repeated expression's parameters by name
+        )
+        for at, n in conn.execute(query):
+            bins[min(minutes - 1, max(0, int(at) - first))] += int(n)
         counts[label] = bins
     return counts
