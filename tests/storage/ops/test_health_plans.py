@@ -10,18 +10,22 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from fieldrelay.runtime import Runtime
+from fieldrelay.engine.clock import SimulatedClock
+from fieldrelay.rules.config import Settings
+from fieldrelay.runtime import Runtime, build_runtime
 from fieldrelay.storage.ops import circuits, health, samples
 from fieldrelay.storage.ops.errors import open_error_counts
 from tests.storage.error_rows import ACCOUNT
 
 
 @pytest.fixture
-def sqlite_runtime(runtime: Runtime) -> Runtime:
-    """The SQLite run only: PostgreSQL's plans depend on its statistics (bench/office_pages.py measures both)."""
-    if runtime.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's plans; PostgreSQL's are measured by bench/office_pages.py")
-    return runtime
+def sqlite_runtime(sqlite_url: str, settings: Settings, clock: SimulatedClock) -> Iterator[Runtime]:
+    """SQLite only: PostgreSQL's plans depend on its statistics (bench/office_pages.py measures both)."""
+    runtime = build_runtime(sqlite_url, settings=settings, clock=clock, migrate=False)
+    try:
+        yield runtime
+    finally:
+        runtime.engine.dispose()
 
 
 @contextmanager
