@@ -316,6 +316,8 @@ messages = Table(
     Column("clicked_at", _utc()),
     # The marketing touch it belongs to: one step's text and email are one touch for the weekly cap.
     Column("touch", String(100)),
+    # The review site (google, yelp, facebook…) of the review link the message carried; None when it carried none.
+    Column("review_platform", String(32)),
 )
 Index("ix_messages_provider_message_id", messages.c.account_id, messages.c.provider_message_id)
 
