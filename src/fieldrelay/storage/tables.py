@@ -310,7 +310,7 @@ messages = Table(
     Column("category", String(16), nullable=False, server_default="transactional"),
     Column("subject", String(200)),
     # The sequence enrollment that sent it (storage/sequences/tables.py), so a branch can ask "opened? clicked?".
-    Column("enrollment_id", String(36), index=True),
+    Column("enrollment_id", String(36)),  # indexed with the Sequences page's counts (storage/kpis/tables.py)
     # First open and first click the provider reported (email events), for sequence branches.
     Column("opened_at", _utc()),
     Column("clicked_at", _utc()),
