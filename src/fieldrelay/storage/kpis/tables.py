@@ -71,7 +71,20 @@ Index("ix_inbox_account_status", inbox.c.account_id, inbox.c.status)
 Index("ix_timers_account_status", timers.c.account_id, timers.c.status)
 Index("ix_outbox_account_status", outbox.c.account_id, outbox.c.status)
 # Review asks by when they were due, and enrolments by when they began (Reviews and Sequences pages).
-Index("ix_messages_scheduled_for", messages.c.account_id, messages.c.scheduled_for)
+# The Reviews page's counts read here alone, not the messages' rows (their bodies make those the costliest to visit).
+Index(
+    "ix_messages_scheduled_review",
+    messages.c.account_id,
+    messages.c.scheduled_for,
+    messages.c.purpose,
+    messages.c.channel,
+    messages.c.review_platform,
+    messages.c.status,
+    messages.c.sent_at,
+    messages.c.clicked_at,
+    messages.c.trigger_at,
+    messages.c.job_id,
+)
 Index(
     "ix_enrollments_enrolled_funnel",
     enrollments.c.account_id,

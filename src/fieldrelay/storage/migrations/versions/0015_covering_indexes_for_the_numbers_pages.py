@@ -45,6 +45,24 @@ _REPLACED = (
         ["enrollment_id"],
     ),
     (
+        "ix_messages_scheduled_review",
+        "messages",
+        [
+            "account_id",
+            "scheduled_for",
+            "purpose",
+            "channel",
+            "review_platform",
+            "status",
+            "sent_at",
+            "clicked_at",
+            "trigger_at",
+            "job_id",
+        ],
+        "ix_messages_scheduled_for",
+        ["account_id", "scheduled_for"],
+    ),
+    (
         "ix_enrollments_enrolled_funnel",
         "enrollments",
         [
