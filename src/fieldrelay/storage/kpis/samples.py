@@ -120,10 +120,10 @@ def estimate_samples(conn: Connection, account_id: str, since: datetime, until: 
     a = activities.c
     later = activities.alias("later")
     # A follow-up logged, or the customer's decision arriving from the field tool (which answers the follow-ups):
-    # either way the estimate did not hang unanswered.
+    # either way the estimate did not hang unanswered. The customer already belongs to the account: a filter on the
+    # later row's account led PostgreSQL (before statistics) to walk the account's activities per estimate, 21 s.
     followed = exists().where(
         later.c.customer_id == a.customer_id,
-        later.c.account_id == account_id,
         later.c.kind.in_(("followup.logged", "followup.closed")),
         later.c.at >= a.at,
         elapsed_seconds(a.at, later.c.at) <= FOLLOWED_WITHIN.total_seconds(),
