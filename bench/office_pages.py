@@ -1,6 +1,6 @@
-"""Office pages benchmark: the Reports, Reviews and Health pages' render time on a mirror of 50,000 customers and
-500,000 webhook events (and a week of the worker's health samples), beside the My day and Audit log pages measured in
-the same run on the same database.
+"""Office pages benchmark: the Reports, Reviews, Sequences and Health pages' render time on a mirror of 50,000
+customers and 500,000 webhook events (and a week of the worker's health samples), beside the My day and Audit log
+pages measured in the same run on the same database.
 
 Prints figures; never asserts a timing. The mirror is written with bulk inserts (a bench's shortcut: the rows have the
 shape the service writes, not its history), then every page is requested through the real app (``build_app``, signed
@@ -42,6 +42,7 @@ from fieldrelay.storage.handoff.tables import referrals, referrers
 from fieldrelay.storage.kpis.tables import stale_checks
 from fieldrelay.storage.ops.health import minute_of
 from fieldrelay.storage.ops.tables import health_samples
+from fieldrelay.storage.sequences.tables import enrollments
 from fieldrelay.storage.tables import (
     activities,
     customers,
@@ -105,6 +106,7 @@ def preload(engine: Engine, n_customers: int, n_events: int, seed: int) -> dict[
     rng = random.Random(seed)
     counts: dict[str, int] = {}
     people, leads, job_rows, history, texts, acts, sent_rows = [], [], [], [], [], [], []
+    enrolled: list[dict[str, Any]] = []
     for i in range(n_customers):
         cid = f"c{i}"
         created = _ago(rng, 120)
@@ -167,9 +169,13 @@ def preload(engine: Engine, n_customers: int, n_events: int, seed: int) -> dict[
         )
         touch = done + timedelta(minutes=rng.uniform(2, 60))
         texts.append(_text(f"t{i}", cid, f"j{i}", "satisfaction_check.ask", done, touch, rng))
+        texts[-1]["enrollment_id"] = _enrol(enrolled, f"s{i}", "satisfaction_check", cid, f"j{i}", done, rng)
         if paid is not None:
             ask = paid + timedelta(minutes=30 if rng.random() < 0.8 else rng.uniform(300, 900))
             texts.append(_text(f"r{i}", cid, f"j{i}", "review_request", paid, ask, rng, click=0.35))
+            # The review link follows the lead source (followup.review_links), else the shop's Google link.
+            platform = source if (source := people[-1]["lead_source"]) in ("yelp", "facebook") else "google"
+            texts[-1]["review_platform"] = platform
             if rng.random() < 0.5:
                 texts.append(
                     _text(
@@ -184,6 +190,8 @@ def preload(engine: Engine, n_customers: int, n_events: int, seed: int) -> dict[
                         channel="email",
                     )
                 )
+                texts[-1]["enrollment_id"] = _enrol(enrolled, f"f{i}", "review_follow_up", cid, f"j{i}", paid, rng)
+                texts[-1]["review_platform"] = platform
         if rng.random() < 0.4:
             acts.append(_activity(cid, "estimate.sent", created + timedelta(days=1)))
             if rng.random() < 0.7:
@@ -195,6 +203,7 @@ def preload(engine: Engine, n_customers: int, n_events: int, seed: int) -> dict[
         (service_history, history),
         (messages, [t for t in texts if t["scheduled_for"] <= NOW]),
         (activities, acts),
+        (enrollments, [e for e in enrolled if e["enrolled_at"] <= NOW]),
     ):
         _bulk(engine, table, rows)
         counts[table.name] = len(rows)
@@ -378,7 +387,39 @@ def _text(
         "trigger_at": trigger,
         "created_at": trigger,
         "clicked_at": at + timedelta(hours=1) if rng.random() < click else None,
+        "enrollment_id": None,
+        "review_platform": None,
     }
+
+
+def _enrol(
+    rows: list[dict[str, Any]], eid: str, sequence: str, cid: str, jid: str, at: datetime, rng: random.Random
+) -> str:
+    """An enrolment begun at ``at``: most finished every step, some ended on a reply, a booking or an opt-out."""
+    status, reason = rng.choice(
+        (("completed", None),) * 5
+        + (("active", None), ("exited", "replied"), ("exited", "booked again"))
+        + (("exited", "opted out"),)
+    )
+    rows.append(
+        {
+            "id": eid,
+            "account_id": ACCOUNT,
+            "sequence": sequence,
+            "subject_key": f"job:{jid}",
+            "customer_id": cid,
+            "job_id": jid,
+            "anchor_at": at,
+            "status": status,
+            "next_step": 1,
+            "last_step": None if status == "active" else "ask",
+            "exit_reason": reason,
+            "context": {},
+            "enrolled_at": at,
+            "updated_at": at + timedelta(days=2),
+        }
+    )
+    return eid
 
 
 def _activity(cid: str, kind: str, at: datetime) -> dict[str, Any]:

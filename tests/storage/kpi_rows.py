@@ -127,8 +127,9 @@ class KpiShop:
         clicked: datetime | None = None,
         channel: str = "sms",
         status: str = "delivered",
+        platform: str | None = None,
     ) -> None:
-        """One message to the customer (``sent_at`` None: not sent yet)."""
+        """One message to the customer (``sent_at`` None: not sent yet); ``platform``: the review site of its link."""
         conn.execute(
             insert(messages).values(
                 id=f"m{next(self._ids)}",
@@ -145,6 +146,7 @@ class KpiShop:
                 trigger_at=trigger_at,
                 created_at=trigger_at,
                 clicked_at=clicked,
+                review_platform=platform,
             )
         )
 
@@ -158,6 +160,7 @@ class KpiShop:
         purpose: str = "review_request",
         channel: str = "sms",
         status: str = "delivered",
+        platform: str | None = "google",
     ) -> None:
         """A paid job and one review ask about it, planned for ``scheduled_for`` (sent then, or not yet)."""
         job_id = self.job(paid_at - timedelta(hours=1), technicians)
@@ -166,7 +169,17 @@ class KpiShop:
             clicked_at = scheduled_for + timedelta(hours=1) if clicked else None
             customer_id = job_id.removeprefix("j-")
             self.message(
-                conn, customer_id, job_id, purpose, paid_at, scheduled_for, sent_at, clicked_at, channel, status
+                conn,
+                customer_id,
+                job_id,
+                purpose,
+                paid_at,
+                scheduled_for,
+                sent_at,
+                clicked_at,
+                channel,
+                status,
+                platform,
             )
 
     def estimate(self, at: datetime, followed_after: timedelta | None) -> str:

@@ -1,5 +1,6 @@
-"""The Reviews page without a browser: review asks planned, sent, delivered and clicked by channel and technician,
-payment to the review-request text with what quiet hours held, the window and technician filters, CSV per table."""
+"""The Reviews page without a browser: review asks planned, sent, delivered and clicked by platform, channel and
+technician, payment to the review-request text with what quiet hours held, the window and technician filters, CSV per
+table."""
 
 from __future__ import annotations
 
@@ -25,14 +26,16 @@ def _rows(client: TestClient, key: str, query: str = "") -> list[dict[str, str]]
     return list(csv.DictReader(io.StringIO(response.text)))
 
 
-def test_asks_by_channel_and_technician_and_the_quiet_hours(
+def test_asks_by_platform_channel_and_technician_and_the_quiet_hours(
     runtime: Runtime, office: TestClient, clock: SimulatedClock
 ) -> None:
     now, shop = clock.now(), KpiShop(runtime.engine)
     paid = now - 2 * DAY
     shop.review_ask(paid, ["Ana"], paid + 30 * MIN, clicked=True)  # the usual half hour
     shop.review_ask(paid, ["Ben"], paid + 14 * 60 * MIN)  # paid in the evening, held to the morning
-    shop.review_ask(paid, ["Ben"], paid + 2 * DAY, purpose="review_follow_up.email", channel="email", clicked=True)
+    shop.review_ask(
+        paid, ["Ben"], paid + 2 * DAY, purpose="review_follow_up.email", channel="email", clicked=True, platform="yelp"
+    )
     shop.review_ask(now - 1 * DAY, ["Ana"], now + DAY, sent=False)  # planned, not due yet: outside the window
     shop.review_ask(now - 20 * DAY, ["Ana"], now - 20 * DAY + 40 * MIN, status="failed")
     add_person(runtime, "Olga", "owner")
@@ -49,6 +52,8 @@ def test_asks_by_channel_and_technician_and_the_quiet_hours(
     }
     by_channel = {r["channel"]: (r["sent"], r["clicked"]) for r in _rows(office, "reviews_by_channel", "days=7")}
     assert by_channel == {"email": ("1", "1"), "sms": ("2", "1")}
+    by_platform = {r["platform"]: (r["sent"], r["clicked"]) for r in _rows(office, "reviews_by_platform", "days=7")}
+    assert by_platform == {"google": ("2", "1"), "yelp": ("1", "1")}
     by_tech = {r["technician"]: (r["sent"], r["clicked"]) for r in _rows(office, "reviews_by_technician", "days=7")}
     assert by_tech == {"Ana": ("1", "1"), "Ben": ("2", "1")}
     spans = {

@@ -1,5 +1,5 @@
 """A customer's phones and emails, primary first: the latest one the customer or a person confirmed, else the latest
-one a field event named, else the latest added (rows kept before migration 0012 have neither time).
+one a field event named, else the latest added (rows kept before migration 0011 have neither time).
 
 Every reader of contact points orders them this way, so a text, an email, the office app, the API and the outside
 CRMs all use the same primary phone and email.

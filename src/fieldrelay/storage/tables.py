@@ -313,12 +313,14 @@ messages = Table(
     Column("category", String(16), nullable=False, server_default="transactional"),
     Column("subject", String(200)),
     # The sequence enrollment that sent it (storage/sequences/tables.py), so a branch can ask "opened? clicked?".
-    Column("enrollment_id", String(36), index=True),
+    Column("enrollment_id", String(36)),  # indexed with the Sequences page's counts (storage/kpis/tables.py)
     # First open and first click the provider reported (email events), for sequence branches.
     Column("opened_at", _utc()),
     Column("clicked_at", _utc()),
     # The marketing touch it belongs to: one step's text and email are one touch for the weekly cap.
     Column("touch", String(100)),
+    # The review site (google, yelp, facebook…) of the review link the message carried; None when it carried none.
+    Column("review_platform", String(32)),
 )
 Index("ix_messages_provider_message_id", messages.c.account_id, messages.c.provider_message_id)
 

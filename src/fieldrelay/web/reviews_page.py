@@ -1,19 +1,19 @@
-"""The Reviews page (owner and operations): review asks sent, delivered and clicked, by channel and by technician,
-and the time from payment to the review-request text, showing what quiet hours held; each table with its chart and
-its CSV, over 7, 30 or 90 days."""
+"""The Reviews page (owner and operations): review asks sent, delivered and clicked, by review platform, by channel
+and by technician, and the time from payment to the review-request text, showing what quiet hours held; each table
+with its chart and its CSV, over 7, 30 or 90 days."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from statistics import median
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fieldrelay.reports.trends import WINDOWS
 from fieldrelay.service.access.permissions import Action
-from fieldrelay.storage.kpis.reviews import ReviewAsk, review_asks
+from fieldrelay.storage.kpis.reviews import LAG_SPANS, AskCounts, median_lag, review_ask_counts, review_lags
+from fieldrelay.storage.kpis.samples import NOBODY
 from fieldrelay.web import render
 from fieldrelay.web.charts import bar_chart
 from fieldrelay.web.data_tables import DataTable, table_csv
@@ -22,40 +22,45 @@ from fieldrelay.web.reports_page import DEFAULT_DAYS, window
 from fieldrelay.web.state import runtime_of
 
 router = APIRouter()
-# Payment-to-text spans: the request is planned minutes after payment; quiet hours push it to the next morning.
-LAG_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("under 30 min", 30),
-    ("30 to 60 min", 60),
-    ("1 to 2 h", 120),
-    ("2 to 6 h", 360),
-    ("6 to 12 h", 720),
-    ("12 to 24 h", 1440),
-    ("over 24 h", float("inf")),
-)
+Funnel = tuple[int, int, int, int]  # planned, sent, delivered, clicked
 
 
-def _funnel(asks: Sequence[ReviewAsk]) -> tuple[int, int, int, int]:
-    return len(asks), sum(a.sent for a in asks), sum(a.delivered for a in asks), sum(a.clicked for a in asks)
+def _funnel(groups: Iterable[AskCounts]) -> Funnel:
+    chosen = list(groups)
+    return (
+        sum(g.planned for g in chosen),
+        sum(g.sent for g in chosen),
+        sum(g.delivered for g in chosen),
+        sum(g.clicked for g in chosen),
+    )
+
+
+def _split(groups: list[AskCounts], key: Callable[[AskCounts], str]) -> list[tuple[str, int, int, int, int]]:
+    """The funnel per value of ``key`` (a channel, a platform), by name."""
+    names = sorted({key(g) for g in groups})
+    return [(name, *_funnel(g for g in groups if key(g) == name)) for name in names]
 
 
 def _tables(request: Request, days: int, technician: str) -> tuple[list[DataTable], dict[str, object]]:
     runtime = runtime_of(request)
     now, settings = runtime.clock.now(), runtime.settings
+    account, since = settings.account_id, now - timedelta(days=days)
     delay = timedelta(minutes=settings.review_request.delay_minutes)
     with runtime.engine.connect() as conn:
-        every = review_asks(conn, settings.account_id, now - timedelta(days=days), now, delay)
-    asks = [a for a in every if technician in a.technicians] if technician else every
-    planned, sent, delivered, clicked = _funnel(asks)
-    channels = sorted({a.channel for a in asks})
-    technicians = sorted({name for a in every for name in a.technicians})
-    by_tech = [(name, *_funnel([a for a in every if name in a.technicians])) for name in technicians]
-    lags = [a for a in asks if a.lag_minutes is not None]
-    buckets = []
-    low = 0.0
-    for label, high in LAG_BUCKETS:
-        inside = [a for a in lags if low <= (a.lag_minutes or 0) < high]
-        buckets.append((label, len(inside), sum(a.held for a in inside)))
-        low = high
+        every = review_ask_counts(conn, account, since, now)
+        lag_groups = review_lags(conn, account, since, now, delay)
+        middle = median_lag(conn, account, since, now, delay, technician or None)
+        middle_not_held = median_lag(conn, account, since, now, delay, technician or None, held=False)
+    groups = [g for g in every if technician in g.technicians] if technician else every
+    lags = [g for g in lag_groups if technician in g.technicians] if technician else lag_groups
+    planned, sent, delivered, clicked = _funnel(groups)
+    technicians = sorted({name for g in every for name in g.technicians})
+    by_tech = [(name, *_funnel(g for g in every if name in g.technicians)) for name in technicians]
+    by_channel, by_platform = _split(groups, lambda g: g.channel), _split(groups, lambda g: g.platform)
+    spans = [
+        (label, sum(g.requests for g in lags if g.span == k), sum(g.requests for g in lags if g.span == k and g.held))
+        for k, (label, _) in enumerate(LAG_SPANS)
+    ]
     tables = [
         DataTable(
             "review_funnel",
@@ -69,16 +74,28 @@ def _tables(request: Request, days: int, technician: str) -> tuple[list[DataTabl
             ),
         ),
         DataTable(
+            "reviews_by_platform",
+            "By review platform",
+            ("platform", "planned", "sent", "delivered", "clicked"),
+            by_platform,
+            bar_chart(
+                "Review links clicked, by platform",
+                "Clicked review asks per review site of the link the ask carried (Google, Yelp, Facebook…).",
+                [(row[0], row[4]) for row in by_platform],
+            ),
+            note="The link follows the customer's lead source (followup.review_links), else "
+            f"{settings.review_request.review_url}; {NOBODY}: not sent yet, cancelled, or carrying no review link.",
+        ),
+        DataTable(
             "reviews_by_channel",
             "By channel",
             ("channel", "planned", "sent", "delivered", "clicked"),
-            [(channel, *_funnel([a for a in asks if a.channel == channel])) for channel in channels],
+            by_channel,
             bar_chart(
                 "Review links clicked, by channel",
                 "Clicked review asks per channel (text or email).",
-                [(channel, _funnel([a for a in asks if a.channel == channel])[3]) for channel in channels],
+                [(row[0], row[4]) for row in by_channel],
             ),
-            note=f"Every ask carries the shop's one review link ({settings.review_request.review_url}).",
         ),
         DataTable(
             "reviews_by_technician",
@@ -95,22 +112,20 @@ def _tables(request: Request, days: int, technician: str) -> tuple[list[DataTabl
             "payment_to_ask",
             "Payment to review-request text",
             ("span", "review requests", "held by quiet hours"),
-            buckets,
+            spans,
             bar_chart(
                 "Payment to review-request text",
                 f"Review requests by the time from payment to the text; texts go out {settings.text_hours}.",
-                [(label, n) for label, n, _ in buckets],
+                [(label, n) for label, n, _ in spans],
             ),
             note=f"Texts go out {settings.text_hours}: a payment in the evening is asked the next morning.",
         ),
     ]
-    minutes = [a.lag_minutes for a in lags if a.lag_minutes is not None]
-    quick = [a.lag_minutes for a in lags if not a.held and a.lag_minutes is not None]
     figures: dict[str, object] = {
-        "median": round(median(minutes), 1) if minutes else None,
-        "median_not_held": round(median(quick), 1) if quick else None,
-        "held": sum(a.held for a in lags),
-        "requests": len(lags),
+        "median": None if middle is None else round(middle, 1),
+        "median_not_held": None if middle_not_held is None else round(middle_not_held, 1),
+        "held": sum(g.requests for g in lags if g.held),
+        "requests": sum(g.requests for g in lags),
         "technicians": technicians,
     }
     return tables, figures

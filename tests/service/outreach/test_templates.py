@@ -39,3 +39,22 @@ def test_the_review_link_follows_the_lead_source_and_falls_back_to_google() -> N
     assert templates.review_link(settings, "Yelp") == settings.followup.review_links["yelp"]
     assert templates.review_link(settings, "Angi") == settings.review_request.review_url
     assert templates.review_link(settings, None) == settings.review_request.review_url
+
+
+def test_a_review_link_is_named_by_its_review_site_or_else_its_host() -> None:
+    assert templates.platform_of("https://g.page/r/your-shop/review") == "google"
+    assert templates.platform_of("https://search.google.com/local/writereview?placeid=X") == "google"
+    assert templates.platform_of("https://www.yelp.com/writeareview/biz/your-shop") == "yelp"
+    assert templates.platform_of("https://m.facebook.com/your-shop/reviews") == "facebook"
+    assert templates.platform_of("https://reviews.example.net/shop") == "reviews.example.net"
+    assert templates.platform_of("not a link") == "other"
+
+
+def test_the_platform_is_the_lead_source_a_link_is_kept_under_and_only_when_the_text_carries_the_link() -> None:
+    settings = Settings.model_validate(
+        {"business": {"name": "X"}, "followup": {"review_links": {"nextdoor": "https://nd.example/r"}}}
+    )
+    assert templates.review_choice(settings, "Nextdoor") == ("nextdoor", "https://nd.example/r")
+    assert templates.review_choice(settings, "Angi") == ("google", settings.review_request.review_url)
+    assert templates.carried_platform(settings, "Nextdoor", "Review us: https://nd.example/r") == "nextdoor"
+    assert templates.carried_platform(settings, "Nextdoor", "Thanks!", None) is None

@@ -65,6 +65,7 @@ def test_a_review_request_goes_out_when_nothing_stands_in_its_way(runtime: Runti
     (text,) = rows(runtime, dev_sms_sent)
     assert text.to_address == "+15125550142"
     assert "Pat" in text.body and "https://g.page/r/rapid-rooter/review" in text.body
+    assert message.review_platform == "google"  # the shop's default link, named by its host
     assert [t.status for t in rows(runtime, timers)] == ["done"]
     assert timeline(runtime, only_customer(runtime).id, NOT_SENT) == []
 

@@ -237,6 +237,14 @@ def test_the_review_request_links_the_platform_the_customer_came_from(runtime: R
     assert "https://www.yelp.com/writeareview/biz/your-shop" in texts(runtime)[0].body
 
 
+def test_each_review_ask_records_the_platform_of_the_link_it_carried(runtime: Runtime) -> None:
+    apply(runtime, job(ev.PaymentCaptured, START, customer=replace(pat(), lead_source="Yelp")))
+    run_until(runtime, at(24 * 2 + 1))
+    platforms = {m.purpose: m.review_platform for m in rows(runtime, messages)}
+    assert platforms["review_request"] == platforms["review_follow_up.email"] == "yelp"
+    assert all(platform is None for purpose, platform in platforms.items() if not purpose.startswith("review"))
+
+
 def test_a_cancelled_job_gets_a_re_engagement_text_within_2_hours(runtime: Runtime) -> None:
     apply(runtime, job(ev.JobCancelled, START, reason="customer_cancelled"))
     run_until(runtime, at(2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
+from urllib.parse import urlsplit
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -61,12 +62,37 @@ def plan_for(settings: Settings, service: str) -> Plan | None:
     return next((p for p in settings.followup.plans if re.search(p.match, service, re.IGNORECASE)), None)
 
 
+# Review sites a link's host names (www.yelp.com → yelp); g.page and goo.gl are Google's short links.
+REVIEW_SITES = ("google", "yelp", "facebook", "nextdoor", "angi", "bbb", "trustpilot", "houzz", "homeadvisor")
+_SHORT_HOSTS = {"g.page": "google", "goo.gl": "google", "fb.com": "facebook"}
+
+
+def platform_of(url: str) -> str:
+    """The review site a link is on (google, yelp, facebook…), else its host; ``other`` for a link with no host."""
+    host = (urlsplit(url.strip()).hostname or "").removeprefix("www.")
+    if host in _SHORT_HOSTS:
+        return _SHORT_HOSTS[host]
+    return next((site for site in REVIEW_SITES if site in host.split(".")), host or "other")
+
+
 def review_link(settings: Settings, lead_source: str | None) -> str:
     """The review page for where the customer came from (their lead source); the shop's Google link otherwise."""
+    return review_choice(settings, lead_source)[1]
+
+
+def review_choice(settings: Settings, lead_source: str | None) -> tuple[str, str]:
+    """(platform, link) of the review page for the customer's lead source: the lead source a link is kept under in
+    followup.review_links, else the platform of review_request.review_url (the shop's Google link)."""
     links = settings.followup.review_links
     if lead_source and lead_source.lower() in links:
-        return links[lead_source.lower()]
-    return settings.review_request.review_url
+        return lead_source.lower(), links[lead_source.lower()]
+    return platform_of(settings.review_request.review_url), settings.review_request.review_url
+
+
+def carried_platform(settings: Settings, lead_source: str | None, *texts: str | None) -> str | None:
+    """The review platform when one of ``texts`` (a rendered body or subject) carries the customer's review link."""
+    platform, link = review_choice(settings, lead_source)
+    return platform if any(text and link in text for text in texts) else None
 
 
 def base_values(settings: Settings, customer: CustomerRecord, job: JobRecord | None) -> dict[str, object]:

@@ -114,7 +114,11 @@ def send_or_cancel(
     body = _TEMPLATES.from_string(template).render(
         first_name=customer.first_name, business_name=ctx.settings.business.name, **values
     )
-    store.update_message(message.id, {"status": "queued", "body": body, "to_address": phones[0]})
+    queued: dict[str, object] = {"status": "queued", "body": body, "to_address": phones[0]}
+    # The review site the text's link is on, for the Reviews page (only when the shop's template kept the link).
+    if (platform := templates.carried_platform(ctx.settings, customer.lead_source, body)) is not None:
+        queued["review_platform"] = platform
+    store.update_message(message.id, queued)
     intents.queue(
         ctx,
         message_id=message.id,

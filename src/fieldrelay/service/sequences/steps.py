@@ -180,7 +180,8 @@ def _send(
     except templates.TemplateFailed as exc:
         sequences.skip(ctx, enrollment, step.name, str(exc))
         return True
-    queue_message(ctx, enrollment, step, sequence.category, address, subject, body, touch)
+    platform = templates.carried_platform(ctx.settings, customer.lead_source, body, subject)
+    queue_message(ctx, enrollment, step, sequence.category, address, subject, body, touch, platform)
     return True
 
 
@@ -226,9 +227,10 @@ def queue_message(
     subject: str | None,
     body: str,
     touch: str | None = None,
+    review_platform: str | None = None,
 ) -> str:
     """A message row and its outbox row, keyed so a step that fires twice queues once and a second request for the
-    same intent queues nothing; the message id."""
+    same intent queues nothing; the message id. ``review_platform``: the review site the message's link is on."""
     store = ctx.store
     message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fieldrelay:{enrollment.id}:{step.name}"))
     unsubscribe_url = (
@@ -253,6 +255,7 @@ def queue_message(
             "scheduled_for": ctx.now,
             "trigger_at": _since(enrollment, "trigger_at"),
             "touch": touch,
+            "review_platform": review_platform,
         }
     )
     payload: dict[str, object] = {"to": address, "body": body, "category": category}

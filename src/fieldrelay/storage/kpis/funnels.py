@@ -73,9 +73,12 @@ def sequence_figures(conn: Connection, account_id: str, since: datetime, until: 
             func.count(m.opened_at),
             func.count(m.clicked_at),
         )
-        .join(enrollments, e.id == m.enrollment_id)
-        # A step's message is due after its enrolment began: the bound lets the database read the span's messages.
-        .where(started, m.account_id == account_id, m.scheduled_for >= since)
+        .select_from(enrollments)
+        .join(messages, m.enrollment_id == e.id)
+        # Read from the span's enrolments to their messages (ix_messages_enrollment_funnel covers the counts); the
+        # enrolment already belongs to the account, so a filter on the message's account would only tempt SQLite into
+        # walking every message of the account.
+        .where(started)
         .group_by(e.sequence, m.purpose)
     ):
         step_name = str(purpose).removeprefix(f"{name}.")
