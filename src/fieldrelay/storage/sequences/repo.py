@@ -123,7 +123,10 @@ class SqlFollowup:
     ) -> Behaviour:
         """What the customer did: bookings and reviews since ``since``, replies since ``replies_since``."""
         a, m, j = activities.c, messages.c, jobs.c
-        mine = and_(m.account_id == self._account, m.enrollment_id == enrollment_id)
+        # The enrolment is this account's (read through it), so its messages are found by the enrolment alone: with
+        # the account beside it, SQLite (never ANALYZEd in a shop; it ranks indexes by equality columns matched) may
+        # pick the account's index and walk every message the shop ever sent.
+        mine = m.enrollment_id == enrollment_id
         other_job = j.id != job_id if job_id is not None else true()
         review_clicked = and_(
             m.account_id == self._account,
