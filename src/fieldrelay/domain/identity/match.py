@@ -22,9 +22,9 @@ Two rules overrule the sum of weights:
 - unconfirmed: with no first name on one side (or only an initial), nothing says which adult of the household this
   is, so the score is capped below the merge threshold: a person reviews it. The same applies when one record says
   "Jr" and the other says nothing; "Jr" against "Sr" is the household rule. A shared own email whose mailbox begins
-  with the first name the other record gives ("jane.smith@…") names the adult and lifts the cap. (Letting a nameless record join the
-  only candidate worth a look was measured: 2 points of recall, but household merges rose from 0.06% to 0.25% on one
-  seed of bench/identity.py: the other adult is often not known yet when the record arrives.)
+  with the first name the other record gives ("jane.smith@…") names the adult and lifts the cap. (Letting a nameless
+  record join the only candidate worth a look was measured: 2 points of recall, but household merges rose from 0.06%
+  to 0.25% on one seed of bench/identity.py: the other adult is often not known yet when the record arrives.)
 ``rank`` adds two: a record that would merge with one adult of a household while another adult of it is also a
 candidate ("Pat Hunt" where Patrick and Patricia live; "Robert Hale" on the son's phone at the father's address) goes
 to review, unless an identifier agrees with the best of them and not with the other; and clear matches a person kept
