@@ -50,11 +50,16 @@ def test_a_review_link_is_named_by_its_review_site_or_else_its_host() -> None:
     assert templates.platform_of("not a link") == "other"
 
 
-def test_the_platform_is_the_lead_source_a_link_is_kept_under_and_only_when_the_text_carries_the_link() -> None:
+def test_the_platform_is_the_site_of_the_link_else_the_lead_source_and_only_when_the_text_carries_the_link() -> None:
+    google = "https://g.page/r/your-shop/review"
     settings = Settings.model_validate(
-        {"business": {"name": "X"}, "followup": {"review_links": {"nextdoor": "https://nd.example/r"}}}
+        {
+            "business": {"name": "X"},
+            "followup": {"review_links": {"nextdoor": "https://nd.example/r", "referral": google}},
+        }
     )
     assert templates.review_choice(settings, "Nextdoor") == ("nextdoor", "https://nd.example/r")
+    assert templates.review_choice(settings, "Referral") == ("google", google)
     assert templates.review_choice(settings, "Angi") == ("google", settings.review_request.review_url)
     assert templates.carried_platform(settings, "Nextdoor", "Review us: https://nd.example/r") == "nextdoor"
     assert templates.carried_platform(settings, "Nextdoor", "Thanks!", None) is None

@@ -81,11 +81,14 @@ def review_link(settings: Settings, lead_source: str | None) -> str:
 
 
 def review_choice(settings: Settings, lead_source: str | None) -> tuple[str, str]:
-    """(platform, link) of the review page for the customer's lead source: the lead source a link is kept under in
-    followup.review_links, else the platform of review_request.review_url (the shop's Google link)."""
+    """(platform, link) of the review page for the customer's lead source (followup.review_links), else of
+    review_request.review_url (the shop's Google link). The platform is the review site the link is on; a link on a
+    site not known here is named by the lead source it is kept under (a shop may send "referral" leads to Google)."""
     links = settings.followup.review_links
     if lead_source and lead_source.lower() in links:
-        return lead_source.lower(), links[lead_source.lower()]
+        link = links[lead_source.lower()]
+        site = platform_of(link)
+        return (site if site in REVIEW_SITES else lead_source.lower()), link
     return platform_of(settings.review_request.review_url), settings.review_request.review_url
 
 
