@@ -34,10 +34,15 @@ LAG_SPANS: tuple[tuple[str, float], ...] = (
 NOISE = 0.001  # seconds
 
 
+def held_after(delay: timedelta) -> timedelta:
+    """How long after its trigger a text was planned when quiet hours held it: past the delay, give or take a minute
+    for the clock's tick (one rule for ``was_held`` and the database's count of held requests)."""
+    return delay + timedelta(minutes=1)
+
+
 def was_held(trigger_at: datetime, scheduled_for: datetime, delay: timedelta) -> bool:
-    """True when the text went out later than planned because the text window was closed (quiet hours): moved past
-    the trigger plus the delay, give or take a minute for the clock's tick."""
-    return scheduled_for > trigger_at + delay + timedelta(minutes=1)
+    """True when the text went out later than planned because the text window was closed (quiet hours)."""
+    return scheduled_for - trigger_at > held_after(delay)
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def _lags(account_id: str, since: datetime, until: datetime, delay: timedelta) -
     """The review requests sent: the select, their payment-to-text minutes and whether quiet hours held them."""
     m, j = messages.c, jobs.c
     minutes = elapsed_seconds(m.trigger_at, m.sent_at) / 60
-    held = elapsed_seconds(m.trigger_at, m.scheduled_for) > (delay + timedelta(minutes=1)).total_seconds() + NOISE
+    held = elapsed_seconds(m.trigger_at, m.scheduled_for) > held_after(delay).total_seconds() + NOISE
     query = (
         select()
         .select_from(messages)
