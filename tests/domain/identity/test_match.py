@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from fieldrelay.domain.identity.features import features
 from fieldrelay.domain.identity.keys import nickname_compatible, parse_street
 from fieldrelay.domain.identity.match import (
     HOUSEHOLD_CAP,
@@ -18,7 +19,9 @@ from fieldrelay.domain.identity.match import (
     Person,
     decide,
     match_keys,
+    name_counts,
     score,
+    score_features,
 )
 
 ROBERT = Person.from_raw(
@@ -334,3 +337,57 @@ def test_a_placeholder_key_shared_by_too_many_records_is_skipped() -> None:
     for i in range(4):
         matcher.add(i, Person.from_raw(f"Name{i}", f"Family{i}", emails=["none@none.com"]))
     assert matcher.candidates(Person.from_raw("Other", "Person", emails=["none@none.com"])) == []
+
+
+# --- how common a name is in the place -----------------------------------------------------------------------------
+
+
+def zip_only(first: str, last: str, phone: str, lead_source: str | None = None) -> Person:
+    return Person.from_raw(first, last, phones=[phone], postal_code="78701", lead_source=lead_source)
+
+
+def test_name_counts_take_the_rarest_name_key_each_candidate_shares() -> None:
+    shared = {
+        "jane smith": ["g:jane|s|78701", "m:J500|S530|78701", "p:+15125550100"],
+        "jane sanchez": ["g:jane|s|78701"],
+        "bob": ["p:+15125550100"],
+    }
+    assert name_counts(shared) == {"jane smith": 1, "jane sanchez": 2, "bob": 1}
+
+
+def test_jane_s_and_the_zip_code_is_reviewed_when_one_jane_s_lives_there() -> None:
+    matcher: Matcher[str] = Matcher()
+    matcher.add("smith", zip_only("Jane", "Smith", "512-555-0101"))
+    [found] = matcher.candidates(zip_only("Jane", "S.", "830-555-0150", "Thumbtack"))
+    assert found.decision is Decision.REVIEW
+    assert found.score.outcome("name_frequency") is None
+
+
+def test_jane_s_and_the_zip_code_says_nothing_when_several_jane_s_live_there() -> None:
+    matcher: Matcher[str] = Matcher()
+    matcher.add("smith", zip_only("Jane", "Smith", "512-555-0101"))
+    matcher.add("sanchez", zip_only("Jane", "Sanchez", "512-555-0102"))
+    found = matcher.candidates(zip_only("Jane", "S.", "830-555-0150", "Thumbtack"))
+    assert {c.id for c in found} == {"smith", "sanchez"}
+    assert all(c.decision is Decision.DISTINCT for c in found)
+    assert {c.score.outcome("name_frequency") for c in found} == {"shared by 2"}
+
+
+def test_a_full_name_is_counted_apart_from_others_of_its_initial() -> None:
+    """Jane Smith and Jane Sanchez share "Jane S." in the ZIP code; "Jane Smith" is still one of one there."""
+    matcher: Matcher[str] = Matcher()
+    matcher.add("smith", zip_only("Jane", "Smith", "512-555-0101"))
+    matcher.add("sanchez", zip_only("Jane", "Sanchez", "512-555-0102"))
+    best = matcher.candidates(Person.from_raw("Jane", "Smith", emails=["js@example.com"], postal_code="78701"))[0]
+    assert best.id == "smith" and best.decision is Decision.REVIEW
+    assert best.score.outcome("name_frequency") is None
+
+
+def test_a_common_name_weighs_as_much_as_ever_beside_a_shared_phone_or_address() -> None:
+    """The household rule, not the town's names, speaks for people who share a phone or an address."""
+    a, b = features(ROBERT), features(variant(first_name="Bob", emails=[]))
+    c = features(variant(phones=["737-201-3344"], emails=[]))
+    for x, y in ((a, b), (a, c)):
+        assert score_features(x, y, name_count=9) == score_features(x, y)
+    alone = features(variant(phones=[], emails=[], street=None)), features(variant(phones=[], street=None, city=None))
+    assert score_features(*alone, name_count=3).log_odds < score_features(*alone).log_odds

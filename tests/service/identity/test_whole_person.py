@@ -134,3 +134,32 @@ def test_spouses_on_one_tracking_number_stay_two_people(runtime: Runtime) -> Non
         apply(runtime, form_lead(ref, -5, lead))
     assert sorted(c.first_name for c in rows(runtime, customers)) == ["Maria", "Mark"]
     assert rows(runtime, merges) == [] and rows(runtime, merge_candidates) == []
+
+
+def test_a_surname_initial_and_a_zip_code_shared_by_two_customers_queues_nothing(runtime: Runtime) -> None:
+    """Two customers called Jane S. live in 78701: a marketplace lead "Jane S." there (a masked number) could be
+    either or neither, so nobody is asked; with one Jane S. known, the pair waits for a person."""
+    zip_code = ev.Address(postal_code="78701")
+    apply(runtime, created("cus_1", -600, person("cus_1", "Jane", "Smith", phones=("512-555-0101",), address=zip_code)))
+    apply(
+        runtime,
+        form_lead(
+            "sub_1",
+            -500,
+            person("sub_1", "Jane", "S.", phones=("830-555-0150",), address=zip_code, lead_source="Thumbtack"),
+        ),
+    )
+    assert len(rows(runtime, merge_candidates)) == 1
+    apply(
+        runtime, created("cus_2", -400, person("cus_2", "Jane", "Sanchez", phones=("512-555-0102",), address=zip_code))
+    )
+    apply(
+        runtime,
+        form_lead(
+            "sub_2",
+            -5,
+            person("sub_2", "Jane", "S.", phones=("830-555-0160",), address=zip_code, lead_source="Thumbtack"),
+        ),
+    )
+    assert len(rows(runtime, merge_candidates)) == 1
+    assert len(live(runtime)) == 4

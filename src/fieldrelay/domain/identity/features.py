@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import jellyfish
 
@@ -149,6 +151,22 @@ _KEY_STRENGTH = {"p": 8, "e": 8, "i": 8, "a": 4, "s": 3, "u": 2, "h": 2, "d": 2,
 def key_strength(key: str) -> int:
     """How much sharing this key says about two records being one person (name keys: 1)."""
     return _KEY_STRENGTH.get(key.split(":", 1)[0], 1)
+
+
+# Keys that hold a name in a place (first name and surname, or its initial, in a ZIP code or city): how many known
+# people share one says how common the name is there (``name_count``).
+_NAME_KEYS = frozenset("gmnr")
+K = TypeVar("K", bound=Hashable)
+
+
+def name_counts(shared: Mapping[K, Collection[str]]) -> dict[K, int]:
+    """Per candidate, how many of the candidates share its rarest name key with the record (1 when it shares none).
+
+    ``shared``: the candidates found for a record, each with the keys it shares with the record. The most specific
+    name key a candidate shares is the one fewest people hold: two Maria G. in the ZIP code, but one Maria Garza.
+    """
+    holders = Counter(key for keys in shared.values() for key in set(keys) if key[0] in _NAME_KEYS)
+    return {id: min((holders[key] for key in keys if key[0] in _NAME_KEYS), default=1) for id, keys in shared.items()}
 
 
 def keys_of(f: Features) -> frozenset[str]:

@@ -6,11 +6,11 @@ The service keeps the same keys in a table and scores the candidates it loads wi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Generic, NamedTuple, TypeVar
 
-from fieldrelay.domain.identity.features import Features, Person, features, keys_of
+from fieldrelay.domain.identity.features import Features, Person, features, keys_of, name_counts
 from fieldrelay.domain.identity.score import (
     MERGE_THRESHOLD,
     REVIEW_THRESHOLD,
@@ -73,12 +73,13 @@ class Matcher(Generic[K]):
     def candidates(self, person: Person, kept_apart: Collection[frozenset[K]] = ()) -> list[Candidate[K]]:
         """Known people sharing a key with ``person``, scored and decided, best first (DISTINCT ones included)."""
         f = features(person)
-        ids: set[K] = set()
+        shared: dict[K, list[str]] = {}
         for key in keys_of(f):
             posting = self._index.get(key)
             if posting and len(posting) <= self.max_postings:
-                ids |= posting
-        people = [(id, self._records[id]) for id in sorted(ids, key=self._rank.__getitem__)]
+                for id in posting:
+                    shared.setdefault(id, []).append(key)
+        people = [(id, self._records[id]) for id in sorted(shared, key=self._rank.__getitem__)]
         return rank(
             f,
             people,
@@ -86,6 +87,7 @@ class Matcher(Generic[K]):
             review_at=self.review_at,
             typed_identifiers=self.typed_identifiers,
             kept_apart=kept_apart,
+            name_count=name_counts(shared),
         )
 
 
@@ -97,16 +99,21 @@ def rank(
     review_at: float = REVIEW_THRESHOLD,
     typed_identifiers: AbstractSet[str] = frozenset(),
     kept_apart: Collection[frozenset[K]] = (),
+    name_count: Mapping[K, int] | None = None,
 ) -> list[Candidate[K]]:
     """Score a record against known people, each with every record it holds (its merged variants), and decide.
 
     Best first; among equal scores, the order given (first known first). Several MERGE candidates left MERGE are one
     person known twice: the caller merges them. They turn to REVIEW when two of them are two adults of one household
     ("Pat Hunt" where Patrick and Patricia live), or a person kept two of them apart (``kept_apart``: pairs of ids).
+    ``name_count``: per candidate, how many known people share the name key it shares with the record
+    (``features.name_counts``); a candidate left out counts as the only one.
     """
+    counts = name_count or {}
     found = []
     for id, records in people:
-        best = max((score_features(f, g, typed_identifiers) for g in records), key=lambda s: s.total)
+        n = counts.get(id, 1)
+        best = max((score_features(f, g, typed_identifiers, n) for g in records), key=lambda s: s.total)
         found.append(Candidate(id, best, decide(best, merge_at=merge_at, review_at=review_at)))
     found.sort(key=lambda c: -c.score.total)
     merges = [c for c in found if c.decision is Decision.MERGE]

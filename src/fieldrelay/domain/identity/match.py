@@ -33,7 +33,15 @@ apart (or whose merge a person undid) go to review. Other clear matches are one 
 
 from __future__ import annotations
 
-from fieldrelay.domain.identity.features import Features, Person, features, key_strength, keys_of, match_keys
+from fieldrelay.domain.identity.features import (
+    Features,
+    Person,
+    features,
+    key_strength,
+    keys_of,
+    match_keys,
+    name_counts,
+)
 from fieldrelay.domain.identity.index import MAX_POSTINGS, Candidate, Matcher, apart, rank
 from fieldrelay.domain.identity.score import (
     HOUSEHOLD_CAP,
@@ -71,6 +79,7 @@ __all__ = [
     "key_strength",
     "keys_of",
     "match_keys",
+    "name_counts",
     "rank",
     "score",
     "score_features",

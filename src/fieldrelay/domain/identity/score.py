@@ -95,6 +95,15 @@ WEIGHTS: Mapping[str, float] = {
 }
 
 
+# The name weights above are for a name one known person of the place bears. When several do (three Maria G. in one
+# ZIP code), agreeing with one of them is that much weaker: the log of how many share it, as in the frequency-based
+# weights of Fellegi-Sunter linkage, counted from the shop's own records (the postings of the name keys, see
+# ``features.name_count``). Counted no further than the cap, which lies below both the in-memory index's and the
+# service's posting limits, so both count alike.
+NAME_FREQUENCY_WEIGHT = 1.0
+NAME_COUNT_CAP = 20
+
+
 class Decision(Enum):
     MERGE = "merge"
     REVIEW = "review"
@@ -248,8 +257,19 @@ def _lone_surname(x: Features, other: Features) -> Features:
     return x
 
 
-def score_features(a: Features, b: Features, typed_identifiers: AbstractSet[str] = frozenset()) -> MatchScore:
-    """``score`` on precomputed features (the index keeps features, so it scores without parsing again)."""
+def name_frequency_weight(name_count: int) -> float:
+    """What a name shared by ``name_count`` known people of one place says less than a name held by one of them."""
+    return -NAME_FREQUENCY_WEIGHT * math.log(min(name_count, NAME_COUNT_CAP)) if name_count > 1 else 0.0
+
+
+def score_features(
+    a: Features, b: Features, typed_identifiers: AbstractSet[str] = frozenset(), name_count: int = 1
+) -> MatchScore:
+    """``score`` on precomputed features (the index keeps features, so it scores without parsing again).
+
+    ``name_count``: how many known people of the place share the name key that ``b``'s person shares with ``a``
+    (``features.name_count``); 1, the default, when ``b``'s is the only one or nobody counted.
+    """
     evidence: list[Evidence] = []
 
     def add(name: str, outcome: str | None, weight_key: str | None = None) -> None:
@@ -309,11 +329,19 @@ def score_features(a: Features, b: Features, typed_identifiers: AbstractSet[str]
         similar = JaroWinkler.similarity(a.extra[kind], b.extra[kind]) >= 0.9
         add(f"extra:{kind}", "same" if similar else "different", "extra")
 
+    linked = own_phone or bool(a.emails & b.emails) or address in ("same", "unit_missing", "number_typo")
+    # Only where the name and the place are what links the pair: two people who share a phone, an email or an
+    # address are one household, whatever the town's names (the household rule weighs those).
+    if name_count > 1 and not linked and not person_level and (first or last):
+        evidence.append(
+            Evidence(
+                "name_frequency", f"shared by {min(name_count, NAME_COUNT_CAP)}", name_frequency_weight(name_count)
+            )
+        )
     log_odds = PRIOR + sum(e.weight for e in evidence)
     total = 1.0 / (1.0 + math.exp(-log_odds))
     rule: str | None = None
     if not person_level:
-        linked = own_phone or bool(a.emails & b.emails) or address in ("same", "unit_missing", "number_typo")
         generations = {a.suffix, b.suffix} - {""}
         if linked and (first == "different" or len(generations) > 1):
             rule, total = "household", min(total, HOUSEHOLD_CAP)

@@ -19,6 +19,7 @@ from fieldrelay.domain.identity.match import (
     features,
     key_strength,
     keys_of,
+    name_counts,
     rank,
 )
 from fieldrelay.service.context import HandlerContext
@@ -115,6 +116,8 @@ def place(ctx: HandlerContext, new: IdentityRecord, source: str) -> str:
         merge_at=settings.merge_at,
         review_at=settings.review_at,
         kept_apart=store.kept_apart(candidate_ids),
+        # Counted over every customer sharing a key, not only the ones scored: as the in-memory matcher counts.
+        name_count=name_counts(shared),
     )
     merges = [c for c in found if c.decision is Decision.MERGE]
     if merges:
