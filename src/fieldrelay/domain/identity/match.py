@@ -14,6 +14,9 @@ This module is the entry point and re-exports the public names of:
 - ``keys.py`` (not re-exported): names, name order, nicknames, streets and postal codes in normal form;
 - ``channels.py`` (not re-exported): marketplace masked phones and relay emails, weak evidence either way.
 
+A name that agrees weighs less the more known people of the place share it (``features.name_counts``, counted from
+the postings of the name keys): "Jane S." and a ZIP code where three Jane S. live point at none of them.
+
 Two rules overrule the sum of weights:
 - household: two adults at one address, or sharing a landline or a family email, are two people. When the first
   names are clearly different (not equal, not a nickname, not a one-letter typo) and only the shared address, phone

@@ -98,8 +98,10 @@ WEIGHTS: Mapping[str, float] = {
 # The name weights above are for a name one known person of the place bears. When several do (three Maria G. in one
 # ZIP code), agreeing with one of them is that much weaker: the log of how many share it, as in the frequency-based
 # weights of Fellegi-Sunter linkage, counted from the shop's own records (the postings of the name keys, see
-# ``features.name_count``). Counted no further than the cap, which lies below both the in-memory index's and the
-# service's posting limits, so both count alike.
+# ``features.name_counts``), where only the name and the place link the pair. Counted no further than the cap: past
+# twenty namesakes in one place the name says next to nothing either way. (A key shared by more people than the posting
+# limit is skipped, and counts for nothing: 100 customers in the service, 500 in the in-memory index; no name is that
+# common in one ZIP code of a shop's customers, so both count alike.)
 NAME_FREQUENCY_WEIGHT = 1.0
 NAME_COUNT_CAP = 20
 
@@ -268,7 +270,7 @@ def score_features(
     """``score`` on precomputed features (the index keeps features, so it scores without parsing again).
 
     ``name_count``: how many known people of the place share the name key that ``b``'s person shares with ``a``
-    (``features.name_count``); 1, the default, when ``b``'s is the only one or nobody counted.
+    (``features.name_counts``); 1, the default, when ``b``'s is the only one or nobody counted.
     """
     evidence: list[Evidence] = []
 
