@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -159,14 +158,26 @@ _NAME_KEYS = frozenset("gmnr")
 K = TypeVar("K", bound=Hashable)
 
 
-def name_counts(shared: Mapping[K, Collection[str]]) -> dict[K, int]:
-    """Per candidate, how many of the candidates share its rarest name key with the record (1 when it shares none).
+def is_name_key(key: str) -> bool:
+    """True for a key that holds a name in a place (``name_counts`` counts their holders)."""
+    return key[0] in _NAME_KEYS
 
-    ``shared``: the candidates found for a record, each with the keys it shares with the record. The most specific
-    name key a candidate shares is the one fewest people hold: two Maria G. in the ZIP code, but one Maria Garza.
+
+def name_counts(holders: Mapping[str, Collection[K]]) -> dict[K, int]:
+    """Per known person, how many people hold the rarest name key it shares with a record.
+
+    ``holders``: the record's keys, each with the known people indexed under it (keys other than name keys are
+    ignored). The most specific name key a person shares is the one fewest hold: two Maria G. in the ZIP code, one
+    Maria Garza. People who share no name key are left out (they count as one).
     """
-    holders = Counter(key for keys in shared.values() for key in set(keys) if key[0] in _NAME_KEYS)
-    return {id: min((holders[key] for key in keys if key[0] in _NAME_KEYS), default=1) for id, keys in shared.items()}
+    counts: dict[K, int] = {}
+    for key, ids in holders.items():
+        if is_name_key(key):
+            n = len(ids)
+            for id in ids:
+                if n < counts.get(id, n + 1):
+                    counts[id] = n
+    return counts
 
 
 def keys_of(f: Features) -> frozenset[str]:

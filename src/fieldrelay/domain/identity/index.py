@@ -10,7 +10,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Generic, NamedTuple, TypeVar
 
-from fieldrelay.domain.identity.features import Features, Person, features, keys_of, name_counts
+from fieldrelay.domain.identity.features import Features, Person, features, is_name_key, keys_of, name_counts
 from fieldrelay.domain.identity.score import (
     MERGE_THRESHOLD,
     REVIEW_THRESHOLD,
@@ -73,13 +73,15 @@ class Matcher(Generic[K]):
     def candidates(self, person: Person, kept_apart: Collection[frozenset[K]] = ()) -> list[Candidate[K]]:
         """Known people sharing a key with ``person``, scored and decided, best first (DISTINCT ones included)."""
         f = features(person)
-        shared: dict[K, list[str]] = {}
+        ids: set[K] = set()
+        names: dict[str, set[K]] = {}
         for key in keys_of(f):
             posting = self._index.get(key)
             if posting and len(posting) <= self.max_postings:
-                for id in posting:
-                    shared.setdefault(id, []).append(key)
-        people = [(id, self._records[id]) for id in sorted(shared, key=self._rank.__getitem__)]
+                ids |= posting
+                if is_name_key(key):
+                    names[key] = posting
+        people = [(id, self._records[id]) for id in sorted(ids, key=self._rank.__getitem__)]
         return rank(
             f,
             people,
@@ -87,7 +89,7 @@ class Matcher(Generic[K]):
             review_at=self.review_at,
             typed_identifiers=self.typed_identifiers,
             kept_apart=kept_apart,
-            name_count=name_counts(shared),
+            name_count=name_counts(names),
         )
 
 

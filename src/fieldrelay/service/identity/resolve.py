@@ -97,6 +97,15 @@ def whole_people(ctx: HandlerContext, customer_ids: list[str]) -> list[tuple[str
     return people
 
 
+def holders(shared: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Key -> the customers holding it, from customer -> the keys it shares with a record."""
+    out: dict[str, list[str]] = {}
+    for customer_id, keys in shared.items():
+        for key in keys:
+            out.setdefault(key, []).append(customer_id)
+    return out
+
+
 def place(ctx: HandlerContext, new: IdentityRecord, source: str) -> str:
     """Index a just-created customer and merge it into the one it clearly is; return the id to use from now on.
 
@@ -117,7 +126,7 @@ def place(ctx: HandlerContext, new: IdentityRecord, source: str) -> str:
         review_at=settings.review_at,
         kept_apart=store.kept_apart(candidate_ids),
         # Counted over every customer sharing a key, not only the ones scored: as the in-memory matcher counts.
-        name_count=name_counts(shared),
+        name_count=name_counts(holders(shared)),
     )
     merges = [c for c in found if c.decision is Decision.MERGE]
     if merges:
