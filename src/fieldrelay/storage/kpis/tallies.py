@@ -1,7 +1,8 @@
-"""The KPI samples of a window counted by the database, bucket by bucket: one tally per trend bucket and group (lead
-source or crew) rather than one row per lead or job, so a 90-day page fetches a few hundred rows for the yes/no KPIs
-and, for the time KPIs, one number per thing (their medians need every value: a median of daily medians is not the
-window's median). The same things and values as ``samples.py`` reads, which the handoff report still uses."""
+"""The KPI facts of a window (``facts.py``) counted by the database, bucket by bucket: one tally per trend bucket and
+group (lead source or crew) rather than one row per lead or job, so a 90-day page fetches a few hundred rows for the
+yes/no KPIs and, for the time KPIs, one number per thing (their medians need every value: a median of daily medians
+is not the window's median). The same things and values as ``samples.py`` reads, which the handoff report still
+uses."""
 
 from __future__ import annotations
 
@@ -12,17 +13,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, select
 
 from fieldrelay.storage.handoff.tables import referrals
-from fieldrelay.storage.kpis.elapsed import elapsed_seconds
-from fieldrelay.storage.kpis.samples import (
-    FOLLOWED_WITHIN,
-    NOBODY,
-    REVIEW_PREFIX,
-    REVIEW_PREFIX_END,
-    Crews,
-    crew_text,
-)
-from fieldrelay.storage.tables import activities, customers, deals, messages, service_history
-from fieldrelay.storage.tables import jobs as jobs_table
+from fieldrelay.storage.kpis.facts import current, marked_customers
+from fieldrelay.storage.kpis.samples import NOBODY, Crews
+from fieldrelay.storage.kpis.sqlfunctions import float_list, parse_floats
 
 
 class Tally(NamedTuple):
@@ -45,15 +38,11 @@ def bucket_of(moment: ColumnElement[datetime], starts: Sequence[datetime]) -> Co
 
 
 def _timed(rows: Iterable[Any], groups_of: Callable[[Any], tuple[str, ...]]) -> list[Tally]:
-    """Tallies of (bucket, group key, seconds or None) rows: each bucket and group's count and minutes."""
-    counts: dict[tuple[int, Any], int] = {}
-    minutes: dict[tuple[int, Any], list[float]] = {}
-    for bucket, key, seconds in rows:
-        index = (bucket, key)
-        counts[index] = counts.get(index, 0) + 1
-        if seconds is not None:
-            minutes.setdefault(index, []).append(seconds / 60)
-    return [Tally(b, groups_of(key), n, 0, tuple(minutes.get((b, key), ()))) for (b, key), n in counts.items()]
+    """Tallies of (bucket, group key, count, float_list of seconds) rows: each bucket and group's minutes."""
+    return [
+        Tally(int(bucket), groups_of(key), int(n), 0, tuple(seconds / 60 for seconds in parse_floats(listed)))
+        for bucket, key, n, listed in rows
+    ]
 
 
 def _counted(rows: Iterable[Any], groups_of: Callable[[Any], tuple[str, ...]]) -> list[Tally]:
@@ -65,24 +54,21 @@ def _yes(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _grouped(inner: Select[int, str, int]) -> Select[Any, Any, Any, Any]:
-    """Count an inner select of (bucket, key, yes) rows by bucket and key: grouped outside the select that computes
-    the bucket, so PostgreSQL need not match the bucket's expression (its bound times) in GROUP BY."""
+def _grouped(inner: Select[Any], summed: Callable[[Any], ColumnElement[Any]] = func.sum) -> Select[Any]:
+    """Count an inner select of (bucket, key, value) rows by bucket and key, with ``summed`` of the values (their
+    sum, or every one of them): grouped outside the select that computes the bucket, so PostgreSQL need not match
+    the bucket's expression (its bound times) in GROUP BY."""
     rows = inner.subquery()
-    bucket, key, hit = rows.c
-    return select(bucket, key, func.count(), func.sum(hit)).group_by(bucket, key)
+    bucket, key, value = rows.c
+    return select(bucket, key, func.count(), summed(value)).group_by(bucket, key)
 
 
 def lead_tallies(
     conn: Connection, account_id: str, since: datetime, until: datetime, starts: Sequence[datetime]
 ) -> list[Tally]:
     """Leads that arrived in the span, by bucket and lead source: minutes to the first response of those answered."""
-    d, c = deals.c, customers.c
-    rows = conn.execute(
-        select(bucket_of(d.lead_at, starts), c.lead_source, elapsed_seconds(d.lead_at, d.first_response_at))
-        .join(customers, c.id == d.customer_id)
-        .where(d.account_id == account_id, d.lead_at >= since, d.lead_at <= until)
-    )
+    facts = current("lead", account_id, since, until, marked_customers(conn, account_id))
+    rows = conn.execute(_grouped(select(bucket_of(facts.c.at, starts), facts.c.grp, facts.c.seconds), float_list))
     return _timed(rows, lambda source: (source or NOBODY,))
 
 
@@ -91,18 +77,8 @@ def completion_tallies(
 ) -> list[Tally]:
     """Jobs completed in the span, by bucket and crew: minutes from completion to the first message sent to the
     customer."""
-    h, m = service_history.c, messages.c
-    first_touch = (
-        select(func.min(m.sent_at))
-        .where(m.customer_id == h.customer_id, m.sent_at >= h.completed_at)
-        .correlate(service_history)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        select(
-            bucket_of(h.completed_at, starts), crew_text(h.technicians), elapsed_seconds(h.completed_at, first_touch)
-        ).where(h.account_id == account_id, h.completed_at >= since, h.completed_at <= until)
-    )
+    facts = current("completion", account_id, since, until, marked_customers(conn, account_id))
+    rows = conn.execute(_grouped(select(bucket_of(facts.c.at, starts), facts.c.grp, facts.c.seconds), float_list))
     return _timed(rows, Crews().__getitem__)
 
 
@@ -110,22 +86,8 @@ def paid_job_tallies(
     conn: Connection, account_id: str, since: datetime, until: datetime, starts: Sequence[datetime]
 ) -> list[Tally]:
     """Jobs paid in the span, by bucket and crew: how many, and of how many the customer clicked a review ask."""
-    j, m = jobs_table.c, messages.c
-    # purpose as a range, not LIKE 'review%': SQLite seeks the job's review asks in ix_messages_job_purpose_clicked.
-    clicked = (
-        select(literal(1))
-        .where(
-            m.job_id == j.id,
-            m.purpose >= REVIEW_PREFIX,
-            m.purpose < REVIEW_PREFIX_END,
-            m.clicked_at.is_not(None),
-            m.account_id == account_id,
-        )
-        .exists()
-    )
-    inner = select(bucket_of(j.paid_at, starts), crew_text(j.technicians), _yes(clicked)).where(
-        j.account_id == account_id, j.paid_at >= since, j.paid_at <= until
-    )
+    facts = current("paid", account_id, since, until, marked_customers(conn, account_id))
+    inner = select(bucket_of(facts.c.at, starts), facts.c.grp, facts.c.hit)
     return _counted(conn.execute(_grouped(inner)), Crews().__getitem__)
 
 
@@ -134,22 +96,8 @@ def estimate_tallies(
 ) -> list[Tally]:
     """Estimates sent in the span, by bucket: how many, and how many the customer heard from us about (or decided
     on) within 48 hours."""
-    a = activities.c
-    later = activities.alias("later")
-    # As samples.estimate_samples: no account filter on the later row (the customer already belongs to the account).
-    followed = (
-        select(literal(1))
-        .where(
-            later.c.customer_id == a.customer_id,
-            later.c.kind.in_(("followup.logged", "followup.closed")),
-            later.c.at >= a.at,
-            elapsed_seconds(a.at, later.c.at) <= FOLLOWED_WITHIN.total_seconds(),
-        )
-        .exists()
-    )
-    inner = select(bucket_of(a.at, starts), literal(NOBODY), _yes(followed)).where(
-        a.account_id == account_id, a.kind == "estimate.sent", a.applied.is_(True), a.at >= since, a.at <= until
-    )
+    facts = current("estimate", account_id, since, until, marked_customers(conn, account_id))
+    inner = select(bucket_of(facts.c.at, starts), literal(NOBODY), facts.c.hit)
     return _counted(conn.execute(_grouped(inner)), lambda key: (str(key),))
 
 
