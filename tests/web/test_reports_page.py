@@ -69,11 +69,15 @@ def test_the_page_figures_equal_the_report_json_for_the_same_window(
     assert {key: (float(value) if value else None) for key, value in page.items()} == expected
     assert kpis["speed_to_lead"]["samples"] == {7: 1, 30: 2, 90: 3}[days]
     assert kpis["stale_rate"]["value"] == 0.0  # the report's own check, kept and read back by the page
-    by_technician = {
-        r["technician"]: r["per 20 jobs"]
-        for r in _rows(office, f"/reports/reviews_per_20_jobs_by_technician.csv?days={days}")
-    }
-    assert {k: float(v) for k, v in by_technician.items()} == kpis["reviews_per_20_jobs"]["by_technician"]
+    # Every split the page draws equals the report's: per technician and per lead source.
+    for key, split, unit in (
+        ("reviews_per_20_jobs", "technician", "per 20 jobs"),
+        ("followup_lag", "technician", "min"),
+        ("speed_to_lead", "lead source", "min"),
+    ):
+        rows = _rows(office, f"/reports/{key}_by_{split.replace(' ', '_')}.csv?days={days}")
+        page_split = {r[split]: float(r[unit]) if r[unit] else None for r in rows}
+        assert page_split == kpis[key][f"by_{split.replace(' ', '_')}"]
 
 
 def test_the_window_and_a_technician_change_the_figures(

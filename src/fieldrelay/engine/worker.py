@@ -22,6 +22,7 @@ from fieldrelay.engine.crm_delivery import CrmDelivery
 from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.engine.failures import describe, is_data_error
 from fieldrelay.engine.health import HealthRecorder
+from fieldrelay.engine.kpi_facts import FactsKeeper
 from fieldrelay.engine.log_throttle import OUTAGES
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
@@ -95,6 +96,8 @@ class Worker:
         # What the Health page reads of this worker: a backlog sample a minute, its breakers' changes of state.
         self.health = HealthRecorder(engine, clock, settings.account_id, self.worker_id)
         self.breakers = CircuitBreakers(settings.crm.breaker, self.health.circuit_changed)
+        # What the Reports page reads: the KPI facts of the customers whose rows changed, remade a batch at a time.
+        self.kpi_facts = FactsKeeper(engine, clock, settings.account_id)
         self._lease = timedelta(seconds=settings.worker.lease_seconds)
         self._batch = settings.worker.batch_size
         self._shares_write_lock = engine.dialect.name == "sqlite"
@@ -121,6 +124,7 @@ class Worker:
         while not stop.is_set():
             spent_before = self._spent()
             self.health.sample()
+            self.kpi_facts.refresh()
             try:
                 handled = self.run_once()
             except Exception:  # a database outage must not kill the worker; try again shortly

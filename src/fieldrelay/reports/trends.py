@@ -13,20 +13,20 @@ from typing import Any
 from sqlalchemy import Connection
 
 from fieldrelay.storage.handoff.report import OPEN_FOR
-from fieldrelay.storage.kpis.samples import (
-    Sample,
-    completion_samples,
-    estimate_samples,
-    lead_samples,
-    open_estimates_by_owner,
-    paid_job_samples,
-    referral_samples,
-)
+from fieldrelay.storage.kpis.samples import open_estimates_by_owner
 from fieldrelay.storage.kpis.stale import StaleCheck, checks_between
+from fieldrelay.storage.kpis.tallies import (
+    Tally,
+    completion_tallies,
+    estimate_tallies,
+    lead_tallies,
+    paid_job_tallies,
+    referral_statuses,
+)
 from fieldrelay.storage.referrals.report import QUALIFIED
 
 WINDOWS = (7, 30, 90)
-Reader = Callable[[Connection, str, datetime, datetime], list[Sample]]
+Reader = Callable[[Connection, str, datetime, datetime, Sequence[datetime]], list[Tally]]
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,22 @@ class Band:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
 
-def median_minutes(samples: Sequence[Sample]) -> float | None:
-    """The median of the samples that happened, to a tenth of a minute."""
-    values = [s.value for s in samples if s.value is not None]
+def median_minutes(tallies: Sequence[Tally]) -> float | None:
+    """The median of the minutes of the things that happened, to a tenth of a minute."""
+    values = [value for tally in tallies for value in tally.minutes]
     return round(median(values), 1) if values else None
 
 
-def share(samples: Sequence[Sample]) -> float | None:
-    """The share of yes samples (0 to 1)."""
-    return round(sum(s.value or 0 for s in samples) / len(samples), 4) if samples else None
+def share(tallies: Sequence[Tally]) -> float | None:
+    """The share of yes (0 to 1)."""
+    count = sum(t.total for t in tallies)
+    return round(sum(t.hits for t in tallies) / count, 4) if count else None
 
 
-def per_20(samples: Sequence[Sample]) -> float | None:
-    """Yes samples per 20 samples (reviews per 20 jobs)."""
-    return round(20 * sum(s.value or 0 for s in samples) / len(samples), 2) if samples else None
+def per_20(tallies: Sequence[Tally]) -> float | None:
+    """Yes per 20 things counted (reviews per 20 jobs)."""
+    count = sum(t.total for t in tallies)
+    return round(20 * sum(t.hits for t in tallies) / count, 2) if count else None
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Kpi:
     label: str
     unit: str  # "min", "share" (shown as %), "per 20 jobs"
     read: Reader
-    aggregate: Callable[[Sequence[Sample]], float | None]
+    aggregate: Callable[[Sequence[Tally]], float | None]
     band: Band | None = None
     split: str | None = None  # "technician" or "lead source"
 
@@ -80,7 +82,7 @@ KPIS: tuple[Kpi, ...] = (
         "speed_to_lead",
         "Speed to lead (median)",
         "min",
-        lead_samples,
+        lead_tallies,
         median_minutes,
         Band(None, 5, "under 5 min"),
         "lead source",
@@ -89,7 +91,7 @@ KPIS: tuple[Kpi, ...] = (
         "followup_lag",
         "Follow-up lag: job completed to first touch (median)",
         "min",
-        completion_samples,
+        completion_tallies,
         median_minutes,
         Band(None, 15, "under 15 min"),
         "technician",
@@ -98,12 +100,12 @@ KPIS: tuple[Kpi, ...] = (
         "reviews_per_20_jobs",
         "Reviews per 20 paid jobs (review link clicked)",
         "per 20 jobs",
-        paid_job_samples,
+        paid_job_tallies,
         per_20,
         Band(7, 9, "7 to 9 per 20 jobs"),
         "technician",
     ),
-    Kpi("estimates_followed_48h", "Estimates followed up within 48 h", "share", estimate_samples, share),
+    Kpi("estimates_followed_48h", "Estimates followed up within 48 h", "share", estimate_tallies, share),
 )
 STALE_BAND = Band(None, 0.02, "under 2%")
 
@@ -187,35 +189,28 @@ def buckets(days: int, until: datetime) -> tuple[timedelta, list[datetime]]:
     return step, [until - (count - k) * step for k in range(count)]
 
 
-def trend_of(
-    kpi: Kpi,
-    samples: Sequence[Sample],
-    opened: datetime,
-    starts: Sequence[datetime],
-    step: timedelta,
-    wanted: str | None = None,
-) -> Trend:
-    """Sum ``samples`` up for the window and per bucket with the KPI's own aggregate (only those of the ``wanted``
+def trend_of(kpi: Kpi, tallies: Sequence[Tally], starts: Sequence[datetime], wanted: str | None = None) -> Trend:
+    """Sum ``tallies`` up for the window and per bucket with the KPI's own aggregate (only those of the ``wanted``
     technician or source when one is given), and per group (all of them, so the split still compares)."""
-    narrowed = [s for s in samples if wanted in s.groups] if wanted else samples
-    per_bucket: list[list[Sample]] = [[] for _ in starts]
-    # Samples count from the window's opening; the first bucket may open earlier (13 weeks span 91 days).
-    lead = (opened - starts[0]).total_seconds() if starts else 0.0
-    width = step.total_seconds()
-    for sample in narrowed:
-        index = int((sample.offset + lead) // width)
-        per_bucket[max(0, min(len(starts) - 1, index))].append(sample)
-    by_group: dict[str, list[Sample]] = {}
-    for sample in samples:
-        for group in sample.groups:
-            by_group.setdefault(group, []).append(sample)
+    narrowed = [t for t in tallies if wanted in t.groups] if wanted else tallies
+    per_bucket: list[list[Tally]] = [[] for _ in starts]
+    for tally in narrowed:
+        per_bucket[tally.bucket].append(tally)
+    by_group: dict[str, list[Tally]] = {}
+    for tally in tallies:
+        for group in tally.groups:
+            by_group.setdefault(group, []).append(tally)
     return Trend(
         kpi,
         kpi.aggregate(narrowed),
-        len(narrowed),
-        tuple(Point(start, kpi.aggregate(items), len(items)) for start, items in zip(starts, per_bucket, strict=True)),
-        tuple((group, kpi.aggregate(items), len(items)) for group, items in sorted(by_group.items())),
+        _count(narrowed),
+        tuple(Point(start, kpi.aggregate(ts), _count(ts)) for start, ts in zip(starts, per_bucket, strict=True)),
+        tuple((group, kpi.aggregate(items), _count(items)) for group, items in sorted(by_group.items())),
     )
+
+
+def _count(tallies: Sequence[Tally]) -> int:
+    return sum(t.total for t in tallies)
 
 
 def kpi_figures(
@@ -228,13 +223,13 @@ def kpi_figures(
 ) -> KpiFigures:
     """Read every KPI for the ``days`` before ``until``; a technician or lead source narrows the KPIs split by it."""
     since = until - timedelta(days=days)
-    step, starts = buckets(days, until)
+    _, starts = buckets(days, until)
     narrowed = {"technician": technician, "lead source": source}
     trends = [
-        trend_of(kpi, kpi.read(conn, account_id, since, until), since, starts, step, narrowed.get(kpi.split or ""))
+        trend_of(kpi, kpi.read(conn, account_id, since, until, starts), starts, narrowed.get(kpi.split or ""))
         for kpi in KPIS
     ]
-    statuses = [status for _, status in referral_samples(conn, account_id, since, until)]
+    statuses = referral_statuses(conn, account_id, since, until)
     return KpiFigures(
         days=days,
         since=since,
@@ -243,10 +238,10 @@ def kpi_figures(
         stale_checks=tuple(checks_between(conn, account_id, since, until)),
         open_estimates=open_estimates_by_owner(conn, account_id, until - OPEN_FOR),
         referrals={
-            "referred": len(statuses),
-            "qualified": sum(s in QUALIFIED for s in statuses),
-            "rewarded": statuses.count("rewarded"),
-            "rejected": statuses.count("rejected"),
+            "referred": sum(statuses.values()),
+            "qualified": sum(n for status, n in statuses.items() if status in QUALIFIED),
+            "rewarded": statuses.get("rewarded", 0),
+            "rejected": statuses.get("rejected", 0),
         },
     )
 

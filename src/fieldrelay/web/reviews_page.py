@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from fieldrelay.reports.trends import WINDOWS
 from fieldrelay.service.access.permissions import Action
-from fieldrelay.storage.kpis.reviews import LAG_SPANS, AskCounts, median_lag, review_ask_counts, review_lags
+from fieldrelay.storage.kpis.reviews import LAG_SPANS, AskCounts, lag_median, review_ask_counts, review_lags
 from fieldrelay.storage.kpis.samples import NOBODY
 from fieldrelay.web import render
 from fieldrelay.web.charts import bar_chart
@@ -49,8 +49,8 @@ def _tables(request: Request, days: int, technician: str) -> tuple[list[DataTabl
     with runtime.engine.connect() as conn:
         every = review_ask_counts(conn, account, since, now)
         lag_groups = review_lags(conn, account, since, now, delay)
-        middle = median_lag(conn, account, since, now, delay, technician or None)
-        middle_not_held = median_lag(conn, account, since, now, delay, technician or None, held=False)
+    middle = lag_median(lag_groups, technician or None)
+    middle_not_held = lag_median(lag_groups, technician or None, held=False)
     groups = [g for g in every if technician in g.technicians] if technician else every
     lags = [g for g in lag_groups if technician in g.technicians] if technician else lag_groups
     planned, sent, delivered, clicked = _funnel(groups)

@@ -11,7 +11,7 @@ from sqlalchemy import Float, false, literal, select, union_all
 
 from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.runtime import Runtime
-from fieldrelay.storage.kpis.reviews import LAG_SPANS, median_lag, review_ask_counts, review_lags
+from fieldrelay.storage.kpis.reviews import LAG_SPANS, lag_median, median_lag, review_ask_counts, review_lags
 from fieldrelay.storage.kpis.samples import NOBODY
 from fieldrelay.storage.kpis.sqlfunctions import median
 from tests.storage.kpi_rows import ACCOUNT, KpiShop
@@ -60,3 +60,7 @@ def test_asks_are_counted_by_platform_and_crew_and_the_median_narrows_to_a_techn
     # SQLite's julianday arithmetic is exact to some microseconds; the page shows tenths of a minute.
     assert (everyone, ben, ben_not_held) == pytest.approx((31.0, (31 + 14 * 60) / 2, 31.0), abs=1e-5)
     assert nobody is None
+    # The page takes its medians from the lag groups' minutes: the same figures as the database's median.
+    from_groups = [lag_median(lags), lag_median(lags, "Ben"), lag_median(lags, "Ben", held=False)]
+    assert from_groups == [everyone, ben, ben_not_held]
+    assert lag_median(lags, "Cy") is None and lag_median(lags, NOBODY) is None

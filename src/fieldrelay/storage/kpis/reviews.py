@@ -4,6 +4,8 @@ span with what quiet hours held. The database counts: a few hundred groups come 
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, s
 
 from fieldrelay.storage.kpis.elapsed import elapsed_seconds
 from fieldrelay.storage.kpis.samples import NOBODY, Crews, crew_text
-from fieldrelay.storage.kpis.sqlfunctions import list_holds, median
+from fieldrelay.storage.kpis.sqlfunctions import float_list, list_holds, median, parse_floats
 from fieldrelay.storage.tables import jobs, messages
 
 REVIEW_REQUEST = "review_request"
@@ -67,6 +69,7 @@ class LagCounts:
     span: int | None  # index into LAG_SPANS; None for a text recorded as sent before its payment
     held: bool
     requests: int
+    minutes: tuple[float, ...] = ()  # each request's payment-to-text minutes (for the medians)
 
 
 def _asks(account_id: str, since: datetime, until: datetime) -> ColumnElement[bool]:
@@ -135,9 +138,27 @@ def review_lags(
     span = case((minutes < 0, literal(None)), *bounds, else_=literal(len(LAG_SPANS) - 1))
     crew = crew_text(jobs.c.technicians)
     held_flag = case((held, 1), else_=0)
-    rows = conn.execute(query.add_columns(crew, span, held_flag, func.count()).group_by(crew, span, held_flag)).all()
+    grouped = query.add_columns(crew, span, held_flag, func.count(), float_list(minutes))
+    rows = conn.execute(grouped.group_by(crew, span, held_flag)).all()
     crews = Crews()
-    return [LagCounts(crews[names], None if k is None else int(k), bool(h), int(n)) for names, k, h, n in rows]
+    return [
+        LagCounts(crews[names], None if k is None else int(k), bool(h), int(n), parse_floats(listed))
+        for names, k, h, n, listed in rows
+    ]
+
+
+def lag_median(groups: Sequence[LagCounts], technician: str | None = None, held: bool | None = None) -> float | None:
+    """The median payment-to-text minutes of ``review_lags``' requests (of one technician's jobs, held or not by quiet
+    hours when asked): ``median_lag``'s figure without another pass over the asks. A job with no technician on record
+    is no technician's, as there."""
+    values = [
+        value
+        for group in groups
+        if (not technician or (technician in group.technicians and group.technicians != (NOBODY,)))
+        and (held is None or group.held == held)
+        for value in group.minutes
+    ]
+    return statistics.median(values) if values else None
 
 
 def median_lag(
