@@ -37,7 +37,7 @@ from fieldrelay.service.ports import (
     SmsSender,
     TemporaryFailure,
 )
-from fieldrelay.storage.mirror import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror, write_activities
 from fieldrelay.storage.tables import inbox, outbox, timers
 
 log = structlog.get_logger("fieldrelay.worker")
@@ -240,17 +240,20 @@ class Worker:
         now = self.clock.now()
         tried = 0
         deadline = time.monotonic() + self._budget
+        held: list[dict[str, object]] = []  # the group's timeline rows, written in one statement before the commit
         try:
             with self.engine.begin() as conn:
                 for row, parsed in chunk:
                     tried += 1
                     store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
+                    store.hold_activities(held)
                     ctx = HandlerContext(store=store, now=now, settings=self.settings)
                     for event in parsed.events:
                         bus.apply(ctx, event)
                     finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
                     if time.monotonic() >= deadline:
                         break
+                write_activities(conn, held)
         except Exception as exc:
             # Nothing of the group was written; each row is applied again on its own so only a bad one fails.
             log.info("inbox.group_rolled_back", rows=tried, reason=describe(exc))
@@ -277,10 +280,13 @@ class Worker:
                 metrics.EVENTS.labels(row.connector, "ignored").inc()
                 return
             with self.engine.begin() as conn:
+                held: list[dict[str, object]] = []
                 store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
+                store.hold_activities(held)
                 ctx = HandlerContext(store=store, now=now, settings=self.settings)
                 for event in parsed.events:
                     bus.apply(ctx, event)
+                write_activities(conn, held)
                 finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
             metrics.EVENTS.labels(row.connector, "applied").inc()
         except (ParseError, Unattachable) as exc:
@@ -345,15 +351,18 @@ class Worker:
         now = self.clock.now()
         tried = 0
         deadline = time.monotonic() + self._budget
+        held: list[dict[str, object]] = []  # as in _apply_together
         try:
             with self.engine.begin() as conn:
                 for row in rows:
                     tried += 1
-                    ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
-                    bus.fire(ctx, row.kind, row.payload)
+                    store = SqlMirror(conn, row.account_id, now)
+                    store.hold_activities(held)
+                    bus.fire(HandlerContext(store=store, now=now, settings=self.settings), row.kind, row.payload)
                     finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
                     if time.monotonic() >= deadline:
                         break
+                write_activities(conn, held)
         except Exception as exc:
             # Nothing of the group was written; each timer fires again on its own so only a bad one fails.
             log.info("timer.group_rolled_back", timers=tried, reason=describe(exc))
