@@ -23,6 +23,7 @@ from fieldrelay.engine.delivery import OutboxDelivery
 from fieldrelay.engine.failures import describe, is_data_error
 from fieldrelay.engine.health import HealthRecorder
 from fieldrelay.engine.log_throttle import OUTAGES
+from fieldrelay.engine.wake import listener_for
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.clock import Clock
@@ -118,6 +119,10 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, sleeping only when there was nothing to do."""
         log.info("worker.started", worker=self.worker_id)
+        # PostgreSQL: a commit of new inbox rows in any process wakes this worker (LISTEN); SQLite polls.
+        listener = listener_for(self.engine, lambda: self.wake.set(), stop)
+        if listener is not None:
+            listener.start()
         while not stop.is_set():
             spent_before = self._spent()
             self.health.sample()
@@ -135,6 +140,8 @@ class Worker:
                 # Acknowledging webhooks comes first (a vendor that waits too long redelivers, adding load): while
                 # deliveries arrive, rest as long as the pass held what the API needs too (see _spent).
                 stop.wait(min(self._spent() - spent_before, _MAX_YIELD_SECONDS))
+        if listener is not None:
+            listener.join(timeout=5)
         log.info("worker.stopped", worker=self.worker_id)
 
     def _spent(self) -> float:
