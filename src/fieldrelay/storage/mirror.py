@@ -15,6 +15,7 @@ from fieldrelay.storage.access.repo import SqlAccess
 from fieldrelay.storage.crm.repo import SqlCrm
 from fieldrelay.storage.handoff.repo import SqlSop
 from fieldrelay.storage.identity.repo import SqlIdentity
+from fieldrelay.storage.mirror_rows import customer_record, job_record, message_record
 from fieldrelay.storage.ops.repo import SqlOps
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.referrals.repo import SqlReferrals
@@ -148,7 +149,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:
         """The customer a vendor id points at."""
         row = self._row_by_external(customers, connector, "customer", external_id)
-        return _customer(row) if row is not None else None
+        return customer_record(row) if row is not None else None
 
     def customers_by_phone(self, e164: str) -> list[str]:
         """Ids of customers holding this phone."""
@@ -165,7 +166,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         row = self._by_id(customers, customer_id)
         if row is None:
             raise LookupError(f"customer {customer_id} not found")
-        return _customer(row)
+        return customer_record(row)
 
     def insert_customer(self, values: Mapping[str, object]) -> str:
         """Create a customer."""
@@ -234,12 +235,12 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
     def job_by_external(self, connector: str, external_id: str) -> JobRecord | None:
         """The job a vendor id points at, locked on PostgreSQL."""
         row = self._row_by_external(jobs, connector, "job", external_id)
-        return _job(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     def get_job(self, job_id: str) -> JobRecord | None:
         """One job by mirror id, locked on PostgreSQL."""
         row = self._by_id(jobs, job_id)
-        return _job(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     def insert_job(self, values: Mapping[str, object]) -> str:
         """Create a job."""
@@ -362,7 +363,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
 
     def get_message(self, message_id: str) -> MessageRecord | None:
         """One message."""
-        return _message(self._by_id(messages, message_id))
+        return message_record(self._by_id(messages, message_id))
 
     def message_by_provider_id(self, channel: str, provider_message_id: str) -> MessageRecord | None:
         """The message a provider's id names, locked on PostgreSQL."""
@@ -370,7 +371,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         query = select(messages).where(
             m.account_id == self._account, m.provider_message_id == provider_message_id, m.channel == channel
         )
-        return _message(self._one(query.order_by(m.created_at).limit(1)))
+        return message_record(self._one(query.order_by(m.created_at).limit(1)))
 
     def update_message(self, message_id: str, values: Mapping[str, object]) -> None:
         """Change a message's fields."""
@@ -439,54 +440,3 @@ def write_activities(conn: Connection, held: list[dict[str, object]]) -> None:
     if held:
         conn.execute(prepared.insert_into(activities), list(held))
         held.clear()
-
-
-def _customer(row: Any) -> CustomerRecord:
-    return CustomerRecord(
-        id=row.id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        street=row.street,
-        city=row.city,
-        state=row.state,
-        postal_code=row.postal_code,
-        lead_source=row.lead_source,
-        sms_opted_out=row.sms_opted_out,
-        source_updated_at=row.source_updated_at,
-        unit=row.unit,
-        merged_into=row.merged_into,
-    )
-
-
-def _job(row: Any) -> JobRecord:
-    return JobRecord(
-        id=row.id,
-        customer_id=row.customer_id,
-        status=row.status,
-        status_at=row.status_at,
-        service_type=row.service_type,
-        total_cents=row.total_cents,
-        paid_at=row.paid_at,
-        description=row.description,
-        scheduled_start=row.scheduled_start,
-        technicians=tuple(row.technicians or ()),
-        balance_cents=row.balance_cents,
-        scheduled_end=row.scheduled_end,
-        line_items=tuple(row.line_items) if row.line_items is not None else None,
-    )
-
-
-def _message(row: Any) -> MessageRecord | None:
-    if row is None:
-        return None
-    return MessageRecord(
-        id=row.id,
-        customer_id=row.customer_id,
-        job_id=row.job_id,
-        purpose=row.purpose,
-        channel=row.channel,
-        status=row.status,
-        scheduled_for=row.scheduled_for,
-        to_address=row.to_address,
-        status_at=row.status_at,
-    )
