@@ -24,6 +24,7 @@ from fieldrelay.engine.failures import describe, is_data_error
 from fieldrelay.engine.health import HealthRecorder
 from fieldrelay.engine.kpi_facts import FactsKeeper
 from fieldrelay.engine.log_throttle import OUTAGES
+from fieldrelay.engine.wake import listener_for
 from fieldrelay.rules.config import Settings
 from fieldrelay.service import bus
 from fieldrelay.service.clock import Clock
@@ -38,7 +39,7 @@ from fieldrelay.service.ports import (
     SmsSender,
     TemporaryFailure,
 )
-from fieldrelay.storage.mirror import SqlMirror
+from fieldrelay.storage.mirror import SqlMirror, write_activities
 from fieldrelay.storage.tables import inbox, outbox, timers
 
 log = structlog.get_logger("fieldrelay.worker")
@@ -121,6 +122,10 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, sleeping only when there was nothing to do."""
         log.info("worker.started", worker=self.worker_id)
+        # PostgreSQL: a commit of new inbox rows in any process wakes this worker (LISTEN); SQLite polls.
+        listener = listener_for(self.engine, lambda: self.wake.set(), stop)
+        if listener is not None:
+            listener.start()
         while not stop.is_set():
             spent_before = self._spent()
             self.health.sample()
@@ -139,6 +144,8 @@ class Worker:
                 # Acknowledging webhooks comes first (a vendor that waits too long redelivers, adding load): while
                 # deliveries arrive, rest as long as the pass held what the API needs too (see _spent).
                 stop.wait(min(self._spent() - spent_before, _MAX_YIELD_SECONDS))
+        if listener is not None:
+            listener.join(timeout=5)
         log.info("worker.stopped", worker=self.worker_id)
 
     def _spent(self) -> float:
@@ -244,17 +251,20 @@ class Worker:
         now = self.clock.now()
         tried = 0
         deadline = time.monotonic() + self._budget
+        held: list[dict[str, object]] = []  # the group's timeline rows, written in one statement before the commit
         try:
             with self.engine.begin() as conn:
                 for row, parsed in chunk:
                     tried += 1
                     store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
+                    store.hold_activities(held)
                     ctx = HandlerContext(store=store, now=now, settings=self.settings)
                     for event in parsed.events:
                         bus.apply(ctx, event)
                     finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
                     if time.monotonic() >= deadline:
                         break
+                write_activities(conn, held)
         except Exception as exc:
             # Nothing of the group was written; each row is applied again on its own so only a bad one fails.
             log.info("inbox.group_rolled_back", rows=tried, reason=describe(exc))
@@ -281,10 +291,13 @@ class Worker:
                 metrics.EVENTS.labels(row.connector, "ignored").inc()
                 return
             with self.engine.begin() as conn:
+                held: list[dict[str, object]] = []
                 store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
+                store.hold_activities(held)
                 ctx = HandlerContext(store=store, now=now, settings=self.settings)
                 for event in parsed.events:
                     bus.apply(ctx, event)
+                write_activities(conn, held)
                 finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
             metrics.EVENTS.labels(row.connector, "applied").inc()
         except (ParseError, Unattachable) as exc:
@@ -349,15 +362,18 @@ class Worker:
         now = self.clock.now()
         tried = 0
         deadline = time.monotonic() + self._budget
+        held: list[dict[str, object]] = []  # as in _apply_together
         try:
             with self.engine.begin() as conn:
                 for row in rows:
                     tried += 1
-                    ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
-                    bus.fire(ctx, row.kind, row.payload)
+                    store = SqlMirror(conn, row.account_id, now)
+                    store.hold_activities(held)
+                    bus.fire(HandlerContext(store=store, now=now, settings=self.settings), row.kind, row.payload)
                     finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
                     if time.monotonic() >= deadline:
                         break
+                write_activities(conn, held)
         except Exception as exc:
             # Nothing of the group was written; each timer fires again on its own so only a bad one fails.
             log.info("timer.group_rolled_back", timers=tried, reason=describe(exc))

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, exists, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, exists, null, select, union_all, update
 
 from fieldrelay.service.records import CustomerRecord, EstimateRecord, IntentHolder, JobRecord, MessageRecord
 from fieldrelay.storage import contact_points, prepared
@@ -15,6 +15,7 @@ from fieldrelay.storage.access.repo import SqlAccess
 from fieldrelay.storage.crm.repo import SqlCrm
 from fieldrelay.storage.handoff.repo import SqlSop
 from fieldrelay.storage.identity.repo import SqlIdentity
+from fieldrelay.storage.mirror_rows import customer_record, job_record, message_record
 from fieldrelay.storage.ops.repo import SqlOps
 from fieldrelay.storage.prepared import insert_ignore
 from fieldrelay.storage.referrals.repo import SqlReferrals
@@ -65,12 +66,32 @@ _IS_OPTED_OUT = select(consents.c.opted_out).where(
     consents.c.channel == bindparam("b_channel"),
     consents.c.address == bindparam("b_address"),
 )
-_JOB_STATUSES = select(_j.status).where(
-    _j.customer_id == bindparam("b_customer"), _j.account_id == bindparam("b_account")
+# The customer's job statuses, and one NULL row when they have an estimate: a stage's inputs in one round trip.
+_STAGE_INPUTS = union_all(
+    select(_j.status).where(_j.customer_id == bindparam("b_customer"), _j.account_id == bindparam("b_account")),
+    select(null()).where(
+        exists().where(_est.customer_id == bindparam("b_customer"), _est.account_id == bindparam("b_account"))
+    ),
 )
-_HAS_ESTIMATE = select(
-    exists().where(_est.customer_id == bindparam("b_customer"), _est.account_id == bindparam("b_account"))
-)
+
+
+def _by_external(table: Table, lock: bool) -> Select[Any]:
+    """The row of ``table`` a vendor id points at, joined through external_ids (one round trip, not two)."""
+    query = (
+        select(table)
+        .join(external_ids, _x.entity_id == table.c.id)
+        .where(
+            _x.account_id == bindparam("b_account"),
+            _x.connector == bindparam("b_connector"),
+            _x.kind == bindparam("b_kind"),
+            _x.external_id == bindparam("b_external_id"),
+            table.c.account_id == bindparam("b_account"),
+        )
+    )
+    return query.with_for_update(of=table) if lock else query
+
+
+_BY_EXTERNAL = {(t.name, lock): _by_external(t, lock) for t in (customers, jobs) for lock in (False, True)}
 
 
 class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, SqlTasks, SqlAccess):
@@ -84,6 +105,8 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         self._inbox_id = inbox_id
         self._lock = conn.dialect.name == "postgresql"
         self._fields_cache = {}
+        # Timeline rows waiting to be written in one statement (see ``hold_activities``); None: written at once.
+        self._held_activities: list[dict[str, object]] | None = None
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -116,12 +139,17 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         params = {"b_account": self._account, "b_connector": connector, "b_kind": kind, "b_external_id": external_id}
         return self._conn.execute(_ENTITY_FOR, params).scalar()
 
+    def _row_by_external(self, table: Table, connector: str, kind: str, external_id: str) -> Any:
+        """The row of ``table`` a vendor id points at (locked on PostgreSQL), or None."""
+        params = {"b_account": self._account, "b_connector": connector, "b_kind": kind, "b_external_id": external_id}
+        return self._conn.execute(_BY_EXTERNAL[table.name, self._lock], params).first()
+
     # --- customers -------------------------------------------------------------------------------
 
     def customer_by_external(self, connector: str, external_id: str) -> CustomerRecord | None:
         """The customer a vendor id points at."""
-        entity = self._entity_for(connector, "customer", external_id)
-        return self.get_customer(entity) if entity else None
+        row = self._row_by_external(customers, connector, "customer", external_id)
+        return customer_record(row) if row is not None else None
 
     def customers_by_phone(self, e164: str) -> list[str]:
         """Ids of customers holding this phone."""
@@ -138,24 +166,13 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         row = self._by_id(customers, customer_id)
         if row is None:
             raise LookupError(f"customer {customer_id} not found")
-        return CustomerRecord(
-            id=row.id,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            street=row.street,
-            city=row.city,
-            state=row.state,
-            postal_code=row.postal_code,
-            lead_source=row.lead_source,
-            sms_opted_out=row.sms_opted_out,
-            source_updated_at=row.source_updated_at,
-            unit=row.unit,
-            merged_into=row.merged_into,
-        )
+        return customer_record(row)
 
     def insert_customer(self, values: Mapping[str, object]) -> str:
         """Create a customer."""
-        return self._insert(customers, {"sms_opted_out": False, **values})
+        customer_id = self._insert(customers, {"sms_opted_out": False, **values})
+        self._fields_cache[customer_id] = {}  # a new record holds no CRM field yet: nothing to read back
+        return customer_id
 
     def update_customer(self, customer_id: str, values: Mapping[str, object]) -> None:
         """Change a customer's fields."""
@@ -210,37 +227,20 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
     def stage_inputs(self, customer_id: str) -> tuple[list[str], bool]:
         """The customer's job statuses and whether any estimate exists."""
         params = {"b_customer": customer_id, "b_account": self._account}
-        statuses = list(self._conn.execute(_JOB_STATUSES, params).scalars())
-        has_estimate = bool(self._conn.execute(_HAS_ESTIMATE, params).scalar())
-        return statuses, has_estimate
+        found = list(self._conn.execute(_STAGE_INPUTS, params).scalars())
+        return [status for status in found if status is not None], None in found
 
     # --- jobs and estimates ----------------------------------------------------------------------
 
     def job_by_external(self, connector: str, external_id: str) -> JobRecord | None:
         """The job a vendor id points at, locked on PostgreSQL."""
-        entity = self._entity_for(connector, "job", external_id)
-        return self.get_job(entity) if entity else None
+        row = self._row_by_external(jobs, connector, "job", external_id)
+        return job_record(row) if row is not None else None
 
     def get_job(self, job_id: str) -> JobRecord | None:
         """One job by mirror id, locked on PostgreSQL."""
         row = self._by_id(jobs, job_id)
-        if row is None:
-            return None
-        return JobRecord(
-            id=row.id,
-            customer_id=row.customer_id,
-            status=row.status,
-            status_at=row.status_at,
-            service_type=row.service_type,
-            total_cents=row.total_cents,
-            paid_at=row.paid_at,
-            description=row.description,
-            scheduled_start=row.scheduled_start,
-            technicians=tuple(row.technicians or ()),
-            balance_cents=row.balance_cents,
-            scheduled_end=row.scheduled_end,
-            line_items=tuple(row.line_items) if row.line_items is not None else None,
-        )
+        return job_record(row) if row is not None else None
 
     def insert_job(self, values: Mapping[str, object]) -> str:
         """Create a job."""
@@ -297,6 +297,20 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
 
     # --- timeline, timers, messages, outbox ------------------------------------------------------
 
+    def hold_activities(self, held: list[dict[str, object]]) -> None:
+        """From now on put timeline rows in ``held`` for ``write_activities`` (one statement for a group's lot).
+
+        Only the worker asks for this, and it writes them before its commit; anything in this class that reads or
+        moves activities writes them first (``_flushed``), so no reader in the transaction sees the timeline short.
+        """
+        self._held_activities = held
+
+    def _flushed(self) -> Connection:
+        """The connection, with every held timeline row written (for statements that read or move activities)."""
+        if self._held_activities:
+            write_activities(self._conn, self._held_activities)
+        return self._conn
+
     def add_activity(self, customer_id: str, at: datetime, kind: str, summary: str, source: str, applied: bool) -> None:
         """Append to the customer's timeline."""
         row = {
@@ -310,6 +324,9 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
             "inbox_id": self._inbox_id,
             "recorded_at": self._now,
         }
+        if self._held_activities is not None:
+            self._held_activities.append(row)
+            return
         self._conn.execute(prepared.insert_into(activities), row)
 
     def schedule_timer(
@@ -346,7 +363,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
 
     def get_message(self, message_id: str) -> MessageRecord | None:
         """One message."""
-        return _message(self._by_id(messages, message_id))
+        return message_record(self._by_id(messages, message_id))
 
     def message_by_provider_id(self, channel: str, provider_message_id: str) -> MessageRecord | None:
         """The message a provider's id names, locked on PostgreSQL."""
@@ -354,7 +371,7 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         query = select(messages).where(
             m.account_id == self._account, m.provider_message_id == provider_message_id, m.channel == channel
         )
-        return _message(self._one(query.order_by(m.created_at).limit(1)))
+        return message_record(self._one(query.order_by(m.created_at).limit(1)))
 
     def update_message(self, message_id: str, values: Mapping[str, object]) -> None:
         """Change a message's fields."""
@@ -418,17 +435,8 @@ class SqlMirror(SqlCrm, SqlIdentity, SqlFollowup, SqlOps, SqlSop, SqlReferrals, 
         return [key for key in self._conn.execute(query).scalars() if key.startswith(prefix)]
 
 
-def _message(row: Any) -> MessageRecord | None:
-    if row is None:
-        return None
-    return MessageRecord(
-        id=row.id,
-        customer_id=row.customer_id,
-        job_id=row.job_id,
-        purpose=row.purpose,
-        channel=row.channel,
-        status=row.status,
-        scheduled_for=row.scheduled_for,
-        to_address=row.to_address,
-        status_at=row.status_at,
-    )
+def write_activities(conn: Connection, held: list[dict[str, object]]) -> None:
+    """Write the timeline rows held back (``SqlMirror.hold_activities``) in one statement, and empty the list."""
+    if held:
+        conn.execute(prepared.insert_into(activities), list(held))
+        held.clear()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from fieldrelay.domain import events as ev
 from fieldrelay.domain.lifecycle import JobStatus, job_status_for, supersedes
@@ -49,7 +50,17 @@ def on_job_event(ctx: HandlerContext, event: ev.FieldEvent) -> None:
         job_id = store.insert_job({"line_items": [], **values, "customer_id": customer_id})
         if not store.link_external(event.source, "job", snap.external_id, job_id):
             raise ConcurrentChange(f"job {snap.external_id} was created by another worker")
-        _after_change(ctx, customer_id, job_id, status, event.occurred_at, summary, event.source, event)
+        written = JobRecord(
+            id=job_id,
+            customer_id=customer_id,
+            status="",
+            status_at=event.occurred_at,
+            service_type=None,
+            total_cents=None,
+            paid_at=None,
+            line_items=(),
+        )
+        _after_change(ctx, _as_written(written, values), status, event.occurred_at, summary, event.source, event)
     else:
         advance(ctx, job, status, event.occurred_at, values, summary, event.source, event)
 
@@ -79,10 +90,9 @@ def advance(
             False,
         )
         return False
-    ctx.store.update_job(
-        job.id, {**values, "status": status.value, "status_at": occurred_at, **_paid(status, occurred_at)}
-    )
-    _after_change(ctx, job.customer_id, job.id, status, occurred_at, summary, source, event)
+    written = {**values, "status": status.value, "status_at": occurred_at, **_paid(status, occurred_at)}
+    ctx.store.update_job(job.id, written)
+    _after_change(ctx, _as_written(job, written), status, occurred_at, summary, source, event)
     return True
 
 
@@ -91,19 +101,51 @@ def _paid(status: JobStatus, occurred_at: datetime) -> dict[str, object]:
     return {"paid_at": occurred_at, "balance_cents": 0} if status is JobStatus.PAID else {}
 
 
+# JobRecord fields a job write may set, by column name (the rest of the columns are not part of the record).
+_RECORD_FIELDS = frozenset(
+    {
+        "status",
+        "status_at",
+        "service_type",
+        "total_cents",
+        "paid_at",
+        "description",
+        "scheduled_start",
+        "technicians",
+        "balance_cents",
+        "scheduled_end",
+        "line_items",
+    }
+)
+
+
+def _as_written(job: JobRecord, values: dict[str, object]) -> JobRecord:
+    """The job as it stands after writing ``values`` over ``job``, without reading it back (as the mirror returns
+    it: times in UTC, lists as tuples)."""
+    fields: dict[str, object] = {}
+    for name, value in values.items():
+        if name not in _RECORD_FIELDS:
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC)
+        elif isinstance(value, list):
+            value = tuple(value)
+        fields[name] = value
+    return replace(job, **fields)  # type: ignore[arg-type]
+
+
 def _after_change(
     ctx: HandlerContext,
-    customer_id: str,
-    job_id: str,
+    job: JobRecord,
     status: JobStatus,
     occurred_at: datetime,
     summary: str,
     source: str,
     event: ev.FieldEvent | None,
 ) -> None:
+    customer_id, job_id = job.customer_id, job.id
     ctx.store.add_activity(customer_id, occurred_at, f"job.{status.value}", summary, source, True)
     customers.refresh_stage(ctx, customer_id)
-    job = ctx.store.get_job(job_id)
     amount = getattr(event, "amount_cents", None)
     ctx.publish(
         JobChanged(
@@ -116,7 +158,7 @@ def _after_change(
             job=job,
             job_snapshot=event.job if isinstance(event, ev.JobEvent) else None,
             amount_cents=amount,
-            value_cents=amount if amount is not None else job.total_cents if job else None,
+            value_cents=amount if amount is not None else job.total_cents,
             reason=event.reason if isinstance(event, ev.JobCancelled) else None,
         )
     )

@@ -196,8 +196,12 @@ def attribute(
 
 def on_job(ctx: HandlerContext, change: JobChanged) -> None:
     """A job changed: when it is a referred customer's first job and reaches the milestone, the referral qualifies."""
-    if change.record_id is not None:
-        check_milestone(ctx, change.customer_id, change.record_id, change.occurred_at, change.amount_cents)
+    if change.record_id is None:
+        return
+    # A job short of the milestone (a booking, say) qualifies nothing: no referral to look up for it.
+    if change.job is not None and not rules.reaches(change.job.status, ctx.settings.referrals.milestone):
+        return
+    check_milestone(ctx, change.customer_id, change.record_id, change.occurred_at, change.amount_cents)
 
 
 def check_milestone(ctx: HandlerContext, customer_id: str, job_id: str, at: datetime, amount_cents: int | None) -> None:

@@ -181,7 +181,7 @@ def plan_from(
             due = _business_moment(ctx, due)
         if step.channel == "sms":
             due = texts.within_text_hours(ctx, enrollment.customer_id, due)
-        schedule_step(ctx, enrollment, index, step.name, due, attempt)
+        schedule_step(ctx, enrollment, index, step.name, due, attempt, fresh=fresh)
         return
     if not fresh and ctx.store.open_tasks_from(task_source(enrollment.id)):
         # A call promised to the customer is still open: the enrolment waits (past its last step) for a person to
@@ -210,13 +210,22 @@ def waits_on_task(ctx: HandlerContext, enrollment: EnrollmentRecord) -> bool:
 
 
 def schedule_step(
-    ctx: HandlerContext, enrollment: EnrollmentRecord, index: int, name: str, due: datetime, attempt: int = 0
+    ctx: HandlerContext,
+    enrollment: EnrollmentRecord,
+    index: int,
+    name: str,
+    due: datetime,
+    attempt: int = 0,
+    *,
+    fresh: bool = False,
 ) -> None:
-    """The timer for one step (a deferred step gets a fresh key per deferral)."""
+    """The timer for one step (a deferred step gets a fresh key per deferral). ``fresh``: ``enrollment`` is the row
+    this transaction just wrote, so its ``next_step`` is what the database holds."""
     key = f"seq:{enrollment.id}:{name}" + (f":{attempt}" if attempt else "")
     payload = {"enrollment_id": enrollment.id, "step": index, "name": name, "attempt": attempt}
     ctx.store.schedule_timer(key, STEP_KIND, due, enrollment.customer_id, payload, enrollment_id=enrollment.id)
-    ctx.store.update_enrollment(enrollment.id, {"next_step": index})
+    if not (fresh and index == enrollment.next_step):  # a new enrolment's first step: already written as inserted
+        ctx.store.update_enrollment(enrollment.id, {"next_step": index})
 
 
 def defer(

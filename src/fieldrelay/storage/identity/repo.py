@@ -129,6 +129,10 @@ class SqlIdentity:
     _now: datetime
     _fields_cache: dict[str, dict[str, StoredField]]
 
+    def _flushed(self) -> Connection:
+        """The connection with the timeline rows held back written first (SqlMirror holds them in the worker)."""
+        return self._conn
+
     def customers_by_keys(self, keys: Collection[str], max_postings: int) -> dict[str, list[str]]:
         """Live (not merged-away) customers indexed under any of the keys, with the keys each shares.
 
@@ -253,7 +257,7 @@ class SqlIdentity:
         self._fields_cache.clear()  # the merge moves and replaces fields behind the cache
         try:
             return merges.merge_customers(
-                self._conn,
+                self._flushed(),  # the merged record's timeline moves whole, rows held back included
                 self._account,
                 survivor_id,
                 merged_id,
@@ -269,7 +273,7 @@ class SqlIdentity:
         """Undo a merge; return (survivor id, restored id)."""
         self._fields_cache.clear()
         try:
-            undone = merges.unmerge(self._conn, self._account, merge_id, now=self._now, by=by)
+            undone = merges.unmerge(self._flushed(), self._account, merge_id, now=self._now, by=by)
         except merges.MergeRefused as exc:
             raise MergeRefused(str(exc)) from exc
         return undone.survivor_id, undone.merged_id

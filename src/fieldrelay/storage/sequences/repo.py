@@ -90,6 +90,10 @@ class SqlFollowup:
 
     _lock: bool  # row locks on PostgreSQL (set by SqlMirror)
 
+    def _flushed(self) -> Connection:
+        """The connection with the timeline rows held back written first (SqlMirror holds them in the worker)."""
+        return self._conn
+
     def insert_enrollment(self, values: Mapping[str, object]) -> bool:
         """Create an enrolment unless the sequence already has one for this subject."""
         row = {"account_id": self._account, "enrolled_at": self._now, "updated_at": self._now, **values}
@@ -153,7 +157,7 @@ class SqlFollowup:
                 ),
             ),
         )
-        replied, opened, clicked, booked, reviewed = self._conn.execute(query).one()
+        replied, opened, clicked, booked, reviewed = self._flushed().execute(query).one()
         return Behaviour(
             replied=bool(replied),
             opened=bool(opened),
