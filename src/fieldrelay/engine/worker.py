@@ -56,6 +56,21 @@ class Wake(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+class _WriteBudget:
+    """When a transaction applying rows one after another should commit: once its next row, expected to take as
+    long as the last one, would hold the write lock past ``seconds`` (so intake waits about that long at most)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._last = time.monotonic()
+        self._deadline = self._last + seconds
+
+    def spent(self) -> bool:
+        """Call after each row; True when the transaction should commit now."""
+        now = time.monotonic()
+        took, self._last = now - self._last, now
+        return now + took >= self._deadline
+
+
 def _report_failure(event: str, **fields: Any) -> None:
     """A traceback for a failure that will be retried, at most one per kind per interval (see log_throttle)."""
     held_back = OUTAGES.allow(event)
@@ -239,9 +254,9 @@ class Worker:
         until the write budget is spent; (rows committed, rows tried): (0, n) when the first n were rolled back."""
         now = self.clock.now()
         tried = 0
-        deadline = time.monotonic() + self._budget
         try:
             with self.engine.begin() as conn:
+                budget = _WriteBudget(self._budget)  # counted from when the transaction holds the write lock
                 for row, parsed in chunk:
                     tried += 1
                     store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
@@ -249,7 +264,7 @@ class Worker:
                     for event in parsed.events:
                         bus.apply(ctx, event)
                     finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
-                    if time.monotonic() >= deadline:
+                    if budget.spent():
                         break
         except Exception as exc:
             # Nothing of the group was written; each row is applied again on its own so only a bad one fails.
@@ -344,15 +359,15 @@ class Worker:
         outbox) until the write budget is spent; (timers committed, timers tried) as ``_apply_together``."""
         now = self.clock.now()
         tried = 0
-        deadline = time.monotonic() + self._budget
         try:
             with self.engine.begin() as conn:
+                budget = _WriteBudget(self._budget)
                 for row in rows:
                     tried += 1
                     ctx = HandlerContext(store=SqlMirror(conn, row.account_id, now), now=now, settings=self.settings)
                     bus.fire(ctx, row.kind, row.payload)
                     finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
-                    if time.monotonic() >= deadline:
+                    if budget.spent():
                         break
         except Exception as exc:
             # Nothing of the group was written; each timer fires again on its own so only a bad one fails.
