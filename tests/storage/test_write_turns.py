@@ -82,6 +82,7 @@ def test_two_processes_taking_turns_both_write_everything(tmp_path: Path) -> Non
     other.join(60)
     assert other.exitcode == 0
     with engine.connect() as conn:
-        counts: dict[str, int] = dict(conn.execute(text("SELECT side, count(*) FROM t GROUP BY side")).tuples().all())
+        rows = conn.execute(text("SELECT side, count(*) FROM t GROUP BY side")).all()
+    counts = {str(side): int(n) for side, n in rows}
     engine.dispose()
     assert counts == {"api": 200, "worker": 200}
