@@ -212,6 +212,7 @@ class ResourceSampler(threading.Thread):
         self._interval = interval
         self._stop_event = threading.Event()
         self.peak_bytes = 0
+        self.peak_by_role: Counter[str] = Counter()  # each process's own peak RSS, by what it is (see process_role)
         # (wall clock, {("t", tid) of the service's own threads | ("p", pid) of a worker process: CPU seconds})
         self.cpu_samples: list[tuple[float, dict[tuple[str, int], float]]] = []
 
@@ -225,8 +226,28 @@ class ResourceSampler(threading.Thread):
         total = 0
         for proc in self._procs():
             with suppress(psutil.Error):
-                total += int(proc.memory_info().rss)
+                rss = int(proc.memory_info().rss)
+                total += rss
+                role = self.process_role(proc)
+                self.peak_by_role[role] = max(self.peak_by_role[role], rss)
         self.peak_bytes = max(self.peak_bytes, total)
+
+    def process_role(self, proc: psutil.Process) -> str:
+        """What a process of the service is: the API (`serve` itself), a worker, or multiprocessing's helper."""
+        if proc.pid == self._proc.pid:
+            return "api"
+        with suppress(psutil.Error):
+            cmdline = " ".join(proc.cmdline())
+            if "resource_tracker" in cmdline or "forkserver" in cmdline:
+                return "mp_helper"
+        return "worker"
+
+    def api_cpu_seconds(self) -> float:
+        """User + system CPU time of the `serve` process itself (the API, without its children)."""
+        with suppress(psutil.Error):
+            times = self._proc.cpu_times()
+            return float(times.user + times.system)
+        return math.nan
 
     def _sample_cpu(self) -> None:
         cpu: dict[tuple[str, int], float] = {}
@@ -557,7 +578,10 @@ def run_once(args: argparse.Namespace) -> dict[str, Figures]:
             warm, _ = build_deliveries(args.warmup, secret, "bw", 10_000_000)
             asyncio.run(_send(base.base_url, warm, min(args.concurrency, 8), None, args.client))
             sample, _ = build_deliveries(args.requests, secret, "bb", args.preload)
+            base_proc = psutil.Process(base.proc.pid)
+            base_cpu0 = sum(base_proc.cpu_times()[:2])
             baseline = asyncio.run(_send(base.base_url, sample, args.concurrency, None, args.client))
+            base_cpu = sum(base_proc.cpu_times()[:2]) - base_cpu0
         results: dict[str, Figures] = {}
         with serve(db_url, workdir, args.config, secret, extra_workers=args.workers - 1) as server:
             sampler = ResourceSampler(server.proc.pid, [w.pid for w in server.workers])
@@ -577,6 +601,10 @@ def run_once(args: argparse.Namespace) -> dict[str, Figures]:
                     figures = _measure(args, phase, deliveries, rate, server, sampler, reader)
                     figures["baseline_acked_per_s"] = len(baseline.acked_at) / baseline.wall
                     figures["ack_ratio"] = figures["acked_per_s"] / figures["baseline_acked_per_s"]
+                    figures["baseline_cpu_ms_per_ack"] = base_cpu * 1000 / max(len(baseline.acked_at), 1)
+                    figures["baseline_cores"] = base_cpu / baseline.wall
+                    figures["baseline_client_cores"] = baseline.client_cpu_s / baseline.wall
+                    figures["load_avg_1m"] = os.getloadavg()[0]
                     figures["preload_cpu_first_ms"] = loaded.cpu_ms_first
                     figures["preload_cpu_last_ms"] = loaded.cpu_ms_last
                     results[phase] = figures
@@ -624,8 +652,9 @@ def _measure(
     floor, timer_floor = max_inbox_id(reader), max_timer_id(reader)
     poller = InboxPoller(reader, floor, keys, args.poll_ms / 1000)
     poller.start()
-    cpu0 = sampler.cpu_seconds()
+    cpu0, api_cpu0 = sampler.cpu_seconds(), sampler.api_cpu_seconds()
     sent = asyncio.run(_send(server.base_url, deliveries, args.concurrency, rate, args.client))
+    api_cpu = sampler.api_cpu_seconds() - api_cpu0
     deadline = time.monotonic() + args.drain_timeout
     while len(poller.seen_at) < len(sent.acked_at) and time.monotonic() < deadline and server.proc.poll() is None:
         time.sleep(0.02)
@@ -670,6 +699,9 @@ def _measure(
         "timers": float(review_timers),
         "timers_expected": float(sum(1 for d in deliveries if d.event == "job.paid")),
         "rss_mb": sampler.peak_bytes / 2**20,
+        **{f"rss_{role}_mb": sampler.peak_by_role[role] / 2**20 for role in ("api", "worker", "mp_helper")},
+        "api_cpu_ms_per_ack": api_cpu * 1000 / acked if acked else math.nan,
+        "api_cores": api_cpu / sent.wall,
         "server_cores": server_cpu / max(drained - sent.started, 1e-9),
         "client_cores": sent.client_cpu_s / sent.wall,
         "unobserved": float(acked - len(observed_ms)),
@@ -709,6 +741,10 @@ ROWS: list[tuple[str, str, str, tuple[str | None, str, float] | None]] = [
     ("baseline_acked_per_s", "baseline app acknowledged (2xx/s, burst)", "{:,.0f}", None),
     ("acked_per_s", "acknowledged (2xx/s)", "{:,.0f}", None),
     ("ack_ratio", "acknowledged ÷ baseline's (burst)", "{:,.2f}", ("burst", "min", TARGET_ACK_RATIO)),
+    ("baseline_cpu_ms_per_ack", "baseline app CPU ms per ack (burst)", "{:,.2f}", None),
+    ("api_cpu_ms_per_ack", "API process CPU ms per ack (send)", "{:,.2f}", None),
+    ("baseline_cores", "baseline app CPU (cores busy, burst)", "{:,.2f}", None),
+    ("api_cores", "API process CPU (cores busy, send)", "{:,.2f}", None),
     ("ack_p50_ms", "ack latency p50 (ms)", "{:,.1f}", None),
     ("ack_p99_ms", "ack latency p99 (ms)", "{:,.1f}", (None, "max", TARGET_ACK_P99_MS)),
     (
@@ -729,8 +765,13 @@ ROWS: list[tuple[str, str, str, tuple[str | None, str, float] | None]] = [
     ("col_p99_ms", "inbox received_at → processed_at p99 (ms)", "{:,.0f}", None),
     ("timers", "review timers written / expected", "{:,.0f}", None),
     ("rss_mb", "service peak RSS (MB)", "{:,.1f}", (None, "max", TARGET_RSS_MB)),
+    ("rss_api_mb", "  API process peak RSS (MB)", "{:,.1f}", None),
+    ("rss_worker_mb", "  worker process(es) peak RSS (MB, largest)", "{:,.1f}", None),
+    ("rss_mp_helper_mb", "  multiprocessing helper peak RSS (MB)", "{:,.1f}", None),
     ("server_cores", "service CPU (cores busy, send + drain)", "{:,.2f}", None),
     ("client_cores", "load generator CPU (cores busy, send)", "{:,.2f}", None),
+    ("baseline_client_cores", "load generator CPU (cores busy, baseline)", "{:,.2f}", None),
+    ("load_avg_1m", "machine load average (1 min, end of phase)", "{:,.2f}", None),
 ]
 
 
@@ -866,7 +907,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"({figures['rate_start']:,.0f} → {figures['rate_end']:,.0f}), worker CPU "
                 f"{figures['cpu_ms_start']:.2f} → {figures['cpu_ms_end']:.2f} ms/event, "
                 f"e2e p50/p99 {figures['e2e_p50_ms']:,.0f}/{figures['e2e_p99_ms']:,.0f} ms, "
-                f"RSS {figures['rss_mb']:,.0f} MB, service {figures['server_cores']:.2f} cores"
+                f"RSS {figures['rss_mb']:,.0f} MB (API {figures['rss_api_mb']:,.0f}, worker "
+                f"{figures['rss_worker_mb']:,.0f}, helper {figures['rss_mp_helper_mb']:,.0f}), service "
+                f"{figures['server_cores']:.2f} cores, CPU ms/ack API {figures['api_cpu_ms_per_ack']:.2f} "
+                f"baseline {figures['baseline_cpu_ms_per_ack']:.2f}, load {figures['load_avg_1m']:.1f}"
             )
     print_report({p: median_figures(r) for p, r in results.items()}, args.runs, args)
     console.print(METHOD.format(poll=f"{args.poll_ms:g}", conc=args.concurrency), style="dim", highlight=False)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -24,11 +22,10 @@ from fieldrelay.service import bus
 from fieldrelay.service.clock import Clock
 from fieldrelay.service.context import HandlerContext
 from fieldrelay.service.ports import InboundConnector
-from fieldrelay.storage.db import WriteLock, make_engine, share_write_lock, upgrade
+from fieldrelay.storage.db import make_engine, share_write_lock, upgrade
 from fieldrelay.storage.dev_sink import SqlDevSink
 from fieldrelay.storage.mirror import SqlMirror
-
-_INTAKE_BUSY_SECONDS = 0.05  # intake wrote this recently: it is taking deliveries
+from fieldrelay.storage.write_turns import WORKER, SharedWriteLock
 
 
 class ProviderNotConfigured(Exception):
@@ -98,8 +95,7 @@ class WorkerLink:
 
     wake: Wake  # set by intake after each group commit
     stop: Wake  # set by `serve` when it shuts down
-    write_lock: WriteLock  # SQLite's write lock, taken by both processes before each transaction
-    intake_wrote_at: Any  # multiprocessing.Value("d"): time.monotonic() of intake's last group commit
+    write_lock: SharedWriteLock  # SQLite's write lock, taken in turns by both processes before each transaction
     log_level: str
     log_format: LogFormat
     parent_pid: int  # `serve`'s: once this process's parent is another, `serve` has died
@@ -111,17 +107,15 @@ def run_worker_process(db_url: str, settings: Settings, threads: int, link: Work
     configure_logging(link.log_level, link.log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; `serve` stops this process
     engine = make_engine(db_url)
-    share_write_lock(engine, link.write_lock)
+    share_write_lock(engine, link.write_lock.side(WORKER))
     runtime = Runtime(engine=engine, settings=settings, clock=RealClock(), inbound=inbound_connectors(settings))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
-    def intake_busy() -> bool:
-        return bool(time.monotonic() - link.intake_wrote_at.value < _INTAKE_BUSY_SECONDS)
-
     workers = [runtime.new_worker() for _ in range(threads)]
     for worker in workers:
-        worker.wake, worker.intake_busy, worker.shares_interpreter = link.wake, intake_busy, False
+        # No sleeps to let intake in: the write lock's turns do that (storage/write_turns.py).
+        worker.wake, worker.shares_interpreter = link.wake, False
     running = [threading.Thread(target=w.run_forever, args=(stop,), daemon=True) for w in workers]
     for thread in running:
         thread.start()

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from fieldrelay.engine.clock import SimulatedClock
 from fieldrelay.engine.intake import Intake, prepare
 from fieldrelay.engine.intake_writer import IntakeWriter
-from fieldrelay.runtime import Runtime
+from fieldrelay.rules.config import Settings
+from fieldrelay.runtime import Runtime, build_runtime
 from fieldrelay.storage.tables import inbox
 from tests.helpers import job_envelope, signed
 
@@ -153,3 +155,29 @@ def test_the_writer_survives_a_group_whose_answers_cannot_be_handed_back(runtime
     writer.close()
     assert lost.results == []
     assert _inbox_count(runtime) == 2
+
+
+def test_deliveries_arriving_while_the_writer_waits_for_the_database_share_its_commit(
+    sqlite_url: str, settings: Settings, clock: SimulatedClock, secrets_env: None
+) -> None:
+    """The group is gathered once the transaction holds SQLite's write lock, not before: one commit for all of them.
+    (SQLite only: PostgreSQL has no database-wide write lock for the writer to wait on.)"""
+    runtime = build_runtime(sqlite_url, settings=settings, clock=clock, migrate=False)
+    commits: list[int] = []
+    event.listen(runtime.engine, "commit", lambda _conn: commits.append(1))
+    writer = IntakeWriter(runtime.engine)
+    now = runtime.clock.now()
+    outcomes = Outcomes(5)
+    with runtime.engine.begin() as conn:  # another transaction holds the database
+        conn.execute(select(func.count()).select_from(inbox))
+        held = len(commits)
+        writer.submit(_rows(runtime, "job_first", now), outcomes.callback())
+        while not writer._queue.empty():  # the writer has taken the first and waits for the database
+            time.sleep(0.001)
+        for n in range(4):
+            writer.submit(_rows(runtime, f"job_{n}", now), outcomes.callback())
+    assert outcomes.wait() == [Intake.ACCEPTED] * 5
+    writer.close()
+    assert len(commits) - held == 2  # the holder's, then one group commit for all five deliveries
+    assert _inbox_count(runtime) == 5
+    runtime.engine.dispose()

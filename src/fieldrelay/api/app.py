@@ -7,7 +7,6 @@ import multiprocessing
 import multiprocessing.process
 import os
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +32,7 @@ from fieldrelay.engine.intake_writer import IntakeWriter
 from fieldrelay.engine.logs import chosen_format
 from fieldrelay.runtime import Runtime, WorkerLink, run_worker_process
 from fieldrelay.storage.db import is_sqlite, share_write_lock
+from fieldrelay.storage.write_turns import API, SharedWriteLock
 
 
 def worker_threads(runtime: Runtime) -> int:
@@ -94,7 +94,6 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
         for w in workers:
             w.wake.set()
         if link is not None:
-            link.intake_wrote_at.value = time.monotonic()
             link.wake.set()
 
     app = FastAPI(title="fieldrelay", version=__version__, lifespan=lifespan)
@@ -110,7 +109,7 @@ def create_app(runtime: Runtime, run_worker: bool = False) -> FastAPI:
     for w in workers:
         w.intake_busy = app.state.intake.busy
     if link is not None:
-        share_write_lock(runtime.engine, link.write_lock)
+        share_write_lock(runtime.engine, link.write_lock.side(API))
     # The gauges read this runtime's database, so each app has its own registry beside the process's counters.
     app.state.metrics_registry = gauges.app_registry(runtime)
     app.state.limiters = {}  # connector name -> SlidingWindowLimiter, made on first use (see api/webhooks.py)
@@ -140,8 +139,7 @@ def _worker_link(runtime: Runtime) -> WorkerLink:
     return WorkerLink(
         wake=_SPAWN.Event(),
         stop=_SPAWN.Event(),
-        write_lock=_SPAWN.Lock(),
-        intake_wrote_at=_SPAWN.Value("d", float("-inf"), lock=False),
+        write_lock=SharedWriteLock(_SPAWN),
         log_level=level,
         log_format=chosen_format(),
         parent_pid=os.getpid(),

@@ -91,35 +91,45 @@ class IntakeWriter:
             first = self._queue.get()
             if first is None:
                 return
-            group = [first]
             stopping = False
-            while len(group) < self._max_group:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stopping = True
-                    break
-                group.append(job)
             try:
-                self._write(group)
+                stopping = self._write([first], gather=True)
             except Exception:  # this thread must outlive any one group, or every later request would hang
-                log.exception("intake.group_failed", deliveries=len(group))
+                log.exception("intake.group_failed")
             if stopping:
                 return
 
-    def _write(self, group: list[_Job]) -> None:
+    def _gather(self, group: list[_Job]) -> bool:
+        """Add queued deliveries to ``group`` up to the group size; True when a stop was queued among them."""
+        while len(group) < self._max_group:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if job is None:
+                return True
+            group.append(job)
+        return False
+
+    def _write(self, group: list[_Job], gather: bool = False) -> bool:
+        """Store ``group`` in one transaction (with ``gather``, and what was queued by the time it began); True when
+        a stop was queued meanwhile."""
         self._last_write = time.monotonic()
+        stopping = False
         try:
             with self._engine.begin() as conn:
+                # Gathered once the transaction holds the write lock (SQLite: after waiting for the worker's
+                # transaction), so the deliveries that came in meanwhile share this commit instead of waiting for
+                # another turn of the lock.
+                if gather:
+                    stopping = self._gather(group)
                 outcomes: list[Intake | Exception] = [store(conn, job.rows) for job in group]
         except Exception as exc:
             if len(group) > 1:
                 # One bad delivery must not fail the others: store each on its own so only it is refused.
                 for job in group:
                     self._write([job])
-                return
+                return stopping
             held_back = OUTAGES.allow("intake.store_failed")  # an outage fails every delivery the same way
             if held_back is not None:
                 log.exception("intake.store_failed", held_back=held_back)
@@ -129,6 +139,7 @@ class IntakeWriter:
                 self._on_stored()
         finished = [(job.done, outcome) for job, outcome in zip(group, outcomes, strict=True)]
         self._dispatch(lambda: _complete(finished))
+        return stopping
 
 
 def _complete(finished: list[tuple[Done, Intake | Exception]]) -> None:

@@ -58,6 +58,21 @@ class Wake(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+class _WriteBudget:
+    """When a transaction applying rows one after another should commit: once its next row, expected to take as
+    long as the last one, would hold the write lock past ``seconds`` (so intake waits about that long at most)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._last = time.monotonic()
+        self._deadline = self._last + seconds
+
+    def spent(self) -> bool:
+        """Call after each row; True when the transaction should commit now."""
+        now = time.monotonic()
+        took, self._last = now - self._last, now
+        return now + took >= self._deadline
+
+
 def _report_failure(event: str, **fields: Any) -> None:
     """A traceback for a failure that will be retried, at most one per kind per interval (see log_throttle)."""
     held_back = OUTAGES.allow(event)
@@ -250,10 +265,10 @@ class Worker:
         until the write budget is spent; (rows committed, rows tried): (0, n) when the first n were rolled back."""
         now = self.clock.now()
         tried = 0
-        deadline = time.monotonic() + self._budget
         held: list[dict[str, object]] = []  # the group's timeline rows, written in one statement before the commit
         try:
             with self.engine.begin() as conn:
+                budget = _WriteBudget(self._budget)  # counted from when the transaction holds the write lock
                 for row, parsed in chunk:
                     tried += 1
                     store = SqlMirror(conn, row.account_id, now, inbox_id=row.id)
@@ -262,7 +277,7 @@ class Worker:
                     for event in parsed.events:
                         bus.apply(ctx, event)
                     finish(conn, inbox, row.id, self.worker_id, status="done", processed_at=now, last_error=None)
-                    if time.monotonic() >= deadline:
+                    if budget.spent():
                         break
                 write_activities(conn, held)
         except Exception as exc:
@@ -361,17 +376,17 @@ class Worker:
         outbox) until the write budget is spent; (timers committed, timers tried) as ``_apply_together``."""
         now = self.clock.now()
         tried = 0
-        deadline = time.monotonic() + self._budget
         held: list[dict[str, object]] = []  # as in _apply_together
         try:
             with self.engine.begin() as conn:
+                budget = _WriteBudget(self._budget)
                 for row in rows:
                     tried += 1
                     store = SqlMirror(conn, row.account_id, now)
                     store.hold_activities(held)
                     bus.fire(HandlerContext(store=store, now=now, settings=self.settings), row.kind, row.payload)
                     finish(conn, timers, row.id, self.worker_id, status="done", fired_at=now, last_error=None)
-                    if time.monotonic() >= deadline:
+                    if budget.spent():
                         break
                 write_activities(conn, held)
         except Exception as exc:

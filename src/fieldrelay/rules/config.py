@@ -125,8 +125,8 @@ class WorkerSettings(_Strict):
     batch_size: int = Field(default=100, ge=1, le=10_000)
     # Inbox rows applied in one transaction (fewer commits; on SQLite also fewer hand-overs of the write lock).
     apply_group_size: int = Field(default=20, ge=1, le=1_000)
-    # A group's transaction commits once it has held the database this long, so webhook intake never waits for
-    # more than about this on SQLite's single write lock.
+    # A group's transaction commits before its next row would hold the database past this, so webhook intake never
+    # waits for more than about this on SQLite's single write lock.
     write_budget_ms: float = Field(default=20.0, gt=0, le=10_000)
     # Worker threads in `fieldrelay serve`; unset: 1 on SQLite, 4 on PostgreSQL (see api/app.py worker_threads).
     threads: int | None = Field(default=None, ge=1, le=64)

@@ -8,17 +8,20 @@ import threading
 import weakref
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from fieldrelay.rules.limits import DatabaseTimeouts
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+# Alembic is imported where a schema is checked or changed, not with this module: `serve`'s worker process never
+# needs it (about 7 MB of memory with what it loads).
 
 DEFAULT_URL = "sqlite:///./fieldrelay.db"
 _BUSY_TIMEOUT_S = 30
@@ -190,6 +193,8 @@ def share_write_lock(engine: Engine, lock: WriteLock) -> None:
 
 def alembic_config(url: str) -> AlembicConfig:
     """An Alembic configuration pointing at the packaged migrations and ``url``."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -198,6 +203,8 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
+    from alembic import command
+
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         if not is_sqlite(engine):  # a migration may rewrite a large table: no per-statement limit for it
@@ -249,6 +256,8 @@ def _require_file(engine: Engine, where: str) -> None:
 
 def _require_current_schema(engine: Engine, where: str) -> None:
     """The database's Alembic revision must be this release's newest."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     heads = set(_scripts().get_heads())
@@ -268,6 +277,8 @@ def _require_current_schema(engine: Engine, where: str) -> None:
 
 @cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(_MIGRATIONS))
 
 

@@ -478,3 +478,12 @@ def test_signature_with_characters_after_its_padding(inbound: SendGridInbound, t
     assert inbound.verify(delivery(headers, body), NOW) is None
     padded = headers | {SIGNATURE.lower(): headers[SIGNATURE.lower()] + tail}
     assert inbound.verify(delivery(padded, body), NOW) == "bad signature"
+
+
+def test_signature_header_names_are_the_sdks() -> None:
+    """The names are spelled out so the SDK loads only with a key; they must stay the SDK's own."""
+    from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader  # type: ignore[import-untyped]
+
+    from fieldrelay.connectors.sendgrid.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+    assert (SIGNATURE_HEADER, TIMESTAMP_HEADER) == (EventWebhookHeader.SIGNATURE, EventWebhookHeader.TIMESTAMP)
