@@ -1,6 +1,6 @@
 """Waking idle workers on PostgreSQL: LISTEN for the notification a commit of new inbox rows sends.
 
-Migration 0020 has PostgreSQL send ``NOTIFY fieldrelay_inbox`` when a transaction that inserted inbox rows commits,
+Migration 0019 has PostgreSQL send ``NOTIFY fieldrelay_inbox`` when a transaction that inserted inbox rows commits,
 whichever process wrote them. A worker with nothing to do sleeps for its poll
 interval; the listener cuts that sleep short, so a worker in another process starts on a new delivery at once, and
 the poll interval is only the fallback (for due timers and outbox rows, and while the listening connection is down).
@@ -21,7 +21,7 @@ from fieldrelay.engine.log_throttle import OUTAGES
 
 log = structlog.get_logger("fieldrelay.worker")
 
-CHANNEL = "fieldrelay_inbox"  # as migration 0020's trigger names it
+CHANNEL = "fieldrelay_inbox"  # as migration 0019's trigger names it
 _CHECK_STOP_SECONDS = 1.0  # how long one wait for notifications lasts before ``stop`` is looked at again
 _RETRY_SECONDS = 2.0  # after the listening connection failed (polling goes on meanwhile)
 

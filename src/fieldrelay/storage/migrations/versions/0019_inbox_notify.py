@@ -1,7 +1,7 @@
 """PostgreSQL: NOTIFY fieldrelay_inbox when inbox rows are committed, so idle workers wake at once (LISTEN)
 
-Revision ID: 0020
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07 21:30:00.000000
 
 A statement-level trigger, so every writer of new inbox rows (the API's group commit, ``receive``) notifies
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0020"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
