@@ -26,7 +26,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    func,
     insert,
     literal,
     null,
@@ -37,9 +36,9 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from fieldrelay.storage.kpis.elapsed import elapsed_seconds
-from fieldrelay.storage.kpis.samples import FOLLOWED_WITHIN, REVIEW_PREFIX, REVIEW_PREFIX_END, crew_text
+from fieldrelay.storage.kpis.samples import crew_text, first_touch, followed_up, review_clicked
 from fieldrelay.storage.kpis.tables import kpi_dirty, kpi_facts
-from fieldrelay.storage.tables import UtcDateTime, activities, customers, deals, jobs, messages, service_history
+from fieldrelay.storage.tables import UtcDateTime, activities, customers, deals, jobs, service_history
 
 KINDS = ("lead", "completion", "paid", "estimate")
 COLUMNS = tuple(column.name for column in kpi_facts.c)
@@ -67,36 +66,19 @@ def made_from(kind: str, customer_in: Any) -> Select[Any]:
             .where(d.lead_at.is_not(None), customer_in(d.customer_id))
         )
     if kind == "completion":
-        h, m = service_history.c, messages.c
-        first_touch = (
-            select(func.min(m.sent_at))
-            .where(m.customer_id == h.customer_id, m.sent_at >= h.completed_at)
-            .correlate(service_history)
-            .scalar_subquery()
-        )
+        h = service_history.c
         return _row(
             h.account_id,
             literal(kind),
             cast(h.id, String),
             h.customer_id,
             h.completed_at,
-            elapsed_seconds(h.completed_at, first_touch),
+            elapsed_seconds(h.completed_at, first_touch(h)),
             _none(Integer()),
             crew_text(h.technicians),
         ).where(customer_in(h.customer_id))
     if kind == "paid":
-        j, m = jobs.c, messages.c
-        clicked = (
-            select(literal(1))
-            .where(
-                m.job_id == j.id,
-                m.purpose >= REVIEW_PREFIX,
-                m.purpose < REVIEW_PREFIX_END,
-                m.clicked_at.is_not(None),
-                m.account_id == j.account_id,
-            )
-            .exists()
-        )
+        j = jobs.c
         return _row(
             j.account_id,
             literal(kind),
@@ -104,24 +86,13 @@ def made_from(kind: str, customer_in: Any) -> Select[Any]:
             j.customer_id,
             j.paid_at,
             _none(Float()),
-            _flag(clicked),
+            _flag(review_clicked(j, j.account_id)),
             crew_text(j.technicians),
         ).where(j.paid_at.is_not(None), customer_in(j.customer_id))
     a = activities.c
-    later = activities.alias("later")
-    followed = (
-        select(literal(1))
-        .where(
-            later.c.customer_id == a.customer_id,
-            later.c.kind.in_(("followup.logged", "followup.closed")),
-            later.c.at >= a.at,
-            elapsed_seconds(a.at, later.c.at) <= FOLLOWED_WITHIN.total_seconds(),
-        )
-        .exists()
-    )
     made = (a.account_id, literal(kind), cast(a.id, String), a.customer_id, a.at)
     sent = (a.kind == "estimate.sent") & a.applied.is_(True)
-    return _row(*made, _none(Float()), _flag(followed), _none(Text())).where(sent, customer_in(a.customer_id))
+    return _row(*made, _none(Float()), _flag(followed_up(a)), _none(Text())).where(sent, customer_in(a.customer_id))
 
 
 def _none(kind: TypeEngine[Any]) -> ColumnElement[Any]:

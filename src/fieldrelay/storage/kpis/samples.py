@@ -49,6 +49,45 @@ def crew_text(column: ColumnElement[Any]) -> ColumnElement[str]:
     return cast(column, Text)
 
 
+def first_touch(h: Any) -> ColumnElement[datetime]:
+    """When the customer of a service record (``service_history.c``) was first sent a message after its completion."""
+    m = messages.c
+    return (
+        select(func.min(m.sent_at))
+        .where(m.customer_id == h.customer_id, m.sent_at >= h.completed_at)
+        .correlate(service_history)
+        .scalar_subquery()
+    )
+
+
+def review_clicked(j: Any, account: ColumnElement[str] | str) -> ColumnElement[bool]:
+    """Whether a review ask about the job (``jobs.c``) was clicked: the nearest fieldrelay sees to a review posted."""
+    m = messages.c
+    # purpose as a range, not LIKE 'review%': SQLite can then seek the job's review asks in
+    # ix_messages_job_purpose_clicked instead of walking every message of the account for each job (10 s at 90 days).
+    return exists().where(
+        m.job_id == j.id,
+        m.purpose >= REVIEW_PREFIX,
+        m.purpose < REVIEW_PREFIX_END,
+        m.clicked_at.is_not(None),
+        m.account_id == account,
+    )
+
+
+def followed_up(a: Any) -> ColumnElement[bool]:
+    """Whether a sent estimate (``activities.c``) was answered within ``FOLLOWED_WITHIN``."""
+    later = activities.alias("later")
+    # A follow-up logged, or the customer's decision arriving from the field tool (which answers the follow-ups):
+    # either way the estimate did not hang unanswered. The customer already belongs to the account: a filter on the
+    # later row's account led PostgreSQL (before statistics) to walk the account's activities per estimate, 21 s.
+    return exists().where(
+        later.c.customer_id == a.customer_id,
+        later.c.kind.in_(("followup.logged", "followup.closed")),
+        later.c.at >= a.at,
+        elapsed_seconds(a.at, later.c.at) <= FOLLOWED_WITHIN.total_seconds(),
+    )
+
+
 class Crews(dict[str | None, tuple[str, ...]]):
     """The technicians of each crew text seen, decoded once: NOBODY for none on record."""
 
@@ -75,17 +114,11 @@ def lead_samples(conn: Connection, account_id: str, since: datetime, until: date
 
 def completion_samples(conn: Connection, account_id: str, since: datetime, until: datetime) -> list[Sample]:
     """Jobs completed in the span: minutes from completion to the first message sent to the customer, by technician."""
-    h, m = service_history.c, messages.c
-    first_touch = (
-        select(func.min(m.sent_at))
-        .where(m.customer_id == h.customer_id, m.sent_at >= h.completed_at)
-        .correlate(service_history)
-        .scalar_subquery()
-    )
+    h = service_history.c
     rows = conn.execute(
         select(
             elapsed_seconds(_opened(since), h.completed_at),
-            elapsed_seconds(h.completed_at, first_touch),
+            elapsed_seconds(h.completed_at, first_touch(h)),
             crew_text(h.technicians),
         ).where(h.account_id == account_id, h.completed_at >= since, h.completed_at <= until)
     ).all()
@@ -96,16 +129,8 @@ def completion_samples(conn: Connection, account_id: str, since: datetime, until
 def paid_job_samples(conn: Connection, account_id: str, since: datetime, until: datetime) -> list[Sample]:
     """Jobs paid in the span: 1.0 when the customer clicked a review ask about the job (the nearest fieldrelay sees
     to a review posted), else 0.0; by technician."""
-    j, m = jobs.c, messages.c
-    # purpose as a range, not LIKE 'review%': SQLite can then seek the job's review asks in
-    # ix_messages_job_purpose_clicked instead of walking every message of the account for each job (10 s at 90 days).
-    clicked = exists().where(
-        m.job_id == j.id,
-        m.purpose >= REVIEW_PREFIX,
-        m.purpose < REVIEW_PREFIX_END,
-        m.clicked_at.is_not(None),
-        m.account_id == account_id,
-    )
+    j = jobs.c
+    clicked = review_clicked(j, account_id)
     rows = conn.execute(
         select(elapsed_seconds(_opened(since), j.paid_at), crew_text(j.technicians), clicked).where(
             j.account_id == account_id, j.paid_at >= since, j.paid_at <= until
@@ -118,18 +143,8 @@ def paid_job_samples(conn: Connection, account_id: str, since: datetime, until: 
 def estimate_samples(conn: Connection, account_id: str, since: datetime, until: datetime) -> list[Sample]:
     """Estimates sent in the span: 1.0 when the customer heard from us (or decided) within 48 hours, else 0.0."""
     a = activities.c
-    later = activities.alias("later")
-    # A follow-up logged, or the customer's decision arriving from the field tool (which answers the follow-ups):
-    # either way the estimate did not hang unanswered. The customer already belongs to the account: a filter on the
-    # later row's account led PostgreSQL (before statistics) to walk the account's activities per estimate, 21 s.
-    followed = exists().where(
-        later.c.customer_id == a.customer_id,
-        later.c.kind.in_(("followup.logged", "followup.closed")),
-        later.c.at >= a.at,
-        elapsed_seconds(a.at, later.c.at) <= FOLLOWED_WITHIN.total_seconds(),
-    )
     rows = conn.execute(
-        select(elapsed_seconds(_opened(since), a.at), followed).where(
+        select(elapsed_seconds(_opened(since), a.at), followed_up(a)).where(
             a.account_id == account_id, a.kind == "estimate.sent", a.applied.is_(True), a.at >= since, a.at <= until
         )
     ).all()
