@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
 from datetime import UTC, datetime
 
 from fieldrelay.domain import events as ev
@@ -101,22 +101,8 @@ def _paid(status: JobStatus, occurred_at: datetime) -> dict[str, object]:
     return {"paid_at": occurred_at, "balance_cents": 0} if status is JobStatus.PAID else {}
 
 
-# JobRecord fields a job write may set, by column name (the rest of the columns are not part of the record).
-_RECORD_FIELDS = frozenset(
-    {
-        "status",
-        "status_at",
-        "service_type",
-        "total_cents",
-        "paid_at",
-        "description",
-        "scheduled_start",
-        "technicians",
-        "balance_cents",
-        "scheduled_end",
-        "line_items",
-    }
-)
+# JobRecord fields a job write may set (a column and its field share a name); the ids are never written over.
+_RECORD_FIELDS = frozenset(field.name for field in dataclasses.fields(JobRecord)) - {"id", "customer_id"}
 
 
 def _as_written(job: JobRecord, values: dict[str, object]) -> JobRecord:
@@ -131,7 +117,7 @@ def _as_written(job: JobRecord, values: dict[str, object]) -> JobRecord:
         elif isinstance(value, list):
             value = tuple(value)
         fields[name] = value
-    return replace(job, **fields)  # type: ignore[arg-type]
+    return dataclasses.replace(job, **fields)  # type: ignore[arg-type]
 
 
 def _after_change(
